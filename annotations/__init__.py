@@ -1,0 +1,1 @@
+"""Label Studio client, jobs, batches, assignment, gold masks and scoring tasks."""

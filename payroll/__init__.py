@@ -1,0 +1,1 @@
+"""Time entries, the weekly cap, timesheets, pay runs and exports."""

@@ -1,0 +1,77 @@
+"""Test harness: a real Celery worker process on the test database, and the real Label Studio.
+
+./run test starts Label Studio and exports the service URLs; the worker is started here,
+once per session, after pytest-django has created the test database, so tasks it runs
+see the rows that transactional tests commit.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = REPO_ROOT / "var" / "test-logs"
+
+
+def _database_url(db: dict) -> str:
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[str]:
+    """A `celery worker` process consuming every queue; yields its node name."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.fail("These tests need Redis and a worker: run them with ./run test (CELERY_BROKER_URL unset).")
+    from django.db import connection
+
+    from config.celery import app
+
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    node = f"pytest-{os.getpid()}@localhost"
+    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict)}
+    app.control.purge()
+    with open(LOG_DIR / "celery-worker.log", "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker",
+                "--queues", ",".join(settings.CELERY_QUEUES_ALL),
+                "--hostname", node, "--concurrency", "2", "--loglevel", "INFO",
+                "--without-gossip", "--without-mingle",
+            ],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[node], timeout=1.0):
+            if process.poll() is not None:
+                pytest.fail(f"Celery worker exited with {process.returncode}; see {LOG_DIR / 'celery-worker.log'}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"Celery worker did not answer a ping within 60 s; see {LOG_DIR / 'celery-worker.log'}")
+        yield node
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def label_studio() -> str:
+    """The URL of the real Label Studio server that ./run test started."""
+    from annotations import labelstudio
+
+    if not labelstudio.is_configured():
+        pytest.fail("Label Studio is not configured: run the tests with ./run test, which starts it.")
+    return settings.LABEL_STUDIO_URL

@@ -1,0 +1,1 @@
+"""Contractors, onboarding and agreements."""
