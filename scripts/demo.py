@@ -1,0 +1,147 @@
+"""./run demo: migrate, make a sample job, start Label Studio, a worker, beat and the web app.
+
+Prints the URLs and logins, then waits; Ctrl-C (or SIGTERM) stops everything it started.
+"""
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+LOGS = VAR / "log"
+SAMPLE = VAR / "sample"
+STAFF_EMAIL = "staff@labelcrew.local"
+
+
+def log(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def demo_password_file(name: str) -> Path:
+    """A random password made on the first run and kept in var/ (mode 600), never in the repository."""
+    path = VAR / f"demo-{name}-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path
+
+
+def sample_is_current(images: int, width: int, height: int, seed: int) -> bool:
+    manifest = SAMPLE / "manifest.json"
+    if not manifest.exists():
+        return False
+    data = json.loads(manifest.read_text())
+    return (len(data["tasks"]), data["width"], data["height"], data["seed"]) == (images, width, height, seed)
+
+
+def start(name: str, argv: list[str]) -> subprocess.Popen:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / f"{name}.log", "ab") as out:
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    log(f"started {name} (pid {process.pid}, log var/log/{name}.log)")
+    return process
+
+
+def wait_for(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="./run demo", description=__doc__)
+    parser.add_argument("--full", action="store_true", help="the real job: 200 photos of 5472x3648 (~1 GB, minutes)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LABELCREW_PORT", "8000")))
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    images, width, height = (200, 5472, 3648) if args.full else (12, 1368, 912)
+
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/labelcrew")
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    os.environ.setdefault("REDIS_URL", os.environ["CELERY_BROKER_URL"])
+    VAR.mkdir(exist_ok=True)
+
+    subprocess.run([str(ROOT / "scripts" / "labelstudio"), "start"], check=True)
+    manage("migrate", "--noinput", "-v", "0")
+    manage("collectstatic", "--noinput", "-v", "0")
+    staff_password_file = demo_password_file("staff")
+    staff_password = staff_password_file.read_text().strip()
+    manage("ensure_staff_user", "--email", STAFF_EMAIL, "--password-file", str(staff_password_file))
+    if sample_is_current(images, width, height, args.seed):
+        log(f"sample job already in var/sample ({images} x {width}x{height})")
+    else:
+        manage("make_sample_job", "--images", str(images), "--width", str(width), "--height", str(height),
+               "--seed", str(args.seed), "--out", str(SAMPLE))
+
+    python = sys.executable
+    celery = [python, "-m", "celery", "-A", "config"]
+    queues = "default,labelstudio,scoring,payroll"
+    processes = {
+        "worker": start("worker", [*celery, "worker", "--queues", queues, "--concurrency", "2", "--loglevel", "INFO"]),
+        "beat": start("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat")]),
+        "web": start("web", [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{args.port}",
+                             "--workers", "3", "--access-logfile", "-"]),
+    }
+
+    def stop_all(*_: object) -> None:
+        for name, process in processes.items():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                log(f"stopping {name}")
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        subprocess.run([str(ROOT / "scripts" / "labelstudio"), "stop"], check=False)
+        log("all stopped")
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+
+    web = f"http://127.0.0.1:{args.port}"
+    if not wait_for(f"{web}/healthz", 60):
+        log("the web app did not come up; see var/log/web.log")
+        stop_all()
+    ls_env = dict(line.split("=", 1) for line in (VAR / "labelstudio.env").read_text().splitlines() if line)
+    ls_password = (VAR / "labelstudio" / "admin-password").read_text().strip()
+    health = httpx.get(f"{web}/healthz", timeout=10).json()
+    print(f"""
+LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + ", ".join(health["down"])}).
+  Web app        {web}/
+  Staff admin    {web}/admin/      login {STAFF_EMAIL} / {staff_password}
+  API docs       {web}/api/docs/
+  Health         {web}/healthz
+  Label Studio   {ls_env["LABEL_STUDIO_URL"]}/   login admin@labelcrew.local / {ls_password}
+  Sample job     var/sample/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
+Logs in var/log/. Press Ctrl-C to stop everything.
+""", flush=True)
+    while True:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                log(f"{name} exited with {process.returncode}; see var/log/{name}.log")
+                stop_all()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
