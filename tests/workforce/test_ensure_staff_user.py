@@ -11,7 +11,7 @@ def test_creates_then_updates_a_staff_superuser_from_a_password_file(tmp_path: P
     secret = tmp_path / "pw"
     secret.write_text("correct horse battery\n")
     call_command("ensure_staff_user", "--email", "Ops@Example.com", "--password-file", str(secret))
-    user = get_user_model().objects.get(username="ops@example.com")
+    user = get_user_model().objects.get(email="ops@example.com")
     assert user.is_staff
     assert user.is_superuser
     assert user.check_password("correct horse battery")

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from workforce.models import normalize_email_address
+
 
 class Command(BaseCommand):
     help = "Create or update a staff superuser whose password is read from a file (never from the command line)."
@@ -27,8 +29,7 @@ class Command(BaseCommand):
         password = password_file.read_text().strip()
         if len(password) < 12:
             raise CommandError(f"--password-file: the password in {password_file} is shorter than 12 characters")
-        email = email.strip().lower()
-        user, created = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
+        user, created = get_user_model().objects.get_or_create(email=normalize_email_address(email))
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
