@@ -1,7 +1,10 @@
-"""App configuration for workforce."""
+"""App configuration for workforce: ties allauth's signup and email signals to onboarding."""
 from django.apps import AppConfig
 
 
 class WorkforceConfig(AppConfig):
     name = "workforce"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workforce import signals  # noqa: F401 - connects the receivers

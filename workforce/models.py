@@ -2,6 +2,7 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django_countries.fields import CountryField
 
 
 def normalize_email_address(email: str) -> str:
@@ -50,3 +51,132 @@ class User(AbstractUser):
     def save(self, *args: object, **kwargs: object) -> None:
         self.email = normalize_email_address(self.email)
         super().save(*args, **kwargs)
+
+
+class OnboardingState(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    EMAIL_VERIFIED = "email_verified", "Email verified"
+    PROFILE_COMPLETE = "profile_complete", "Profile complete"
+    AGREEMENT_ACCEPTED = "agreement_accepted", "Agreement accepted"
+    QUALIFYING = "qualifying", "Qualifying"
+    APPROVED = "approved", "Approved"
+    ACTIVE = "active", "Active"
+    REJECTED = "rejected", "Rejected"
+    PAUSED = "paused", "Paused"
+    OFFBOARDED = "offboarded", "Offboarded"
+
+
+class PayoutMethod(models.TextChoices):
+    PAYPAL = "paypal", "PayPal (email)"
+    WISE = "wise", "Wise (email)"
+
+
+class Contractor(models.Model):
+    """A person who labels for pay. The state changes only through workforce.onboarding."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="contractor")
+    state = models.CharField(max_length=32, choices=OnboardingState.choices, default=OnboardingState.APPLIED)
+    state_reason = models.CharField(max_length=500, blank=True)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    legal_name = models.CharField(max_length=200, blank=True)
+    display_name = models.CharField(max_length=100, blank=True)
+    country = CountryField(blank=True)
+    timezone = models.CharField(max_length=64, blank=True)  # IANA name, validated by the service
+    languages = models.JSONField(default=list, blank=True)  # ISO 639-1 codes
+    hours_available_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    payout_method = models.CharField(max_length=16, choices=PayoutMethod.choices, blank=True)
+    payout_email = models.EmailField(blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    qualification_score = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    anonymized_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "country"])]
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.email
+
+
+class OnboardingTransition(models.Model):
+    """The audit trail of every state change: who, when, from, to, why."""
+
+    contractor = models.ForeignKey(Contractor, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=32, choices=OnboardingState.choices)
+    to_state = models.CharField(max_length=32, choices=OnboardingState.choices)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} -> {self.to_state}"
+
+
+class TaxForm(models.TextChoices):
+    W8BEN = "w8ben", "W-8BEN-style self-certification (not a US person)"
+    W9 = "w9", "W-9-style certification (US person)"
+
+
+class TaxDeclaration(models.Model):
+    """A signed self-certification, kept as a record with its time; a new one supersedes the old."""
+
+    contractor = models.ForeignKey(Contractor, on_delete=models.CASCADE, related_name="tax_declarations")
+    form = models.CharField(max_length=8, choices=TaxForm.choices)
+    legal_name = models.CharField(max_length=200)
+    country_of_residence = CountryField()
+    is_us_person = models.BooleanField()
+    certified = models.BooleanField()
+    signature = models.CharField(max_length=200)
+    declared_at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-declared_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_form_display()} of {self.declared_at:%Y-%m-%d}"
+
+
+class AgreementKind(models.TextChoices):
+    CONTRACTOR_AGREEMENT = "contractor_agreement", "Contractor agreement"
+    GUIDELINES = "guidelines", "Annotation guidelines"
+
+
+class Agreement(models.Model):
+    """One version of a document contractors must accept. Published versions are never edited."""
+
+    kind = models.CharField(max_length=32, choices=AgreementKind.choices)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="agreement_kind_version_unique")]
+        ordering = ["kind", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version}"
+
+
+class AgreementAcceptance(models.Model):
+    contractor = models.ForeignKey(Contractor, on_delete=models.CASCADE, related_name="acceptances")
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contractor", "agreement"], name="acceptance_once_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement} accepted {self.accepted_at:%Y-%m-%d}"

@@ -1,0 +1,123 @@
+"""Pages: who may see what, CSRF, signup rules and rate limits."""
+from datetime import date
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from workforce import services
+from workforce.models import Contractor, User
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    cache.clear()  # allauth keeps its rate-limit counters in the cache
+
+
+def _contractor(email: str) -> tuple[Client, Contractor]:
+    user = User.objects.create_user(email, "a-long-test-password")
+    contractor = services.contractor_register(user=user)
+    services.contractor_email_verified(user=user)
+    client = Client()
+    client.force_login(user)
+    return client, contractor
+
+
+@pytest.mark.django_db
+def test_job_page_is_public_and_states_pay_cap_and_classes(client: Client) -> None:
+    page = client.get("/").content.decode()
+    for text in ("USD 2.00 per hour", "under 20 hours", "Scratch", "Pit", "Blemish", "Missing surface", "Crack",
+                 "Discoloration", "Apply now"):
+        assert text in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/dashboard/", "/profile/", "/agreements/", "/privacy/", "/privacy/my-data.json",
+                                 "/staff/applicants/"])
+def test_anonymous_visitors_are_sent_to_login(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/staff/applicants/", "/staff/agreements/", "/staff/applicants/{b}/"])
+def test_staff_pages_refuse_contractors(url: str) -> None:
+    a_client, _ = _contractor("a@example.org")
+    _, b = _contractor("b@example.org")
+    assert a_client.get(url.format(b=b.pk)).status_code == 403
+    assert a_client.post(url.format(b=b.pk), {"action": "approve", "contractors": [b.pk]}).status_code == 403
+    b.refresh_from_db()
+    assert b.state == "email_verified"
+
+
+@pytest.mark.django_db
+def test_contractor_pages_show_only_the_signed_in_contractors_data() -> None:
+    a_client, _ = _contractor("a@example.org")
+    _, b = _contractor("b@example.org")
+    services.profile_update(contractor=b, legal_name="Bea Secret", display_name="Bea", country="PE",
+                            timezone_name="America/Lima", languages=["es"], hours_available_per_week=5,
+                            payout_method="wise", payout_email="bea@example.org",
+                            date_of_birth=date(1990, 1, 1))
+    for url in ("/dashboard/", "/profile/", "/privacy/my-data.json"):
+        body = a_client.get(url).content.decode()
+        assert "Bea Secret" not in body
+        assert "b@example.org" not in body
+    assert a_client.get("/privacy/my-data.json").json()["account"]["email"] == "a@example.org"
+
+
+@pytest.mark.django_db
+def test_staff_accounts_have_no_contractor_pages() -> None:
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("lead@example.org", "a-long-test-password"))
+    assert staff.get("/dashboard/").status_code == 404
+    assert staff.get("/staff/applicants/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_posts_without_a_csrf_token_are_refused() -> None:
+    user = User.objects.create_user("a@example.org", "a-long-test-password")
+    services.contractor_register(user=user)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.post("/agreements/", {"agreements": [1]}).status_code == 403
+    assert client.post("/privacy/", {"confirm": "DELETE"}).status_code == 403
+    assert User.objects.get(pk=user.pk).is_active
+
+
+@pytest.mark.django_db
+def test_signup_with_an_existing_email_in_another_case_makes_no_second_account(
+    client: Client, mailoutbox: list
+) -> None:
+    # allauth's enumeration protection: the page looks the same as for a new address, so it
+    # cannot be used to learn who works here.
+    form = {"email": "ana@example.org", "password1": "a-long-test-password", "password2": "a-long-test-password"}
+    assert client.post("/accounts/signup/", form).status_code == 302
+    second = Client().post("/accounts/signup/", {**form, "email": "  ANA@Example.ORG "})
+    assert second.status_code == 302
+    assert User.objects.count() == 1
+    assert Contractor.objects.count() == 1
+    assert User.objects.get().email == "ana@example.org"
+    assert [m.to for m in mailoutbox] == [["ana@example.org"]]
+    assert "LabelCrew" in mailoutbox[0].body
+
+
+@pytest.mark.django_db
+def test_repeated_failed_logins_are_rate_limited_with_a_clear_message(client: Client) -> None:
+    User.objects.create_user("ana@example.org", "a-long-test-password")
+    answers = [client.post("/accounts/login/", {"login": "ana@example.org", "password": "wrong"})
+               for _ in range(6)]
+    assert "Too many failed login attempts" in answers[-1].content.decode()
+    # Even the right password is refused while the limit holds.
+    right = client.post("/accounts/login/", {"login": "ana@example.org", "password": "a-long-test-password"})
+    assert right.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_signups_from_one_address_are_rate_limited(client: Client) -> None:
+    codes = [client.post("/accounts/signup/", {"email": f"u{i}@example.org", "password1": "a-long-test-password",
+                                               "password2": "a-long-test-password"}).status_code for i in range(12)]
+    assert codes[:10] == [302] * 10
+    assert codes[10] == 429
+    assert User.objects.count() == 10

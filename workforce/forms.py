@@ -1,0 +1,74 @@
+"""Forms of the contractor pages and the staff queue; rules come from workforce.validation."""
+from django import forms
+from django_countries import countries
+
+from workforce import validation
+from workforce.models import AgreementKind, OnboardingState, PayoutMethod
+from workforce.services import STAFF_ACTIONS
+
+LANGUAGE_CHOICES = sorted(validation.LANGUAGE_NAMES.items(), key=lambda choice: choice[1])
+TIMEZONE_CHOICES = [(name, name) for name in validation.available_timezones()]
+
+
+class ProfileForm(forms.Form):
+    legal_name = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validation.validate_printable],
+                                 help_text="As on your ID; used for tax forms and payouts. Any script.")
+    display_name = forms.CharField(max_length=100, validators=[validation.validate_printable],
+                                   help_text="What reviewers and staff see.")
+    country = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country of residence")
+    timezone = forms.ChoiceField(choices=[("", "Choose…"), *TIMEZONE_CHOICES], label="Time zone")
+    languages = forms.MultipleChoiceField(choices=LANGUAGE_CHOICES, help_text="Languages you read well.")
+    hours_available_per_week = forms.IntegerField(min_value=1, max_value=20, label="Hours available per week",
+                                                  help_text="Between 1 and 20 (the weekly limit).")
+    payout_method = forms.ChoiceField(choices=PayoutMethod.choices)
+    payout_email = forms.EmailField(help_text="The email of your PayPal or Wise account.")
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                                    validators=[validation.validate_adult],
+                                    help_text="You must be 18 or older.")
+
+
+class TaxDeclarationForm(forms.Form):
+    is_us_person = forms.TypedChoiceField(
+        label="Are you a US person for tax purposes?", coerce=lambda v: v == "yes",
+        choices=[("no", "No: W-8BEN-style self-certification"), ("yes", "Yes: W-9-style certification")],
+        widget=forms.RadioSelect,
+    )
+    tax_legal_name = forms.CharField(label="Legal name", max_length=validation.NAME_MAX_LENGTH,
+                                     validators=[validation.validate_printable])
+    country_of_residence = forms.ChoiceField(choices=[("", "Choose…"), *countries])
+    signature = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validation.validate_printable],
+                                help_text="Type your legal name again to sign.")
+    certified = forms.BooleanField(label="I certify under penalty of perjury that the information above is true.")
+
+
+class AgreementAcceptForm(forms.Form):
+    agreements = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple,
+                                                label="I have read and accept")
+
+    def __init__(self, *args: object, pending: list, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agreements"].choices = [(a.pk, f"{a.title} (version {a.version})") for a in pending]
+
+
+class ApplicantFilterForm(forms.Form):
+    state = forms.ChoiceField(choices=[("", "Any state"), *OnboardingState.choices], required=False)
+    country = forms.ChoiceField(choices=[("", "Any country"), *countries], required=False)
+    min_hours = forms.IntegerField(min_value=1, max_value=20, required=False, label="Hours at least")
+    max_hours = forms.IntegerField(min_value=1, max_value=20, required=False, label="Hours at most")
+    min_score = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, required=False, label="Score at least")
+    search = forms.CharField(max_length=100, required=False)
+
+
+class StaffDecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a, a.capitalize()) for a in STAFF_ACTIONS])
+    reason = forms.CharField(max_length=500, required=False, widget=forms.TextInput,
+                             validators=[validation.validate_printable],
+                             help_text="Required to reject or pause; the contractor reads it.")
+    qualification_score = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, required=False,
+                                             help_text="0 to 1, from the staff review of the qualification tasks.")
+
+
+class AgreementPublishForm(forms.Form):
+    kind = forms.ChoiceField(choices=AgreementKind.choices)
+    title = forms.CharField(max_length=200, validators=[validation.validate_printable])
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), max_length=100_000)

@@ -1,0 +1,88 @@
+"""The onboarding state machine: the only code that changes a contractor's state.
+
+Every change is checked against TRANSITIONS, audited (who, when, from, to, why) and,
+where the contractor must act or should know, followed by an email.
+"""
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from config.errors import Conflict, DomainError
+from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
+
+logger = logging.getLogger(__name__)
+S = OnboardingState
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.APPLIED: frozenset({S.EMAIL_VERIFIED, S.REJECTED, S.OFFBOARDED}),
+    S.EMAIL_VERIFIED: frozenset({S.PROFILE_COMPLETE, S.REJECTED, S.OFFBOARDED}),
+    S.PROFILE_COMPLETE: frozenset({S.AGREEMENT_ACCEPTED, S.REJECTED, S.OFFBOARDED}),
+    S.AGREEMENT_ACCEPTED: frozenset({S.QUALIFYING, S.REJECTED, S.OFFBOARDED}),
+    S.QUALIFYING: frozenset({S.APPROVED, S.REJECTED, S.OFFBOARDED}),
+    S.APPROVED: frozenset({S.ACTIVE, S.PAUSED, S.OFFBOARDED}),
+    S.ACTIVE: frozenset({S.PAUSED, S.OFFBOARDED}),
+    S.PAUSED: frozenset({S.ACTIVE, S.OFFBOARDED}),
+    S.REJECTED: frozenset({S.OFFBOARDED}),
+    S.OFFBOARDED: frozenset(),
+}
+# States a person decides on; the rest follow from what the contractor did.
+REASON_REQUIRED = frozenset({S.REJECTED, S.PAUSED})
+# The contractor is emailed on entering these: each says what to do next, or why.
+EMAILED_STATES = frozenset({S.QUALIFYING, S.APPROVED, S.REJECTED, S.PAUSED, S.OFFBOARDED, S.ACTIVE})
+REASON_MAX_LENGTH = 500
+
+
+class InvalidTransition(Conflict):
+    def __init__(self, from_state: str, to_state: str) -> None:
+        super().__init__(
+            f"A contractor who is {S(from_state).label.lower()} cannot become {S(to_state).label.lower()}.",
+            field="to_state",
+        )
+
+
+def allowed_targets(state: str) -> frozenset[str]:
+    return TRANSITIONS[state]
+
+
+@transaction.atomic
+def transition(
+    *, contractor: Contractor, to_state: str, actor: User | None = None, reason: str = ""
+) -> OnboardingTransition:
+    """Move `contractor` to `to_state` if the machine allows it; audit and notify."""
+    if to_state not in TRANSITIONS:
+        raise DomainError(f"{to_state!r} is not an onboarding state.", field="to_state")
+    reason = reason.strip()
+    if to_state in REASON_REQUIRED and not reason:
+        raise DomainError(f"A reason is required to mark a contractor {S(to_state).label.lower()}.", field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise DomainError(f"The reason is longer than {REASON_MAX_LENGTH} characters.", field="reason")
+    # Lock the row: two staff members acting at once must not both move the same contractor.
+    locked = Contractor.objects.select_for_update().get(pk=contractor.pk)
+    from_state = locked.state
+    if to_state not in TRANSITIONS[from_state]:
+        raise InvalidTransition(from_state, to_state)
+    now = timezone.now()
+    locked.state, locked.state_reason, locked.state_changed_at = to_state, reason, now
+    locked.save(update_fields=["state", "state_reason", "state_changed_at", "updated_at"])
+    contractor.state, contractor.state_reason, contractor.state_changed_at = to_state, reason, now
+    record = OnboardingTransition.objects.create(
+        contractor=locked, from_state=from_state, to_state=to_state, actor=actor, reason=reason
+    )
+    if to_state in EMAILED_STATES:
+        transaction.on_commit(lambda: _email_contractor(contractor_id=locked.pk, state=to_state, reason=reason))
+    logger.info("contractor %s: %s -> %s by %s", locked.pk, from_state, to_state, actor or "system")
+    return record
+
+
+def _email_contractor(*, contractor_id: int, state: str, reason: str) -> None:
+    contractor = Contractor.objects.select_related("user").get(pk=contractor_id)
+    if contractor.anonymized_at:
+        return
+    context = {"contractor": contractor, "state": S(state), "reason": reason, "site_url": settings.SITE_URL}
+    subject = render_to_string("workforce/email/state_subject.txt", context).strip()
+    body = render_to_string("workforce/email/state_body.txt", context)
+    send_mail(subject, body, None, [contractor.user.email])

@@ -1,0 +1,63 @@
+"""Field rules for contractor data, shared by the pages' forms and the API's serializers."""
+import unicodedata
+import zoneinfo
+from datetime import date
+
+from django.conf import settings
+from django.conf.locale import LANG_INFO
+from django.core.exceptions import ValidationError
+from django_countries import countries
+
+MIN_AGE_YEARS = 18
+NAME_MAX_LENGTH = 200
+# ISO 639-1 names from Django's locale table; it files Chinese only under zh-hans/zh-hant.
+LANGUAGE_NAMES = {code: info["name"] for code, info in LANG_INFO.items() if len(code) == 2 and "name" in info}
+LANGUAGE_NAMES["zh"] = "Chinese"
+LANGUAGE_CODES = frozenset(LANGUAGE_NAMES)
+
+
+def available_timezones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+def validate_printable(value: str) -> None:
+    """Letters of any script are welcome; control characters (newlines, NUL, bidi overrides) are not."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn") and char not in "\u200c\u200d":
+            raise ValidationError(f"Contains a control character (U+{ord(char):04X}); remove it.", code="control")
+
+
+def validate_country(value: str) -> None:
+    if value not in dict(countries):
+        raise ValidationError(f"{value!r} is not an ISO 3166 country code.", code="country")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.", code="timezone")
+
+
+def validate_languages(value: list) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Give at least one language.", code="languages")
+    unknown = [code for code in value if code not in LANGUAGE_CODES]
+    if unknown:
+        raise ValidationError(f"Unknown language code(s): {', '.join(map(str, unknown))}.", code="languages")
+
+
+def validate_hours_available(value: int) -> None:
+    cap = settings.DEFAULT_WEEKLY_CAP_HOURS
+    if not 1 <= value <= cap:
+        raise ValidationError(f"Must be between 1 and {cap} hours per week.", code="hours")
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def validate_adult(born: date) -> None:
+    today = date.today()
+    if born > today:
+        raise ValidationError("The date of birth is in the future.", code="dob")
+    if age_on(born, today) < MIN_AGE_YEARS:
+        raise ValidationError(f"You must be at least {MIN_AGE_YEARS} years old.", code="dob")

@@ -1,0 +1,248 @@
+"""Server-rendered pages: the public job page, the contractor's own pages and the staff review queue."""
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotations.defects import DEFECT_CLASSES
+from config.errors import DomainError
+from workforce import selectors, services
+from workforce.forms import (
+    AgreementAcceptForm,
+    AgreementPublishForm,
+    ApplicantFilterForm,
+    ProfileForm,
+    StaffDecisionForm,
+    TaxDeclarationForm,
+)
+from workforce.models import Contractor, OnboardingState
+
+View = Callable[..., HttpResponse]
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: a proxy in front must set it (gunicorn --forwarded-allow-ips), never trust
+    # a header the client can write.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def contractor_required(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        contractor = Contractor.objects.filter(user=request.user).select_related("user").first()
+        if contractor is None:
+            raise Http404("This page is for contractors; staff accounts have none.")
+        return view(request, contractor, *args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied("Staff only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _form_error(form: Any, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+# --- public ---------------------------------------------------------------------------
+
+@require_GET
+def job_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "workforce/job.html", {
+        "rate": settings.DEFAULT_HOURLY_RATE_USD, "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
+        "defect_classes": DEFECT_CLASSES,
+    })
+
+
+# --- contractor -----------------------------------------------------------------------
+
+@require_GET
+@contractor_required
+def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    return render(request, "workforce/dashboard.html", {
+        "contractor": contractor,
+        "next_step": selectors.next_step(contractor),
+        "missing": selectors.profile_missing(contractor),
+        "pending_agreements": selectors.pending_agreements(contractor),
+        "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
+        "rate": settings.DEFAULT_HOURLY_RATE_USD,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@contractor_required
+def profile(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    initial = {
+        "legal_name": contractor.legal_name, "display_name": contractor.display_name,
+        "country": contractor.country.code if contractor.country else "", "timezone": contractor.timezone,
+        "languages": contractor.languages, "hours_available_per_week": contractor.hours_available_per_week,
+        "payout_method": contractor.payout_method, "payout_email": contractor.payout_email,
+        "date_of_birth": contractor.date_of_birth,
+    }
+    declaration = contractor.tax_declarations.first()
+    form = ProfileForm(request.POST or None, initial=initial, prefix="profile")
+    tax_form = TaxDeclarationForm(request.POST or None, prefix="tax", initial={
+        "tax_legal_name": contractor.legal_name, "country_of_residence": initial["country"]})
+    if request.method == "POST":
+        wants_tax = declaration is None or request.POST.get("tax-redeclare") == "on"
+        if form.is_valid() and (not wants_tax or tax_form.is_valid()):
+            tax = tax_form.cleaned_data if wants_tax else None
+            try:
+                services.profile_submit(contractor=contractor, profile=form.cleaned_data, tax=tax,
+                                        ip_address=client_ip(request))
+            except DomainError as exc:
+                _form_error(tax_form if exc.field in tax_form.fields else form, exc)
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect("workforce:dashboard")
+    return render(request, "workforce/profile.html", {
+        "form": form, "tax_form": tax_form, "declaration": declaration, "contractor": contractor})
+
+
+@require_http_methods(["GET", "POST"])
+@contractor_required
+def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    pending = selectors.pending_agreements(contractor)
+    form = AgreementAcceptForm(request.POST or None, pending=pending)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.agreements_accept(
+                contractor=contractor, agreement_ids=form.cleaned_data["agreements"],
+                ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Thank you: your acceptance is recorded.")
+            return redirect("workforce:dashboard")
+    return render(request, "workforce/agreements.html", {
+        "form": form, "pending": pending, "current": selectors.current_agreements(),
+        "accepted": contractor.acceptances.select_related("agreement").order_by("-accepted_at"),
+    })
+
+
+@require_POST
+@contractor_required
+def start_working(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    try:
+        services.contractor_start_working(contractor=contractor)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "You are active: batches assigned to you will appear here.")
+    return redirect("workforce:dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+@contractor_required
+def privacy(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    if request.method == "POST":
+        if request.POST.get("confirm") != "DELETE":
+            messages.error(request, "Type DELETE in capitals to confirm.")
+            return redirect("workforce:privacy")
+        services.contractor_delete(contractor=contractor)
+        logout(request)
+        messages.success(request, "Your account is closed and your personal data removed.")
+        return redirect("workforce:job")
+    return render(request, "workforce/privacy.html", {"contractor": contractor})
+
+
+@require_GET
+@contractor_required
+def data_export(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    data = services.contractor_data_export(contractor=contractor)
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="labelcrew-my-data.json"'
+    return response
+
+
+# --- staff ----------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def applicants(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        decision = StaffDecisionForm(request.POST)
+        ids = [int(i) for i in request.POST.getlist("contractors") if i.isdigit()]
+        if not ids:
+            messages.error(request, "Choose at least one contractor.")
+        elif decision.is_valid():
+            try:
+                n = services.contractors_decide(contractor_ids=ids, action=decision.cleaned_data["action"],
+                                                actor=request.user, reason=decision.cleaned_data["reason"])
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"{decision.cleaned_data['action'].capitalize()}: {n} contractor(s).")
+        else:
+            messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in decision.errors.items()))
+        return redirect(request.get_full_path())
+    filters = ApplicantFilterForm(request.GET or None)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    rows = selectors.applicant_list(**{k: v for k, v in criteria.items() if v not in (None, "")})
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "workforce/staff/applicants.html", {
+        "filters": filters, "page": page, "decision": StaffDecisionForm(),
+        "by_state": selectors.counts_by_state(), "by_country": selectors.counts_by_country()[:15],
+        "states": OnboardingState,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
+    form = StaffDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contractor_decide(contractor=contractor, action=form.cleaned_data["action"],
+                                       actor=request.user, reason=form.cleaned_data["reason"],
+                                       qualification_score=form.cleaned_data["qualification_score"])
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"{contractor}: now {contractor.get_state_display().lower()}.")
+            return redirect("workforce:staff-applicant", pk=pk)
+    return render(request, "workforce/staff/applicant.html", {
+        "contractor": contractor, "form": form,
+        "transitions": contractor.transitions.select_related("actor").order_by("-created_at"),
+        "declaration": contractor.tax_declarations.first(),
+        "missing": selectors.profile_missing(contractor),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def staff_agreements(request: HttpRequest) -> HttpResponse:
+    form = AgreementPublishForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agreement = services.agreement_publish(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Published {agreement}. Contractors must accept it before new batches.")
+            return redirect("workforce:staff-agreements")
+    from workforce.models import Agreement
+
+    return render(request, "workforce/staff/agreements.html", {
+        "form": form, "agreements": Agreement.objects.order_by("kind", "-version")})
