@@ -77,6 +77,9 @@ def main() -> int:
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/labelcrew")
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     os.environ.setdefault("REDIS_URL", os.environ["CELERY_BROKER_URL"])
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{args.port}")
+    # Emails (the signup verification link among them) land as files a demo user can open.
+    os.environ.setdefault("EMAIL_FILE_PATH", str(VAR / "mail"))
     VAR.mkdir(exist_ok=True)
 
     subprocess.run([str(ROOT / "scripts" / "labelstudio"), "start"], check=True)
@@ -127,7 +130,8 @@ def main() -> int:
     health = httpx.get(f"{web}/healthz", timeout=10).json()
     print(f"""
 LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + ", ".join(health["down"])}).
-  Web app        {web}/
+  Job page       {web}/            apply here; emails (verification links) are files in var/mail/
+  Review queue   {web}/staff/applicants/
   Staff admin    {web}/admin/      login {STAFF_EMAIL} / {staff_password}
   API docs       {web}/api/docs/
   Health         {web}/healthz

@@ -4,6 +4,7 @@
 once per session, after pytest-django has created the test database, so tasks it runs
 see the rows that transactional tests commit.
 """
+import importlib
 import os
 import signal
 import subprocess
@@ -18,6 +19,22 @@ from django.conf import settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = REPO_ROOT / "var" / "test-logs"
+
+
+@pytest.fixture(autouse=True)
+def _rows_of_data_migrations(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table when they end, the rows data migrations made (the
+    published agreements, the site name) included: put them back for each transactional test."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction", False):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+    from django.contrib.sites.models import Site
+
+    importlib.import_module("workforce.migrations.0002_initial_agreements").publish(apps, None)
+    importlib.import_module("workforce.migrations.0003_site_name").name_site(apps, None)
+    Site.objects.clear_cache()
 
 
 def _database_url(db: dict) -> str:

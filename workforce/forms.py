@@ -10,12 +10,24 @@ LANGUAGE_CHOICES = sorted(validation.LANGUAGE_NAMES.items(), key=lambda choice: 
 TIMEZONE_CHOICES = [(name, name) for name in validation.available_timezones()]
 
 
-class ProfileForm(forms.Form):
+class AccessibleForm(forms.Form):
+    """Points each input with an error at its message, so screen readers read them together."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                auto_id = self[name].auto_id
+                described = [f"{auto_id}_helptext"] if self.fields[name].help_text else []
+                self.fields[name].widget.attrs["aria-describedby"] = " ".join([*described, f"{auto_id}_errors"])
+
+
+class ProfileForm(AccessibleForm):
     legal_name = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validation.validate_printable],
                                  help_text="As on your ID; used for tax forms and payouts. Any script.")
     display_name = forms.CharField(max_length=100, validators=[validation.validate_printable],
                                    help_text="What reviewers and staff see.")
-    country = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country of residence")
+    country = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country where you live")
     timezone = forms.ChoiceField(choices=[("", "Choose…"), *TIMEZONE_CHOICES], label="Time zone")
     languages = forms.MultipleChoiceField(choices=LANGUAGE_CHOICES, help_text="Languages you read well.")
     hours_available_per_week = forms.IntegerField(min_value=1, max_value=20, label="Hours available per week",
@@ -27,21 +39,21 @@ class ProfileForm(forms.Form):
                                     help_text="You must be 18 or older.")
 
 
-class TaxDeclarationForm(forms.Form):
+class TaxDeclarationForm(AccessibleForm):
     is_us_person = forms.TypedChoiceField(
         label="Are you a US person for tax purposes?", coerce=lambda v: v == "yes",
         choices=[("no", "No: W-8BEN-style self-certification"), ("yes", "Yes: W-9-style certification")],
         widget=forms.RadioSelect,
     )
-    tax_legal_name = forms.CharField(label="Legal name", max_length=validation.NAME_MAX_LENGTH,
+    tax_legal_name = forms.CharField(label="Legal name for tax purposes", max_length=validation.NAME_MAX_LENGTH,
                                      validators=[validation.validate_printable])
-    country_of_residence = forms.ChoiceField(choices=[("", "Choose…"), *countries])
+    country_of_residence = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country of tax residence")
     signature = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validation.validate_printable],
                                 help_text="Type your legal name again to sign.")
     certified = forms.BooleanField(label="I certify under penalty of perjury that the information above is true.")
 
 
-class AgreementAcceptForm(forms.Form):
+class AgreementAcceptForm(AccessibleForm):
     agreements = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple,
                                                 label="I have read and accept")
 
@@ -59,7 +71,7 @@ class ApplicantFilterForm(forms.Form):
     search = forms.CharField(max_length=100, required=False)
 
 
-class StaffDecisionForm(forms.Form):
+class StaffDecisionForm(AccessibleForm):
     action = forms.ChoiceField(choices=[(a, a.capitalize()) for a in STAFF_ACTIONS])
     reason = forms.CharField(max_length=500, required=False, widget=forms.TextInput,
                              validators=[validation.validate_printable],
@@ -68,7 +80,7 @@ class StaffDecisionForm(forms.Form):
                                              help_text="0 to 1, from the staff review of the qualification tasks.")
 
 
-class AgreementPublishForm(forms.Form):
+class AgreementPublishForm(AccessibleForm):
     kind = forms.ChoiceField(choices=AgreementKind.choices)
     title = forms.CharField(max_length=200, validators=[validation.validate_printable])
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), max_length=100_000)

@@ -55,7 +55,8 @@ def next_step(contractor: Contractor) -> NextStep:
     if state == S.PROFILE_COMPLETE or pending_agreements(contractor):
         return NextStep("Read and accept the contractor agreement and the guidelines.", reverse("workforce:agreements"))
     if state == S.QUALIFYING:
-        return NextStep("Label the qualification photos in Label Studio. Staff review them and then decide.")
+        return NextStep("Qualification: staff review your first labelled photos and then decide. "
+                        "Your qualification photos and their Label Studio link will appear here.")
     if state == S.APPROVED:
         return NextStep("You are approved. Start working to receive batches.", reverse("workforce:start-working"),
                         action="Start working")

@@ -24,7 +24,7 @@ from workforce.models import (
     TaxForm,
     User,
 )
-from workforce.selectors import pending_agreements, profile_missing
+from workforce.selectors import PROFILE_FIELDS, current_agreements, pending_agreements, profile_missing
 
 S = OnboardingState
 
@@ -69,9 +69,17 @@ def _advance(contractor: Contractor) -> None:
     """Take every step the contractor's data now allows; each one is audited."""
     if contractor.state == S.EMAIL_VERIFIED and not profile_missing(contractor):
         onboarding.transition(contractor=contractor, to_state=S.PROFILE_COMPLETE, reason="profile completed")
-    if contractor.state == S.PROFILE_COMPLETE and not pending_agreements(contractor):
+    if contractor.state == S.PROFILE_COMPLETE and current_agreements() and not pending_agreements(contractor):
         onboarding.transition(contractor=contractor, to_state=S.AGREEMENT_ACCEPTED, reason="agreements accepted")
         onboarding.transition(contractor=contractor, to_state=S.QUALIFYING, reason="qualification round opened")
+
+
+def _lock_fresh(contractor: Contractor) -> None:
+    """Lock the row and reload it, so a save never writes back a state another request changed."""
+    Contractor.objects.select_for_update().filter(pk=contractor.pk).first()
+    contractor.refresh_from_db()
+    if contractor.state in (S.OFFBOARDED, S.REJECTED):
+        raise NotAllowed("This account is closed; it can no longer be changed.")
 
 
 # --- profile --------------------------------------------------------------------------
@@ -82,8 +90,7 @@ def profile_update(
     languages: list[str], hours_available_per_week: int, payout_method: str, payout_email: str,
     date_of_birth: date,
 ) -> Contractor:
-    if contractor.state in (S.OFFBOARDED, S.REJECTED):
-        raise NotAllowed("This account is closed; its profile can no longer be changed.")
+    _lock_fresh(contractor)
     contractor.legal_name = _check_text("legal_name", legal_name, max_length=validation.NAME_MAX_LENGTH)
     contractor.display_name = _check_text("display_name", display_name, max_length=100)
     _check("country", validation.validate_country, country)
@@ -95,13 +102,15 @@ def profile_update(
     if payout_method not in PayoutMethod.values:
         raise DomainError(f"payout_method: choose one of {', '.join(PayoutMethod.values)}.", field="payout_method")
     _check("payout_email", validate_email, payout_email)
+    if not isinstance(date_of_birth, date):
+        raise DomainError("date_of_birth: a date (YYYY-MM-DD) is required.", field="date_of_birth")
     _check("date_of_birth", validation.validate_adult, date_of_birth)
     contractor.country, contractor.timezone = country, timezone_name
     contractor.languages = sorted(set(languages))
     contractor.hours_available_per_week = hours_available_per_week
     contractor.payout_method, contractor.payout_email = payout_method, payout_email.strip().lower()
     contractor.date_of_birth = date_of_birth
-    contractor.save()
+    contractor.save(update_fields=[*PROFILE_FIELDS, "updated_at"])
     _advance(contractor)
     return contractor
 
@@ -112,6 +121,7 @@ def tax_declare(
     signature: str, certified: bool, ip_address: str | None,
 ) -> TaxDeclaration:
     """Record a W-8BEN-style (not a US person) or W-9-style (US person) self-certification."""
+    _lock_fresh(contractor)
     legal_name = _check_text("legal_name", legal_name, max_length=validation.NAME_MAX_LENGTH)
     signature = _check_text("signature", signature, max_length=validation.NAME_MAX_LENGTH)
     _check("country_of_residence", validation.validate_country, country_of_residence)
@@ -246,7 +256,9 @@ def contractors_decide(*, contractor_ids: list[int], action: str, actor: User, r
         try:
             contractor_decide(contractor=contractor, action=action, actor=actor, reason=reason)
         except DomainError as exc:
-            raise DomainError(f"{contractor}: {exc.message} Nothing was changed.", field=exc.field) from None
+            error = DomainError(f"{contractor}: {exc.message} Nothing was changed.", field=exc.field)
+            error.status = exc.status  # an invalid transition stays a 409, a refusal a 403
+            raise error from None
     return len(contractors)
 
 

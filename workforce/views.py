@@ -76,8 +76,16 @@ def job_page(request: HttpRequest) -> HttpResponse:
 # --- contractor -----------------------------------------------------------------------
 
 @require_GET
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    # The page everyone lands on after signing in: staff have no contractor dashboard.
+    if request.user.is_staff and not Contractor.objects.filter(user=request.user).exists():
+        return redirect("workforce:staff-applicants")
+    return contractor_dashboard(request)
+
+
 @contractor_required
-def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+def contractor_dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     return render(request, "workforce/dashboard.html", {
         "contractor": contractor,
         "next_step": selectors.next_step(contractor),

@@ -178,6 +178,9 @@ LABEL_STUDIO_TIMEOUT = env.float("LABEL_STUDIO_TIMEOUT", default=10.0)
 # --- Email ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+if env("EMAIL_FILE_PATH", default=""):  # each email a file in this folder (the demo uses var/mail)
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="LabelCrew <no-reply@labelcrew.local>")
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

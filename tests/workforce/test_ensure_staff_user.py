@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
@@ -15,6 +16,7 @@ def test_creates_then_updates_a_staff_superuser_from_a_password_file(tmp_path: P
     assert user.is_staff
     assert user.is_superuser
     assert user.check_password("correct horse battery")
+    assert EmailAddress.objects.get(user=user).verified  # allauth lets them sign in
     secret.write_text("another long passphrase")
     call_command("ensure_staff_user", "--email", "ops@example.com", "--password-file", str(secret))
     user.refresh_from_db()

@@ -192,3 +192,13 @@ def test_export_holds_the_contractors_data_and_deletion_anonymizes_but_keeps_tax
     assert TaxDeclaration.objects.filter(contractor=contractor).count() == 1
     assert contractor.acceptances.filter(ip_address__isnull=False).count() == 0
     assert not User.objects.filter(email="mo@example.org").exists()
+
+
+@pytest.mark.django_db
+def test_nobody_passes_the_agreement_step_before_an_agreement_is_published() -> None:
+    Agreement.objects.all().delete()
+    contractor = _verified()
+    services.profile_update(contractor=contractor, **GOOD_PROFILE)
+    _declare(contractor)
+    contractor.refresh_from_db()
+    assert contractor.state == S.PROFILE_COMPLETE

@@ -67,10 +67,11 @@ def test_contractor_pages_show_only_the_signed_in_contractors_data() -> None:
 
 
 @pytest.mark.django_db
-def test_staff_accounts_have_no_contractor_pages() -> None:
+def test_staff_accounts_land_on_the_review_queue_and_have_no_contractor_pages() -> None:
     staff = Client()
     staff.force_login(User.objects.create_superuser("lead@example.org", "a-long-test-password"))
-    assert staff.get("/dashboard/").status_code == 404
+    assert staff.get("/dashboard/")["Location"] == "/staff/applicants/"
+    assert staff.get("/profile/").status_code == 404
     assert staff.get("/staff/applicants/").status_code == 200
 
 

@@ -2,6 +2,7 @@
 from argparse import ArgumentParser
 from pathlib import Path
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -33,4 +34,8 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        # allauth signs in (with mandatory verification) only addresses it has on file as verified.
+        EmailAddress.objects.filter(user=user).exclude(email=user.email).delete()
+        EmailAddress.objects.update_or_create(user=user, email=user.email,
+                                              defaults={"verified": True, "primary": True})
         self.stdout.write(f"{'created' if created else 'updated'} staff user {email}")

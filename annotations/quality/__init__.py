@@ -1,0 +1,1 @@
+"""Mask quality scoring core: pure numpy, no Django import."""

@@ -1,0 +1,121 @@
+"""Test factories (factory-boy) and contractor_in_state, which onboards a contractor through the real services."""
+import functools
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import factory
+from django.contrib.auth.hashers import make_password
+from django.db.models import Max
+from django.utils import timezone
+from factory.django import DjangoModelFactory, Password
+
+from workforce import selectors, services
+from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, User
+
+TEST_PASSWORD = "a-long-test-password"
+S = OnboardingState
+
+# Hashing with the production hasher takes a good part of a second; every user made with
+# the same password shares one hash, so a test suite pays for it once.
+_hash_once = functools.cache(make_password)
+
+
+class UserFactory(DjangoModelFactory):
+    """A contractor's or a staff member's login: pass is_staff=True for staff."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    password = Password(TEST_PASSWORD, transform=_hash_once)
+
+
+class ContractorFactory(DjangoModelFactory):
+    """A bare applicant row; use contractor_in_state for anyone further along."""
+
+    class Meta:
+        model = Contractor
+
+    user = factory.SubFactory(UserFactory)
+
+
+def _next_version(agreement: Any) -> int:
+    return (Agreement.objects.filter(kind=agreement.kind).aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+class AgreementFactory(DjangoModelFactory):
+    """A published agreement, one version newer than the newest of its kind."""
+
+    class Meta:
+        model = Agreement
+
+    kind = AgreementKind.CONTRACTOR_AGREEMENT
+    version = factory.LazyAttribute(_next_version)
+    title = factory.LazyAttribute(lambda a: f"{a.kind.replace('_', ' ').capitalize()} v{a.version}")
+    body = "1. You work as an independent contractor."
+    published_at = factory.LazyFunction(timezone.now)
+
+
+def profile_data(**overrides: Any) -> dict[str, Any]:
+    """Keyword arguments for services.profile_update that pass every check."""
+    return {
+        "legal_name": "Ana Lúcia Souza", "display_name": "Ana", "country": "BR",
+        "timezone_name": "America/Sao_Paulo", "languages": ["en", "pt"], "hours_available_per_week": 10,
+        "payout_method": "paypal", "payout_email": "ana.payouts@example.com", "date_of_birth": date(1990, 5, 17),
+        **overrides,
+    }
+
+
+# The order the real services take a contractor through; AGREEMENT_ACCEPTED is left out because
+# accepting the last agreement moves the contractor on to QUALIFYING in the same transaction.
+_REACHABLE = (S.APPLIED, S.EMAIL_VERIFIED, S.PROFILE_COMPLETE, S.QUALIFYING, S.APPROVED, S.ACTIVE, S.PAUSED,
+              S.REJECTED, S.OFFBOARDED)
+
+
+def contractor_in_state(state: str, *, user: User | None = None, staff: User | None = None,
+                        **profile: Any) -> Contractor:
+    """A contractor brought to `state` by the services a real one goes through, so every step is audited.
+
+    `profile` overrides profile_data(); `staff` is the actor of the staff decisions (one is made if needed).
+    """
+    if state not in _REACHABLE:
+        raise ValueError(f"{state!r} is not a state the services leave a contractor in.")
+    contractor = services.contractor_register(user=user or UserFactory())
+    if state == S.APPLIED:
+        return contractor
+    services.contractor_email_verified(user=contractor.user)
+    # The service moves its own copy of the row; profile_update saves every field, state included.
+    contractor.refresh_from_db()
+    if state == S.EMAIL_VERIFIED:
+        return contractor
+    # Without a pending agreement, completing the profile would run on into QUALIFYING.
+    for kind in AgreementKind.values:
+        if not Agreement.objects.filter(kind=kind, published_at__isnull=False).exists():
+            AgreementFactory(kind=kind)
+    data = profile_data(**profile)
+    services.profile_update(contractor=contractor, **data)
+    services.tax_declare(contractor=contractor, is_us_person=False, legal_name=data["legal_name"],
+                         country_of_residence=data["country"], signature=data["legal_name"], certified=True,
+                         ip_address="203.0.113.7")
+    if state == S.PROFILE_COMPLETE:
+        return contractor
+    pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
+    services.agreements_accept(contractor=contractor, agreement_ids=pending, ip_address="203.0.113.7",
+                               user_agent="pytest")
+    if state == S.QUALIFYING:
+        return contractor
+    staff = staff or UserFactory(is_staff=True)
+    if state in (S.REJECTED, S.OFFBOARDED):
+        action = "reject" if state == S.REJECTED else "offboard"
+        services.contractor_decide(contractor=contractor, action=action, actor=staff, reason="test decision")
+        return contractor
+    services.contractor_decide(contractor=contractor, action="approve", actor=staff,
+                               qualification_score=Decimal("0.9"))
+    if state == S.APPROVED:
+        return contractor
+    services.contractor_start_working(contractor=contractor)
+    if state == S.PAUSED:
+        services.contractor_decide(contractor=contractor, action="pause", actor=staff, reason="quality review")
+    return contractor
