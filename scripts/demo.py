@@ -58,7 +58,7 @@ def wait_for(url: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
+            if httpx.get(url, timeout=5).status_code < 500:
                 return True
         except httpx.TransportError:
             pass
@@ -122,7 +122,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop_all)
 
     web = f"http://127.0.0.1:{args.port}"
-    if not wait_for(f"{web}/healthz", 60):
+    if not wait_for(f"{web}/", 60):
         log("the web app did not come up; see var/log/web.log")
         stop_all()
     ls_env = dict(line.split("=", 1) for line in (VAR / "labelstudio.env").read_text().splitlines() if line)
