@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from annotations.defects import BRUSH_FROM_NAME, DEFECT_CLASSES, IMAGE_TO_NAME, labeling_config
 from annotations.quality.rle import mask_to_rle
@@ -818,3 +818,31 @@ def _empty_png(width: int, height: int) -> bytes:
 def _compact_json(obj: object) -> bytes:
     return (json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
+
+
+def example_crop(*, sample_dir: Path | str, class_key: str, size: int = 320, quality: int = 85) -> bytes | None:
+    """A JPEG close-up of the largest `class_key` defect in a sample job, or None if it has none.
+
+    The job page shows one per class so applicants see what each defect looks like.
+    """
+    manifest_path = Path(sample_dir) / "manifest.json"
+    if class_key not in _CLASS_KEYS or not manifest_path.is_file():
+        return None
+    manifest = json.loads(manifest_path.read_text())
+    found = [(d["area"], task["image"], d["bbox"]) for task in manifest["tasks"]
+             for d in task["defects"] if d["class"] == class_key]
+    if not found:
+        return None
+    _, image, (x, y, w, h) = max(found)
+    with Image.open(Path(sample_dir) / image) as photo:
+        # A square with the defect in the middle and some clean glass around it for context.
+        side = max(w, h, 64) * 1.6
+        cx, cy = x + w / 2, y + h / 2
+        box = (max(0, round(cx - side / 2)), max(0, round(cy - side / 2)),
+               min(photo.width, round(cx + side / 2)), min(photo.height, round(cy + side / 2)))
+        crop = photo.crop(box).convert("RGB")
+    # Small defects are enlarged too: a 15 px pit is shown at the same size as a long crack.
+    crop = ImageOps.contain(crop, (size, size), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    crop.save(out, "JPEG", quality=quality)
+    return out.getvalue()

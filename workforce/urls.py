@@ -6,6 +6,7 @@ from workforce import views
 app_name = "workforce"
 urlpatterns = [
     path("", views.job_page, name="job"),
+    path("job/examples/<slug:class_key>.jpg", views.defect_example, name="defect-example"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("profile/", views.profile, name="profile"),
     path("agreements/", views.agreements, name="agreements"),

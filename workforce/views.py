@@ -8,13 +8,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations.defects import DEFECT_CLASSES
+from annotations.sample_job import example_crop
 from config.errors import DomainError
 from workforce import selectors, services
 from workforce.forms import (
@@ -67,10 +70,24 @@ def _form_error(form: Any, exc: DomainError) -> None:
 
 @require_GET
 def job_page(request: HttpRequest) -> HttpResponse:
+    manifest = settings.SAMPLE_JOB_DIR / "manifest.json"
     return render(request, "workforce/job.html", {
         "rate": settings.DEFAULT_HOURLY_RATE_USD, "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
-        "defect_classes": DEFECT_CLASSES,
+        "defect_classes": DEFECT_CLASSES, "has_examples": manifest.is_file(),
     })
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def defect_example(request: HttpRequest, class_key: str) -> HttpResponse:
+    key = f"defect-example:{class_key}:{settings.SAMPLE_JOB_DIR}"
+    jpeg = cache.get(key)
+    if jpeg is None:
+        jpeg = example_crop(sample_dir=settings.SAMPLE_JOB_DIR, class_key=class_key)
+        if jpeg is None:
+            raise Http404("No example of this defect class.")
+        cache.set(key, jpeg, 3600)
+    return HttpResponse(jpeg, content_type="image/jpeg")
 
 
 # --- contractor -----------------------------------------------------------------------

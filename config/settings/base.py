@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
 # The job advertised on the public pages until jobs are managed in the console.
 DEFAULT_HOURLY_RATE_USD = "2.00"
 DEFAULT_WEEKLY_CAP_HOURS = 20
+# The sample job (python manage.py make_sample_job); the job page shows defect close-ups from it.
+SAMPLE_JOB_DIR = Path(env("SAMPLE_JOB_DIR", default=str(VAR_DIR / "sample")))
 
 LOGGING = {
     "version": 1,
