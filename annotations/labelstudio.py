@@ -63,3 +63,68 @@ def call(operation: Callable[[LabelStudio], T], *, what: str, attempts: int = 3,
 def server_version() -> str:
     """The running server's release, e.g. '1.23.2'."""
     return call(lambda ls: ls.versions.get().release, what="read its version", attempts=1)
+
+
+# --- projects and tasks ---------------------------------------------------------------
+
+def project_ensure(*, title: str, label_config: str, instructions: str) -> int:
+    """The id of the project with this title, made if there is none: a retried call makes no second one."""
+    def find(ls: LabelStudio) -> int | None:
+        return next((p.id for p in ls.projects.list(title=title, page_size=100) if p.title == title), None)
+
+    existing = call(find, what=f"look up project {title!r}")
+    if existing is not None:
+        return existing
+    created = call(
+        lambda ls: ls.projects.create(title=title, label_config=label_config, expert_instruction=instructions,
+                                      show_instruction=True, maximum_annotations=1),
+        what=f"create project {title!r}", attempts=1,  # a retried create could make a twin; ensure() re-runs
+    )
+    return created.id
+
+
+def local_storage_ensure(*, project_id: int, path: str) -> None:
+    """Let the project serve photos from `path`: Label Studio serves a local file only to projects
+    with a local storage covering it. No sync: tasks are imported with their own data."""
+    def ensure(ls: LabelStudio) -> None:
+        if not any(st.path == path for st in ls.import_storage.local.list(project=project_id)):
+            ls.import_storage.local.create(project=project_id, path=path, title="LabelCrew photos",
+                                           use_blob_urls=False, synchronizable=False)
+
+    call(ensure, what=f"connect local storage {path} to project {project_id}", attempts=1)
+
+
+def project_task_ids_by_ref(*, project_id: int, ref_field: str) -> dict[str, int]:
+    """Label Studio task ids of a project, keyed by the LabelCrew reference stored in their data."""
+    def read(ls: LabelStudio) -> dict[str, int]:
+        return {str(t.data[ref_field]): t.id for t in ls.tasks.list(project=project_id, page_size=500)
+                if ref_field in (t.data or {})}
+
+    return call(read, what=f"list the tasks of project {project_id}")
+
+
+def tasks_import(*, project_id: int, tasks: list[dict]) -> None:
+    call(lambda ls: ls.projects.import_tasks(id=project_id, request=tasks), what=f"import tasks into {project_id}",
+         attempts=1)
+
+
+def project_delete(*, project_id: int) -> None:
+    call(lambda ls: ls.projects.delete(id=project_id), what=f"delete project {project_id}")
+
+
+# --- users ----------------------------------------------------------------------------
+
+def user_ensure(*, email: str, first_name: str, last_name: str, password: str) -> int:
+    """The id of the Label Studio user with this email, made (with this password) if missing."""
+    def find(ls: LabelStudio) -> int | None:
+        return next((u.id for u in ls.users.list() if (u.email or "").lower() == email.lower()), None)
+
+    existing = call(find, what=f"look up user {email}")
+    if existing is not None:
+        return existing
+    created = call(
+        lambda ls: ls.users.create(email=email, username=email, first_name=first_name, last_name=last_name,
+                                   password=password),
+        what=f"create user {email}", attempts=1,
+    )
+    return created.id

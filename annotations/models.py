@@ -1,0 +1,138 @@
+"""Jobs, their tasks and batches, Label Studio mappings, synced annotations and reviews."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from workforce.models import Contractor
+
+
+class Job(models.Model):
+    """A client's labeling job: its photos, classes, pay terms and how work is cut and checked."""
+
+    name = models.CharField(max_length=200)
+    client = models.CharField(max_length=200)
+    instructions = models.TextField(help_text="Markdown shown to contractors in Label Studio.")
+    label_classes = models.JSONField(help_text='[{"key", "label", "colour"}, ...]')
+    labeling_config = models.TextField()
+    hourly_rate = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("2.00"))
+    currency = models.CharField(max_length=3, default="USD")
+    weekly_cap_hours = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("20"))
+    batch_size = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(500)])
+    gold_rate = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.100"),
+                                    validators=[MinValueValidator(0), MaxValueValidator(1)])
+    quality_threshold = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.500"))
+    max_open_batches = models.PositiveIntegerField(default=2)
+    start_within_hours = models.PositiveIntegerField(default=24)
+    deadline_hours = models.PositiveIntegerField(default=72)
+    image_source = models.CharField(max_length=500, help_text="Folder or manifest the photos came from.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    """One photo of a job with its model pre-annotation and, once reviewed, its gold answer."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tasks")
+    key = models.CharField(max_length=200)
+    image_path = models.CharField(max_length=500, help_text="Relative to VAR_DIR (Label Studio serves it).")
+    image_sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    prediction = models.JSONField(null=True, blank=True)
+    gold_result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "key"], name="task_key_unique_per_job"),
+            models.UniqueConstraint(fields=["job", "image_sha256"], name="task_image_unique_per_job"),
+        ]
+        ordering = ["job", "id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class BatchState(models.TextChoices):
+    OPEN = "open", "Open"
+    ASSIGNED = "assigned", "Assigned"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUBMITTED = "submitted", "Submitted"
+    DONE = "done", "Done"
+
+
+class Batch(models.Model):
+    """A slice of a job's tasks, plus hidden gold, published as its own Label Studio project."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.OPEN)
+    ls_project_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(Contractor, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="batches")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="batch_number_unique_per_job")]
+        indexes = [models.Index(fields=["state", "assigned_to"])]
+        ordering = ["job", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.job} #{self.number}"
+
+
+class BatchTask(models.Model):
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="batch_tasks")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="batch_tasks")
+    is_gold = models.BooleanField(default=False)  # hidden: looks like any other task in Label Studio
+    ls_task_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "task"], name="task_once_per_batch")]
+
+    def __str__(self) -> str:
+        return f"{self.batch} / {self.task}"
+
+
+class LabelStudioAccount(models.Model):
+    """The contractor's user in Label Studio; its password is never stored here."""
+
+    contractor = models.OneToOneField(Contractor, on_delete=models.CASCADE, related_name="label_studio_account")
+    ls_user_id = models.PositiveIntegerField(unique=True)
+    email = models.EmailField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} (#{self.ls_user_id})"
+
+
+class AssignmentAction(models.TextChoices):
+    ASSIGN = "assign", "Assigned"
+    REASSIGN = "reassign", "Reassigned"
+    RECLAIM = "reclaim", "Reclaimed"
+
+
+class AssignmentEvent(models.Model):
+    """Audit trail of who got which batch, who decided, and why."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="assignment_events")
+    contractor = models.ForeignKey(Contractor, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=16, choices=AssignmentAction.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.batch} -> {self.contractor_id}"

@@ -1,0 +1,1 @@
+"""Writes of the annotations app, one module per concern."""
