@@ -136,3 +136,63 @@ class AssignmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.batch} -> {self.contractor_id}"
+
+
+class ReviewState(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    SCORING = "scoring", "Queued for scoring (gold task)"
+    ACCEPTED = "accepted", "Accepted"
+    REWORK = "rework", "Sent back for rework"
+
+
+class Annotation(models.Model):
+    """A Label Studio annotation, upserted by its Label Studio id from the webhook or the poll."""
+
+    ls_annotation_id = models.PositiveIntegerField(unique=True)
+    batch_task = models.ForeignKey(BatchTask, on_delete=models.PROTECT, related_name="annotations")
+    contractor = models.ForeignKey(Contractor, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="annotations")
+    ls_user_id = models.PositiveIntegerField(null=True, blank=True)
+    result = models.JSONField(default=list)
+    lead_time = models.FloatField(null=True, blank=True, help_text="Seconds Label Studio measured.")
+    was_cancelled = models.BooleanField(default=False)
+    deleted = models.BooleanField(default=False)
+    unassigned_work = models.BooleanField(default=False, help_text="Made by someone who did not hold the batch.")
+    problems = models.JSONField(default=list, blank=True, help_text="What was wrong with the synced data.")
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.PENDING)
+    ls_created_at = models.DateTimeField(null=True, blank=True)
+    ls_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["review_state"]), models.Index(fields=["contractor", "ls_created_at"])]
+
+    def __str__(self) -> str:
+        return f"annotation {self.ls_annotation_id}"
+
+
+class Review(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=[("accept", "Accept"), ("rework", "Rework"),
+                                                        ("promote", "Promote to gold")])
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.decision} of {self.annotation}"
+
+
+class SyncState(models.Model):
+    """One row: how the catch-up poll of Label Studio went, for the console."""
+
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failing = models.BooleanField(default=False)
+    error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return "failing" if self.failing else "ok"
