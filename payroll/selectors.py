@@ -1,5 +1,5 @@
 """Reads of hours against the weekly cap; assignment asks these for capacity."""
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from workforce.models import Contractor
@@ -7,8 +7,6 @@ from workforce.models import Contractor
 
 def week_start_utc(moment: datetime) -> datetime:
     """Monday 00:00 UTC of the pay week holding `moment` (an aware datetime)."""
-    from datetime import UTC
-
     moment = moment.astimezone(UTC)
     monday = moment - timedelta(days=moment.weekday())
     return monday.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -127,7 +127,12 @@ def main() -> int:
         stop_all()
     ls_env = dict(line.split("=", 1) for line in (VAR / "labelstudio.env").read_text().splitlines() if line)
     ls_password = (VAR / "labelstudio" / "admin-password").read_text().strip()
+    # The worker takes a few seconds to join; report the services once they all answer (or after 60 s).
+    deadline = time.monotonic() + 60
     health = httpx.get(f"{web}/healthz", timeout=10).json()
+    while health["down"] and time.monotonic() < deadline:
+        time.sleep(1)
+        health = httpx.get(f"{web}/healthz", timeout=10).json()
     print(f"""
 LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + ", ".join(health["down"])}).
   Job page       {web}/            apply here; emails (verification links) are files in var/mail/

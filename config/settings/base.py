@@ -174,6 +174,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 LABEL_STUDIO_URL = env("LABEL_STUDIO_URL", default="").rstrip("/")
 LABEL_STUDIO_API_KEY = env("LABEL_STUDIO_API_KEY", default="")
 LABEL_STUDIO_TIMEOUT = env.float("LABEL_STUDIO_TIMEOUT", default=10.0)
+# Label Studio's webhooks carry this in X-LabelCrew-Webhook-Secret; with none set every call is refused.
+LABEL_STUDIO_WEBHOOK_SECRET = env("LABEL_STUDIO_WEBHOOK_SECRET", default="")
 
 # --- Email ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
