@@ -128,3 +128,35 @@ def user_ensure(*, email: str, first_name: str, last_name: str, password: str) -
         what=f"create user {email}", attempts=1,
     )
     return created.id
+
+
+# --- annotations and webhooks ---------------------------------------------------------
+
+def annotations_of_project(*, project_id: int) -> list[dict]:
+    """Every submitted annotation of the project's tasks, as Label Studio serializes them (drafts excluded)."""
+    def read(ls: LabelStudio) -> list[dict]:
+        found = []
+        for task in ls.tasks.list(project=project_id, fields="all", page_size=100):
+            for annotation in task.annotations or []:
+                row = dict(annotation) if isinstance(annotation, dict) else annotation.model_dump()
+                row["task"] = row.get("task") or task.id
+                found.append(row)
+        return found
+
+    return call(read, what=f"read the annotations of project {project_id}")
+
+
+def webhook_ensure(*, project_id: int, url: str, secret: str, actions: list[str]) -> int:
+    """The id of the project's webhook to `url`, made or updated to send `actions` with our secret header."""
+    headers = {"X-LabelCrew-Webhook-Secret": secret}
+
+    def ensure(ls: LabelStudio) -> int:
+        existing = next((w for w in ls.webhooks.list(project=str(project_id)) if w.url == url), None)
+        if existing is None:
+            return ls.webhooks.create(url=url, project=project_id, send_payload=True, send_for_all_actions=False,
+                                      actions=actions, headers=headers, is_active=True).id
+        ls.webhooks.update(existing.id, url=url, send_payload=True, send_for_all_actions=False,
+                           actions=actions, headers=headers, is_active=True)
+        return existing.id
+
+    return call(ensure, what=f"register the webhook of project {project_id}", attempts=1)

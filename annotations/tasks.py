@@ -2,7 +2,9 @@
 from celery import shared_task
 
 from annotations.labelstudio import LabelStudioUnavailable
+from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
+from annotations.services.sync import sync_poll
 
 
 @shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, retry_backoff_max=600,
@@ -10,3 +12,16 @@ from annotations.services.publishing import batch_publish
 def publish_batch(self: object, batch_id: int) -> int | None:
     """Publish one batch to Label Studio; returns its project id."""
     return batch_publish(batch_id=batch_id).ls_project_id
+
+
+@shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, retry_backoff_max=600,
+             max_retries=8)
+def sync_label_studio(self: object) -> int:
+    """Catch up on annotations whose webhooks were missed; returns how many were seen."""
+    return sync_poll()
+
+
+@shared_task(bind=True)
+def reclaim_stale_batches(self: object) -> int:
+    """Offer again the batches not started or not finished in time; returns how many were reclaimed."""
+    return len(batches_reclaim_stale())

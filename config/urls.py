@@ -12,5 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("workforce.api_urls")),
+    path("console/", include("annotations.console_urls")),
+    path("", include("annotations.urls")),
     path("", include("workforce.urls")),
 ]

@@ -73,6 +73,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     images, width, height = (200, 5472, 3648) if args.full else (12, 1368, 912)
+    VAR.mkdir(exist_ok=True)
 
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/labelcrew")
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -80,7 +81,7 @@ def main() -> int:
     os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{args.port}")
     # Emails (the signup verification link among them) land as files a demo user can open.
     os.environ.setdefault("EMAIL_FILE_PATH", str(VAR / "mail"))
-    VAR.mkdir(exist_ok=True)
+    os.environ.setdefault("LABEL_STUDIO_WEBHOOK_SECRET", demo_password_file("webhook-secret").read_text().strip())
 
     subprocess.run([str(ROOT / "scripts" / "labelstudio"), "start"], check=True)
     manage("migrate", "--noinput", "-v", "0")

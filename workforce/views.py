@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations.defects import DEFECT_CLASSES
 from annotations.sample_job import example_crop
+from config.decorators import staff_required
 from config.errors import DomainError
 from workforce import selectors, services
 from workforce.forms import (
@@ -47,17 +47,6 @@ def contractor_required(view: View) -> View:
         if contractor is None:
             raise Http404("This page is for contractors; staff accounts have none.")
         return view(request, contractor, *args, **kwargs)
-
-    return wrapper
-
-
-def staff_required(view: View) -> View:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_staff:
-            raise PermissionDenied("Staff only.")
-        return view(request, *args, **kwargs)
 
     return wrapper
 

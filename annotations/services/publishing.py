@@ -43,6 +43,11 @@ def batch_publish(*, batch_id: int) -> Batch:
                                                 instructions=instructions)
         Batch.objects.filter(pk=batch.pk).update(ls_project_id=project_id)
         batch.ls_project_id = project_id
+    if settings.LABEL_STUDIO_WEBHOOK_SECRET:
+        # Annotations then arrive within a second; the periodic poll catches whatever a webhook missed.
+        labelstudio.webhook_ensure(project_id=batch.ls_project_id, url=f"{settings.SITE_URL}/webhooks/label-studio/",
+                                   secret=settings.LABEL_STUDIO_WEBHOOK_SECRET,
+                                   actions=["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"])
     rows = list(batch.batch_tasks.select_related("task").order_by("id"))
     for folder in sorted({str((settings.VAR_DIR / bt.task.image_path).parent) for bt in rows}):
         labelstudio.local_storage_ensure(project_id=batch.ls_project_id, path=folder)

@@ -169,6 +169,11 @@ CELERY_TASK_ROUTES = {
     "workforce.tasks.*": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat copies these into its database schedule on start; staff can change them in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "sync-label-studio": {"task": "annotations.tasks.sync_label_studio", "schedule": 120.0},
+    "reclaim-stale-batches": {"task": "annotations.tasks.reclaim_stale_batches", "schedule": 600.0},
+}
 
 # --- Label Studio ------------------------------------------------------------------
 LABEL_STUDIO_URL = env("LABEL_STUDIO_URL", default="").rstrip("/")

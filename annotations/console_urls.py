@@ -1,0 +1,19 @@
+"""Routes of the staff console, mounted under /console/."""
+from django.urls import path
+
+from annotations import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.console_home, name="home"),
+    path("jobs/new/", views.job_create, name="job-create"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/publish/", views.job_publish, name="job-publish"),
+    path("jobs/<int:pk>/progress.csv", views.job_progress_csv, name="job-progress-csv"),
+    path("jobs/<int:pk>/capacity/", views.capacity, name="capacity"),
+    path("jobs/<int:pk>/auto-assign/", views.auto_assign, name="auto-assign"),
+    path("assign/", views.batch_assign, name="assign"),
+    path("stale/", views.stale, name="stale"),
+    path("review/", views.review_queue, name="review-queue"),
+    path("review/<int:pk>/", views.review_detail, name="review"),
+]

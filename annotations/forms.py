@@ -1,0 +1,35 @@
+"""Forms of the staff console."""
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+
+from workforce.forms import AccessibleForm
+from workforce.validation import validate_printable
+
+
+class JobCreateForm(AccessibleForm):
+    SOURCES = [("manifest", "A sample job's manifest.json"), ("folder", "A folder of photos under var/")]
+
+    name = forms.CharField(max_length=200, validators=[validate_printable])
+    client = forms.CharField(max_length=200, validators=[validate_printable])
+    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=20_000,
+                                   help_text="Markdown; shown to contractors in Label Studio.")
+    source_kind = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="manifest", label="Photos from")
+    source_path = forms.CharField(max_length=500, label="Path",
+                                  help_text="A manifest.json or a folder under var/, e.g. var/sample/manifest.json.")
+    batch_size = forms.IntegerField(min_value=1, max_value=500, initial=10)
+    gold_rate = forms.DecimalField(min_value=0, max_value=1, decimal_places=3, initial=Decimal("0.1"),
+                                   help_text="Share of hidden gold tasks added to each batch.")
+    quality_threshold = forms.DecimalField(min_value=0, max_value=1, decimal_places=3, initial=Decimal("0.5"))
+    hourly_rate = forms.DecimalField(min_value=Decimal("0.01"), max_digits=8, decimal_places=2,
+                                     initial=Decimal(settings.DEFAULT_HOURLY_RATE_USD), label="Hourly rate (USD)")
+    weekly_cap_hours = forms.DecimalField(min_value=1, max_value=60, decimal_places=2,
+                                          initial=settings.DEFAULT_WEEKLY_CAP_HOURS)
+
+
+class ReviewForm(AccessibleForm):
+    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("rework", "Send back for rework"),
+                                          ("promote", "Promote to gold (accepted only)")], widget=forms.RadioSelect)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
+                              validators=[validate_printable], help_text="Required for rework: what to fix.")

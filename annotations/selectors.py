@@ -1,0 +1,166 @@
+"""Reads for assignment: how long a batch will take a contractor, and who has room for more work."""
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from annotations.models import Annotation, Batch, BatchState, BatchTask, Job
+from payroll.selectors import hours_logged, week_start_utc
+from workforce.models import AgreementAcceptance, Contractor, OnboardingState
+from workforce.selectors import current_agreements
+
+# Hours one photo takes someone with no history yet: a defect-painting photo is a few minutes of
+# careful brushing, so a quarter of an hour errs on the side of not overbooking a newcomer.
+DEFAULT_HOURS_PER_TASK = Decimal("0.25")
+# The median is taken over this many of the contractor's latest annotations, so it follows
+# their current speed rather than their first, slow week.
+LEAD_TIME_SAMPLE = 50
+# States in which a batch is held by a contractor and still to be worked on.
+HELD_STATES = (BatchState.ASSIGNED, BatchState.IN_PROGRESS)
+SECONDS_PER_HOUR = Decimal(3600)
+HOURS = Decimal("0.01")
+
+
+def hours_per_task_by_contractor(contractor_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Median hours per task of each contractor over their latest LEAD_TIME_SAMPLE non-deleted annotations.
+
+    One query for any number of contractors: a window function numbers each contractor's
+    annotations newest first and the median is taken in Python. Contractors without any
+    measured annotation get DEFAULT_HOURS_PER_TASK.
+    """
+    ids = list(contractor_ids)
+    latest = (
+        Annotation.objects.filter(contractor_id__in=ids, deleted=False, lead_time__isnull=False)
+        .annotate(rank=Window(RowNumber(), partition_by=F("contractor_id"),
+                              order_by=[F("ls_created_at").desc(nulls_last=True), F("id").desc()]))
+        .filter(rank__lte=LEAD_TIME_SAMPLE)
+        .values_list("contractor_id", "lead_time")
+    )
+    seconds: dict[int, list[float]] = defaultdict(list)
+    for contractor_id, lead_time in latest:
+        seconds[contractor_id].append(lead_time)
+    return {
+        cid: (Decimal(str(statistics.median(seconds[cid]))) / SECONDS_PER_HOUR if seconds[cid]
+              else DEFAULT_HOURS_PER_TASK)
+        for cid in ids
+    }
+
+
+def estimated_batch_hours(*, contractor: Contractor, batch: Batch) -> Decimal:
+    """Tasks in the batch (hidden gold included: it is labelled like any other) times the contractor's median pace."""
+    per_task = hours_per_task_by_contractor([contractor.pk])[contractor.pk]
+    return batch.batch_tasks.count() * per_task
+
+
+def _held_task_counts(contractor_ids: Iterable[int]) -> dict[int, int]:
+    """Tasks in the batches each contractor holds and has not handed in, across all jobs (hours are hours)."""
+    rows = (BatchTask.objects.filter(batch__assigned_to_id__in=list(contractor_ids), batch__state__in=HELD_STATES)
+            .values("batch__assigned_to_id").annotate(n=Count("id")).values_list("batch__assigned_to_id", "n"))
+    return dict(rows)
+
+
+def _hours_logged_by_contractor(contractor_ids: Iterable[int], *, week_start: datetime) -> dict[int, Decimal]:
+    # payroll only answers per contractor for now, and costs no query; when time entries land,
+    # payroll should offer a grouped read so the board keeps a constant number of queries.
+    return {cid: hours_logged(contractor=Contractor(pk=cid), week_start=week_start) for cid in contractor_ids}
+
+
+def remaining_capacity_hours(*, contractor: Contractor, job: Job, now: datetime) -> Decimal:
+    """The job's weekly cap, less hours logged this week, less the estimate of the batches they hold.
+
+    Held batches are estimated in full even when partly done (their logged hours also count),
+    which errs toward not overbooking.
+    """
+    logged = hours_logged(contractor=contractor, week_start=week_start_utc(now))
+    per_task = hours_per_task_by_contractor([contractor.pk])[contractor.pk]
+    reserved = _held_task_counts([contractor.pk]).get(contractor.pk, 0) * per_task
+    return job.weekly_cap_hours - logged - reserved
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    contractor_id: int
+    name: str
+    can_receive: bool  # active and every current agreement accepted
+    quality: Decimal | None  # the qualification score until scoring on gold lands
+    cap: Decimal
+    logged: Decimal
+    reserved: Decimal
+    remaining: Decimal
+    hours_per_task: Decimal
+    open_batches: int  # batches of this job the contractor holds and has not handed in
+
+
+def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow]:
+    """Every active contractor's room for this job's work, in a constant number of queries.
+
+    Ordered as auto-assignment picks: best quality first, then most remaining hours, then id.
+    """
+    now = now or timezone.now()
+    held_here = Batch.objects.filter(job=job, assigned_to=OuterRef("pk"), state__in=HELD_STATES)
+    contractors = list(
+        Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
+        .select_related("user")
+        .annotate(open_batches=Coalesce(
+            Subquery(held_here.order_by().values("assigned_to").annotate(n=Count("id")).values("n"),
+                     output_field=IntegerField()), 0))
+        .order_by("id")
+    )
+    ids = [c.pk for c in contractors]
+    agreement_ids = {a.pk for a in current_agreements()}
+    accepted: dict[int, set[int]] = defaultdict(set)
+    for contractor_id, agreement_id in AgreementAcceptance.objects.filter(
+            contractor_id__in=ids, agreement_id__in=agreement_ids).values_list("contractor_id", "agreement_id"):
+        accepted[contractor_id].add(agreement_id)
+    per_task = hours_per_task_by_contractor(ids)
+    held_tasks = _held_task_counts(ids)
+    logged = _hours_logged_by_contractor(ids, week_start=week_start_utc(now))
+    rows = []
+    for c in contractors:
+        reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
+        rows.append(CapacityRow(
+            contractor_id=c.pk, name=str(c), can_receive=agreement_ids <= accepted[c.pk],
+            quality=c.qualification_score, cap=job.weekly_cap_hours, logged=logged[c.pk],
+            reserved=reserved.quantize(HOURS), remaining=(job.weekly_cap_hours - logged[c.pk] - reserved),
+            hours_per_task=per_task[c.pk], open_batches=c.open_batches,
+        ))
+    rows.sort(key=lambda r: (-(r.quality or 0), -r.remaining, r.contractor_id))
+    return rows
+
+
+def batch_task_counts(batch_ids: Iterable[int]) -> dict[int, int]:
+    """Tasks per batch, hidden gold included, in one query."""
+    rows = BatchTask.objects.filter(batch_id__in=list(batch_ids)).values("batch_id").annotate(n=Count("id"))
+    return {row["batch_id"]: row["n"] for row in rows}
+
+
+
+def batches_started_by_holder(batch_ids: Iterable[int]) -> set[int]:
+    """Ids of the batches whose holder synced an annotation in them, whatever the batch state says."""
+    return set(Annotation.objects.filter(
+        batch_task__batch__in=list(batch_ids), contractor_id=F("batch_task__batch__assigned_to_id"), deleted=False,
+    ).values_list("batch_task__batch_id", flat=True).distinct())
+
+
+def stale_reason(batch: Batch, *, started: bool, now: datetime) -> str | None:
+    job = batch.job
+    if (batch.state == BatchState.ASSIGNED and not started and batch.started_at is None
+            and batch.assigned_at + timedelta(hours=job.start_within_hours) <= now):
+        return f"not started within {job.start_within_hours} h of assignment"
+    if batch.deadline_at is not None and batch.deadline_at <= now:
+        return f"not finished by the deadline ({job.deadline_hours} h after assignment)"
+    return None
+
+
+def stale_batches(*, now: datetime) -> list[tuple[Batch, str]]:
+    """Held batches the periodic reclaim would take back now, with the rule each one broke."""
+    held = list(Batch.objects.select_related("job", "assigned_to__user")
+                .filter(state__in=HELD_STATES, assigned_to__isnull=False).order_by("deadline_at", "id"))
+    started = batches_started_by_holder([b.pk for b in held])
+    return [(b, reason) for b in held if (reason := stale_reason(b, started=b.pk in started, now=now))]

@@ -1,0 +1,226 @@
+"""Who works on which batch: assigning by hand or automatically, reclaiming, and Label Studio accounts."""
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotations import labelstudio
+from annotations.models import (
+    AssignmentAction,
+    AssignmentEvent,
+    Batch,
+    BatchState,
+    Job,
+    LabelStudioAccount,
+)
+from annotations.selectors import (
+    HELD_STATES,
+    batch_task_counts,
+    batches_started_by_holder,
+    capacity_board,
+    estimated_batch_hours,
+    remaining_capacity_hours,
+    stale_reason,
+)
+from config.errors import Conflict, DomainError
+from workforce.models import Contractor, OnboardingState, User
+from workforce.selectors import can_receive_batches
+
+AUTO_ASSIGNED = "auto-assigned"
+
+
+def _locked_batch(batch: Batch) -> Batch:
+    # Lock only the batch row (not its job): two staff assigning the same batch queue up here.
+    return Batch.objects.select_for_update(of=("self",)).select_related("job", "assigned_to").get(pk=batch.pk)
+
+
+def _locked_contractor(contractor: Contractor) -> Contractor:
+    # Locking the contractor serialises the open-batch and capacity checks of concurrent assignments to them.
+    return Contractor.objects.select_for_update(of=("self",)).select_related("user").get(pk=contractor.pk)
+
+
+def _refuse_unless_can_take(*, batch: Batch, contractor: Contractor, now: datetime) -> None:
+    """DomainError naming the first reason the contractor may not take this batch now."""
+    if not can_receive_batches(contractor):
+        raise DomainError(f"{contractor} cannot receive batches: they must be active and have accepted every "
+                          "current agreement.", field="contractor")
+    if batch.ls_project_id is None:
+        raise DomainError(f"Batch #{batch.number} is not published to Label Studio yet; publish it first.",
+                          field="batch")
+    job = batch.job
+    held = (Batch.objects.filter(job=job, assigned_to=contractor, state__in=HELD_STATES)
+            .exclude(pk=batch.pk).count())
+    if held >= job.max_open_batches:
+        raise DomainError(f"{contractor} already holds {held} open batches of this job "
+                          f"(at most {job.max_open_batches}).", field="contractor")
+    needed = estimated_batch_hours(contractor=contractor, batch=batch)
+    remaining = remaining_capacity_hours(contractor=contractor, job=job, now=now)
+    if remaining < needed:
+        raise DomainError(f"{contractor} has {max(remaining, 0):.2f} h left this week; batch #{batch.number} "
+                          f"needs about {needed:.2f} h.", field="contractor")
+
+
+def _hand_over(*, batch: Batch, contractor: Contractor, actor: User | None, action: str, reason: str,
+               now: datetime) -> AssignmentEvent:
+    batch.assigned_to = contractor
+    batch.assigned_at = now
+    batch.started_at = None
+    batch.deadline_at = now + timedelta(hours=batch.job.deadline_hours)
+    batch.state = BatchState.ASSIGNED
+    batch.save(update_fields=["assigned_to", "assigned_at", "started_at", "deadline_at", "state"])
+    return AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=action, actor=actor,
+                                          reason=reason)
+
+
+def _take_back(*, batch: Batch, actor: User | None, reason: str) -> AssignmentEvent:
+    # Annotations are left as they are: work already synced stays credited to whoever made it.
+    holder_id = batch.assigned_to_id
+    batch.assigned_to = None
+    batch.assigned_at = batch.started_at = batch.deadline_at = None
+    batch.state = BatchState.OPEN
+    batch.save(update_fields=["assigned_to", "assigned_at", "started_at", "deadline_at", "state"])
+    return AssignmentEvent.objects.create(batch=batch, contractor_id=holder_id, action=AssignmentAction.RECLAIM,
+                                          actor=actor, reason=reason)
+
+
+def _required_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give a reason; it is kept in the assignment history.", field="reason")
+    return reason
+
+
+@transaction.atomic
+def batch_assign(*, batch: Batch, contractor: Contractor, actor: User | None, reason: str = "") -> Batch:
+    """Give an open, published batch to a contractor who may take it and has the hours for it."""
+    now = timezone.now()
+    batch = _locked_batch(batch)
+    contractor = _locked_contractor(contractor)
+    if batch.assigned_to_id == contractor.pk:
+        raise Conflict(f"{contractor} already holds batch #{batch.number}.", field="batch")
+    if batch.assigned_to_id is not None:
+        raise Conflict(f"Batch #{batch.number} is held by {batch.assigned_to}; reassign it with a reason instead.",
+                       field="batch")
+    if batch.state != BatchState.OPEN:
+        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}, not open.", field="batch")
+    _refuse_unless_can_take(batch=batch, contractor=contractor, now=now)
+    _hand_over(batch=batch, contractor=contractor, actor=actor, action=AssignmentAction.ASSIGN,
+               reason=reason.strip(), now=now)
+    return batch
+
+
+@transaction.atomic
+def batch_reassign(*, batch: Batch, contractor: Contractor, actor: User | None, reason: str) -> Batch:
+    """Move a held batch to another contractor; the new holder gets a fresh deadline."""
+    reason = _required_reason(reason)
+    now = timezone.now()
+    batch = _locked_batch(batch)
+    contractor = _locked_contractor(contractor)
+    if batch.state not in HELD_STATES or batch.assigned_to_id is None:
+        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}; only a held batch can be "
+                       "reassigned.", field="batch")
+    if batch.assigned_to_id == contractor.pk:
+        raise Conflict(f"{contractor} already holds batch #{batch.number}.", field="contractor")
+    _refuse_unless_can_take(batch=batch, contractor=contractor, now=now)
+    _hand_over(batch=batch, contractor=contractor, actor=actor, action=AssignmentAction.REASSIGN, reason=reason,
+               now=now)
+    return batch
+
+
+@transaction.atomic
+def batches_auto_assign(*, job: Job, actor: User | None) -> list[AssignmentEvent]:
+    """Fill qualified contractors with the job's open published batches, in batch-number order.
+
+    Each batch goes to the first contractor, best quality first (then most remaining hours,
+    then id), who meets the job's quality threshold, holds fewer than max_open_batches of its
+    batches and has the hours for this batch. The same data always gives the same assignment.
+    """
+    now = timezone.now()
+    job = Job.objects.get(pk=job.pk)
+    # Batches someone is assigning by hand right now are skipped rather than waited for.
+    batches = list(Batch.objects.select_for_update(of=("self",), skip_locked=True).select_related("job")
+                   .filter(job=job, state=BatchState.OPEN, assigned_to__isnull=True, ls_project_id__isnull=False)
+                   .order_by("number"))
+    if not batches:
+        return []
+    # Lock the candidates before reading their capacity, so a concurrent manual assignment can't overbook them.
+    candidates = {c.pk: c for c in Contractor.objects.select_for_update().filter(
+        state=OnboardingState.ACTIVE, anonymized_at__isnull=True, qualification_score__gte=job.quality_threshold,
+    ).order_by("pk")}
+    board = [row for row in capacity_board(job, now=now)
+             if row.contractor_id in candidates and row.can_receive and row.quality is not None
+             and row.quality >= job.quality_threshold]
+    remaining = {row.contractor_id: row.remaining for row in board}
+    open_batches = {row.contractor_id: row.open_batches for row in board}
+    per_task = {row.contractor_id: row.hours_per_task for row in board}
+    quality = {row.contractor_id: row.quality for row in board}
+    tasks = batch_task_counts(b.pk for b in batches)
+    events = []
+    for batch in batches:
+        for cid in sorted(remaining, key=lambda c: (-quality[c], -remaining[c], c)):
+            needed = tasks.get(batch.pk, 0) * per_task[cid]
+            if open_batches[cid] < job.max_open_batches and remaining[cid] >= needed:
+                events.append(_hand_over(batch=batch, contractor=candidates[cid], actor=actor,
+                                         action=AssignmentAction.ASSIGN, reason=AUTO_ASSIGNED, now=now))
+                remaining[cid] -= needed
+                open_batches[cid] += 1
+                break
+    return events
+
+
+@transaction.atomic
+def batches_reclaim_stale(*, now: datetime | None = None) -> list[AssignmentEvent]:
+    """Offer again every held batch not started within start_within_hours, or not handed in by its deadline."""
+    now = now or timezone.now()
+    held = list(Batch.objects.select_for_update(of=("self",), skip_locked=True).select_related("job")
+                .filter(state__in=HELD_STATES, assigned_to__isnull=False).order_by("id"))
+    started = batches_started_by_holder([b.pk for b in held])
+    events = []
+    for batch in held:
+        reason = stale_reason(batch, started=batch.pk in started, now=now)
+        if reason:
+            events.append(_take_back(batch=batch, actor=None, reason=reason))
+    return events
+
+
+@transaction.atomic
+def batch_reclaim(*, batch: Batch, actor: User | None, reason: str) -> Batch:
+    """Take a held batch back and offer it again (the console's one-click reclaim)."""
+    reason = _required_reason(reason)
+    batch = _locked_batch(batch)
+    if batch.state not in HELD_STATES or batch.assigned_to_id is None:
+        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}; nothing to reclaim.",
+                       field="batch")
+    _take_back(batch=batch, actor=actor, reason=reason)
+    return batch
+
+
+def label_studio_account_ensure(*, contractor: Contractor) -> LabelStudioAccount:
+    """The contractor's Label Studio user, made once and remembered; safe to call again.
+
+    The user is created with a random password from `secrets` that is stored nowhere: the
+    contractor sets their own through Label Studio's password reset, or an admin sets one.
+    Only the display name is sent, not the legal name: Label Studio needs no more.
+    """
+    account = LabelStudioAccount.objects.filter(contractor=contractor).first()
+    if account is not None and account.active:
+        return account
+    email = contractor.user.email
+    # The HTTP call stays outside the transaction; user_ensure finds the user again by email on a retry.
+    ls_user_id = labelstudio.user_ensure(email=email, first_name=contractor.display_name, last_name="",
+                                         password=secrets.token_urlsafe(32))
+    with transaction.atomic():
+        account, _ = LabelStudioAccount.objects.update_or_create(
+            contractor=contractor, defaults={"ls_user_id": ls_user_id, "email": email, "active": True})
+    return account
+
+
+@transaction.atomic
+def label_studio_account_deactivate(*, contractor: Contractor) -> None:
+    """Mark the contractor's Label Studio mapping inactive.
+
+    Label Studio OSS cannot delete a user safely (their annotations would go with them), so the
+    user stays there and this side stops giving them work.
+    """
+    LabelStudioAccount.objects.filter(contractor=contractor).update(active=False)

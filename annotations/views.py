@@ -1,0 +1,209 @@
+"""The staff console: jobs and their progress, batches, the review queue."""
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotations import console_selectors, selectors
+from annotations.forms import JobCreateForm, ReviewForm
+from annotations.models import Annotation, Batch, BatchState, Job, SyncState
+from annotations.services import assignment, jobs, review
+from annotations.tasks import publish_batch
+from config.decorators import staff_required
+from config.errors import DomainError
+from workforce.models import Contractor
+
+
+def _publish_unpublished(job: Job) -> int:
+    ids = list(job.batches.filter(published_at__isnull=True).values_list("pk", flat=True))
+    for batch_id in ids:
+        publish_batch.delay(batch_id)
+    return len(ids)
+
+
+@require_GET
+@staff_required
+def console_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "annotations/console.html", {
+        "jobs": console_selectors.jobs_with_progress(), "sync": SyncState.objects.first(),
+        "pending_reviews": console_selectors.review_queue().count(),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    form = JobCreateForm(request.POST or None,
+                         initial={"source_path": str(settings.SAMPLE_JOB_DIR / "manifest.json")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        path = Path(data["source_path"])
+        try:
+            specs = (jobs.specs_from_manifest(path) if data["source_kind"] == "manifest"
+                     else jobs.specs_from_folder(path))
+            job, added = jobs.job_create(
+                name=data["name"], client=data["client"], instructions=data["instructions"], specs=specs,
+                image_source=str(path), actor=request.user, batch_size=data["batch_size"],
+                gold_rate=data["gold_rate"], hourly_rate=data["hourly_rate"],
+                weekly_cap_hours=data["weekly_cap_hours"], quality_threshold=data["quality_threshold"],
+            )
+            made = jobs.batches_cut(job=job)
+        except DomainError as exc:
+            form.add_error("source_path" if exc.field in ("image_source", "images") else None, exc.message)
+        else:
+            queued = _publish_unpublished(job)
+            messages.success(request, f"{job}: {added} new photo(s), {len(made)} new batch(es); publishing "
+                                      f"{queued} batch(es) to Label Studio in the background.")
+            return redirect("console:job", pk=job.pk)
+    return render(request, "annotations/job_form.html", {"form": form})
+
+
+@require_GET
+@staff_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(console_selectors.jobs_with_progress(), pk=pk)
+    batches = job.batches.select_related("assigned_to__user").order_by("number")
+    state = request.GET.get("state", "")
+    if state in BatchState.values:
+        batches = batches.filter(state=state)
+    page = Paginator(batches, 100).get_page(request.GET.get("page"))
+    return render(request, "annotations/job.html", {
+        "job": job, "page": page, "states": BatchState.choices, "state": state,
+        "label_studio_url": settings.LABEL_STUDIO_URL,
+    })
+
+
+@require_POST
+@staff_required
+def job_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    queued = _publish_unpublished(job)
+    messages.success(request, f"Publishing {queued} batch(es) to Label Studio in the background.")
+    return redirect("console:job", pk=pk)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+@staff_required
+def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    writer = csv.writer(_Echo())
+    header = ["batch", "batch_state", "contractor_email", "task_key", "hidden_gold", "label_studio_task_id",
+              "annotations"]
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(header)
+        for bt in console_selectors.progress_rows(job=job).iterator(chunk_size=2000):
+            holder = bt.batch.assigned_to.user.email if bt.batch.assigned_to else ""
+            yield writer.writerow([bt.batch.number, bt.batch.state, holder, bt.task.key, bt.is_gold,
+                                   bt.ls_task_id or "", bt.n_annotations])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-progress.csv"'
+    return response
+
+
+@require_GET
+@staff_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    page = Paginator(console_selectors.review_queue(), 50).get_page(request.GET.get("page"))
+    return render(request, "annotations/review_queue.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    annotation = get_object_or_404(
+        Annotation.objects.select_related("batch_task__batch__job", "batch_task__task", "contractor__user"), pk=pk)
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        decision, comment = form.cleaned_data["decision"], form.cleaned_data["comment"]
+        try:
+            if decision == "accept":
+                review.annotation_accept(annotation=annotation, reviewer=request.user, comment=comment)
+            elif decision == "rework":
+                review.annotation_rework(annotation=annotation, reviewer=request.user, comment=comment)
+            else:
+                review.annotation_promote_to_gold(annotation=annotation, reviewer=request.user)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Annotation {annotation.ls_annotation_id}: {decision} recorded.")
+            return redirect("console:review-queue")
+    task = annotation.batch_task.task
+    return render(request, "annotations/review.html", {
+        "annotation": annotation, "form": form, "task": task,
+        "labels": sorted({label for r in annotation.result for label in r.get("value", {}).get("brushlabels", [])}),
+        "prediction_labels": sorted({label for r in (task.prediction or {}).get("result", [])
+                                     for label in r.get("value", {}).get("brushlabels", [])}),
+        "reviews": annotation.reviews.select_related("reviewer"),
+        "label_studio_url": settings.LABEL_STUDIO_URL,
+    })
+
+
+@require_GET
+@staff_required
+def capacity(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    return render(request, "annotations/capacity.html", {
+        "job": job, "rows": selectors.capacity_board(job),
+        "open_batches": job.batches.filter(state=BatchState.OPEN, published_at__isnull=False).order_by("number"),
+    })
+
+
+@require_POST
+@staff_required
+def auto_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    try:
+        events = assignment.batches_auto_assign(job=job, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Auto-assigned {len(events)} batch(es).")
+    return redirect("console:capacity", pk=pk)
+
+
+@require_POST
+@staff_required
+def batch_assign(request: HttpRequest) -> HttpResponse:
+    batch = get_object_or_404(Batch.objects.select_related("job"), pk=request.POST.get("batch") or 0)
+    contractor = Contractor.objects.filter(pk=request.POST.get("contractor") or 0).first()
+    if contractor is None:
+        messages.error(request, "contractor: choose a contractor.")
+    else:
+        try:
+            assignment.batch_assign(batch=batch, contractor=contractor, actor=request.user,
+                                    reason=request.POST.get("reason", "")[:500])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Batch #{batch.number} assigned to {contractor}.")
+    return redirect("console:capacity", pk=batch.job_id)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def stale(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        batch = get_object_or_404(Batch, pk=request.POST.get("batch") or 0)
+        try:
+            assignment.batch_reclaim(batch=batch, actor=request.user,
+                                     reason=request.POST.get("reason", "")[:500] or "reclaimed from the console")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Batch #{batch.number} reclaimed and offered again; partial work is kept.")
+        return redirect("console:stale")
+    return render(request, "annotations/stale.html", {"rows": selectors.stale_batches(now=timezone.now())})

@@ -1,0 +1,304 @@
+"""Assignment: by hand and automatic, its refusals, reclaiming stale batches, capacity, Label Studio accounts."""
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from annotations import labelstudio
+from annotations.models import (
+    Annotation,
+    AssignmentAction,
+    AssignmentEvent,
+    Batch,
+    BatchState,
+    Job,
+    LabelStudioAccount,
+)
+from annotations.selectors import DEFAULT_HOURS_PER_TASK, capacity_board, estimated_batch_hours
+from annotations.services import jobs
+from annotations.services.assignment import (
+    batch_assign,
+    batch_reassign,
+    batch_reclaim,
+    batches_auto_assign,
+    batches_reclaim_stale,
+    label_studio_account_ensure,
+)
+from config.errors import DomainError
+from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
+from tests.factories import AgreementFactory, ContractorFactory, UserFactory, contractor_in_state
+from workforce import selectors, services
+from workforce.models import AgreementKind, Contractor, OnboardingState, User
+
+S = OnboardingState
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def job(sample: Path) -> Job:  # noqa: F811
+    """Five published batches of one photo plus one hidden gold each: 0.5 h for a newcomer."""
+    job, _ = jobs.job_create(name="Screens", client="Refurb Co", instructions="Paint every defect.",
+                             specs=jobs.specs_from_manifest(sample / "manifest.json"), image_source=str(sample),
+                             actor=None, batch_size=1)
+    jobs.batches_cut(job=job)
+    for batch in job.batches.all():
+        batch.ls_project_id = 900_000 + batch.pk  # publishing itself is tested against Label Studio elsewhere
+        batch.published_at = timezone.now()
+        batch.save()
+        assert batch.batch_tasks.count() == 2
+    return job
+
+
+@pytest.fixture
+def staff() -> User:
+    return UserFactory(is_staff=True)
+
+
+def _batch(job: Job, number: int) -> Batch:
+    return job.batches.get(number=number)
+
+
+def _annotate(contractor: Contractor, batch: Batch, *, lead_time: float, n: int = 1) -> None:
+    task = batch.batch_tasks.first()
+    for _ in range(n):
+        Annotation.objects.create(ls_annotation_id=uuid.uuid4().int % 2_000_000_000, batch_task=task,
+                                  contractor=contractor, lead_time=lead_time, ls_created_at=timezone.now())
+
+
+def _quality(contractor: Contractor, score: str) -> Contractor:
+    Contractor.objects.filter(pk=contractor.pk).update(qualification_score=Decimal(score))
+    contractor.refresh_from_db()
+    return contractor
+
+
+# --- by hand ---------------------------------------------------------------------------------
+
+def test_assigning_by_hand_hands_the_batch_over_with_a_deadline_and_an_audit_row(job: Job, staff: User) -> None:
+    ana = contractor_in_state(S.ACTIVE)
+    before = timezone.now()
+    batch = batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff, reason="knows phones")
+    batch.refresh_from_db()
+    assert batch.state == BatchState.ASSIGNED
+    assert batch.assigned_to == ana
+    assert batch.assigned_at >= before
+    assert batch.deadline_at == batch.assigned_at + timedelta(hours=job.deadline_hours)
+    event = AssignmentEvent.objects.get()
+    assert (event.batch, event.contractor, event.action, event.actor, event.reason) == (
+        batch, ana, AssignmentAction.ASSIGN, staff, "knows phones")
+
+
+def _refused(batch: Batch, contractor: Contractor, staff: User, field: str) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        batch_assign(batch=batch, contractor=contractor, actor=staff)
+    assert refused.value.field == field
+    assert refused.value.message
+    return refused.value
+
+
+@pytest.mark.parametrize("state", [S.APPROVED, S.PAUSED, S.QUALIFYING])
+def test_a_contractor_who_is_not_active_gets_nothing(job: Job, staff: User, state: str) -> None:
+    _refused(_batch(job, 1), contractor_in_state(state), staff, "contractor")
+    assert not AssignmentEvent.objects.exists()
+    assert _batch(job, 1).state == BatchState.OPEN
+
+
+def test_a_contractor_with_a_new_agreement_to_accept_gets_nothing(job: Job, staff: User) -> None:
+    ana = contractor_in_state(S.ACTIVE)
+    AgreementFactory(kind=AgreementKind.CONTRACTOR_AGREEMENT)
+    error = _refused(_batch(job, 1), ana, staff, "contractor")
+    assert "agreement" in error.message
+    assert not AssignmentEvent.objects.exists()
+
+
+def test_an_unpublished_batch_is_not_assigned(job: Job, staff: User) -> None:
+    Batch.objects.filter(pk=_batch(job, 1).pk).update(ls_project_id=None, published_at=None)
+    error = _refused(_batch(job, 1), contractor_in_state(S.ACTIVE), staff, "batch")
+    assert "not published" in error.message
+    assert _batch(job, 1).assigned_to is None
+    assert not AssignmentEvent.objects.exists()
+
+
+def test_a_batch_held_by_someone_else_needs_a_reassignment_with_a_reason(job: Job, staff: User) -> None:
+    ana, bo = contractor_in_state(S.ACTIVE), contractor_in_state(S.ACTIVE)
+    batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
+    error = _refused(_batch(job, 1), bo, staff, "batch")
+    assert "reassign" in error.message
+    for reason in ("", "   "):
+        with pytest.raises(DomainError) as refused:
+            batch_reassign(batch=_batch(job, 1), contractor=bo, actor=staff, reason=reason)
+        assert refused.value.field == "reason"
+    assert _batch(job, 1).assigned_to == ana
+    assert AssignmentEvent.objects.count() == 1
+
+    batch_reassign(batch=_batch(job, 1), contractor=bo, actor=staff, reason="Ana is ill")
+    assert _batch(job, 1).assigned_to == bo
+    last = AssignmentEvent.objects.last()
+    assert (last.action, last.contractor, last.reason) == (AssignmentAction.REASSIGN, bo, "Ana is ill")
+
+
+def test_no_more_than_max_open_batches_each(job: Job, staff: User) -> None:
+    ana = contractor_in_state(S.ACTIVE)
+    batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
+    batch_assign(batch=_batch(job, 2), contractor=ana, actor=staff)
+    error = _refused(_batch(job, 3), ana, staff, "contractor")
+    assert "2 open batches" in error.message
+    assert _batch(job, 3).state == BatchState.OPEN
+    assert AssignmentEvent.objects.count() == 2
+
+
+def test_no_batch_beyond_the_weekly_capacity(job: Job, staff: User) -> None:
+    Job.objects.filter(pk=job.pk).update(weekly_cap_hours=Decimal("2"))
+    ana = contractor_in_state(S.ACTIVE)
+    _annotate(ana, _batch(job, 5), lead_time=1800, n=3)  # half an hour a photo: a batch is an hour
+    assert estimated_batch_hours(contractor=ana, batch=_batch(job, 1)) == Decimal(1)
+    batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
+    Job.objects.filter(pk=job.pk).update(weekly_cap_hours=Decimal("1.5"))
+    error = _refused(_batch(job, 2), ana, staff, "contractor")
+    assert "0.50 h left" in error.message
+    assert AssignmentEvent.objects.count() == 1
+
+
+def test_the_median_is_over_the_latest_fifty_non_deleted_annotations(job: Job) -> None:
+    ana = contractor_in_state(S.ACTIVE)
+    assert estimated_batch_hours(contractor=ana, batch=_batch(job, 1)) == 2 * DEFAULT_HOURS_PER_TASK
+    task = _batch(job, 5).batch_tasks.first()
+    old = timezone.now() - timedelta(days=30)
+    for i in range(20):  # older and slow: pushed out of the sample by the fifty newer ones
+        Annotation.objects.create(ls_annotation_id=10_000 + i, batch_task=task, contractor=ana, lead_time=36_000,
+                                  ls_created_at=old)
+    for i in range(50):
+        Annotation.objects.create(ls_annotation_id=20_000 + i, batch_task=task, contractor=ana, lead_time=360,
+                                  ls_created_at=timezone.now())
+    Annotation.objects.create(ls_annotation_id=30_000, batch_task=task, contractor=ana, lead_time=99_999,
+                              deleted=True, ls_created_at=timezone.now() + timedelta(minutes=1))
+    assert estimated_batch_hours(contractor=ana, batch=_batch(job, 1)) == Decimal("0.2")
+
+
+# --- automatic -----------------------------------------------------------------------------
+
+def test_auto_assign_fills_the_best_first_within_threshold_max_open_and_capacity(job: Job, staff: User) -> None:
+    Job.objects.filter(pk=job.pk).update(weekly_cap_hours=Decimal("1.5"), max_open_batches=2,
+                                         quality_threshold=Decimal("0.5"))
+    job.refresh_from_db()
+    slow_star = _quality(contractor_in_state(S.ACTIVE), "0.95")
+    bo = _quality(contractor_in_state(S.ACTIVE), "0.80")
+    cy = _quality(contractor_in_state(S.ACTIVE), "0.80")
+    _quality(contractor_in_state(S.ACTIVE), "0.40")  # below the threshold
+    _quality(contractor_in_state(S.PAUSED), "0.99")  # not active
+    pending = _quality(contractor_in_state(S.ACTIVE), "0.99")
+    _annotate(slow_star, _batch(job, 5), lead_time=1800, n=3)  # an hour a batch: only one fits 1.5 h
+    AgreementFactory(kind=AgreementKind.GUIDELINES)  # nobody accepted it ...
+    for contractor in (slow_star, bo, cy):  # ... but these three
+        services.agreements_accept(contractor=contractor, ip_address="203.0.113.7", user_agent="pytest",
+                                   agreement_ids=[a.pk for a in selectors.pending_agreements(contractor)])
+
+    def run() -> dict[int, int]:
+        events = batches_auto_assign(job=job, actor=staff)
+        assert all(e.reason == "auto-assigned" and e.actor == staff for e in events)
+        return {e.batch.number: e.contractor_id for e in events}
+
+    with transaction.atomic():
+        first = run()
+        transaction.set_rollback(True)
+    again = run()
+    # 1: the best; 2: the best has no hours left, bo and cy tie, lower id; 3: cy has more hours left;
+    # 4: tie again; 5: bo holds max_open_batches.
+    assert again == first == {1: slow_star.pk, 2: bo.pk, 3: cy.pk, 4: bo.pk, 5: cy.pk}
+    assert pending.pk not in again.values()
+    assert batches_auto_assign(job=job, actor=staff) == []  # nothing open is left
+
+
+# --- reclaiming ----------------------------------------------------------------------------
+
+def test_a_batch_not_started_in_time_is_offered_again(job: Job, staff: User) -> None:
+    ana = contractor_in_state(S.ACTIVE)
+    batch = batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
+    batch_assign(batch=_batch(job, 2), contractor=ana, actor=staff)
+    _annotate(ana, _batch(job, 2), lead_time=60)  # started this one
+    assert batches_reclaim_stale(now=batch.assigned_at + timedelta(hours=job.start_within_hours - 1)) == []
+
+    events = batches_reclaim_stale(now=batch.assigned_at + timedelta(hours=job.start_within_hours))
+    assert [(e.batch_id, e.contractor_id, e.action) for e in events] == [(batch.pk, ana.pk,
+                                                                          AssignmentAction.RECLAIM)]
+    assert "not started within 24 h" in events[0].reason
+    batch.refresh_from_db()
+    assert (batch.state, batch.assigned_to, batch.deadline_at) == (BatchState.OPEN, None, None)
+    assert _batch(job, 2).assigned_to == ana
+
+
+def test_an_overdue_batch_is_offered_again_and_its_partial_work_stays_credited(job: Job, staff: User) -> None:
+    ana = contractor_in_state(S.ACTIVE)
+    batch = batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
+    Batch.objects.filter(pk=batch.pk).update(state=BatchState.IN_PROGRESS, started_at=timezone.now())
+    _annotate(ana, batch, lead_time=60)
+    assert batches_reclaim_stale(now=batch.deadline_at - timedelta(minutes=1)) == []
+
+    events = batches_reclaim_stale(now=batch.deadline_at)
+    assert len(events) == 1
+    assert "deadline" in events[0].reason
+    batch.refresh_from_db()
+    assert batch.state == BatchState.OPEN
+    assert batch.assigned_to is None
+    kept = Annotation.objects.get(batch_task__batch=batch)
+    assert kept.contractor == ana
+    assert not kept.deleted
+
+
+def test_staff_reclaim_with_a_reason_and_a_submitted_batch_is_left_alone(job: Job, staff: User) -> None:
+    ana = contractor_in_state(S.ACTIVE)
+    batch = batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
+    with pytest.raises(DomainError):
+        batch_reclaim(batch=batch, actor=staff, reason="")
+    batch_reclaim(batch=batch, actor=staff, reason="wrong person")
+    assert _batch(job, 1).state == BatchState.OPEN
+    assert AssignmentEvent.objects.last().reason == "wrong person"
+
+    done = batch_assign(batch=_batch(job, 2), contractor=ana, actor=staff)
+    Batch.objects.filter(pk=done.pk).update(state=BatchState.SUBMITTED)
+    assert batches_reclaim_stale(now=timezone.now() + timedelta(days=30)) == []
+
+
+# --- capacity board ------------------------------------------------------------------------
+
+def _board_queries(job: Job, contractors: int) -> tuple[int, list]:
+    made = [ContractorFactory(state=S.ACTIVE, qualification_score=Decimal("0.7")) for _ in range(contractors)]
+    for i, contractor in enumerate(made[:3]):  # some history and some held work, to be counted
+        _annotate(contractor, _batch(job, 5), lead_time=600 * (i + 1), n=2)
+        Batch.objects.filter(pk=_batch(job, i + 1).pk).update(assigned_to=contractor, state=BatchState.ASSIGNED)
+    with CaptureQueriesContext(connection) as queries:
+        rows = capacity_board(job)
+    Contractor.objects.filter(pk__in=[c.pk for c in made]).update(state=S.OFFBOARDED)  # off the next board
+    return len(queries), rows
+
+
+def test_the_capacity_board_costs_the_same_queries_for_3_and_30_contractors(job: Job) -> None:
+    few, rows = _board_queries(job, 3)
+    assert len(rows) == 3
+    slowest = next(r for r in rows if r.hours_per_task == Decimal(1800) / 3600)
+    assert (slowest.open_batches, slowest.reserved, slowest.remaining) == (1, Decimal("1.00"), Decimal("19.0"))
+    Batch.objects.update(assigned_to=None, state=BatchState.OPEN)
+    many, rows = _board_queries(job, 30)
+    assert len(rows) == 30
+    assert many == few
+
+
+# --- Label Studio accounts -----------------------------------------------------------------
+
+@pytest.mark.labelstudio
+def test_a_label_studio_account_is_made_once_and_no_password_is_kept(label_studio: str) -> None:
+    email = f"ls-{uuid.uuid4().hex[:12]}@example.com"
+    ana = contractor_in_state(S.ACTIVE, user=UserFactory(email=email))
+    account = label_studio_account_ensure(contractor=ana)
+    again = label_studio_account_ensure(contractor=ana)
+    assert again.pk == account.pk
+    assert again.ls_user_id == account.ls_user_id
+    assert LabelStudioAccount.objects.get(contractor=ana).email == email
+    users = labelstudio.call(lambda ls: [u for u in ls.users.list() if (u.email or "").lower() == email],
+                             what="list users")
+    assert [u.id for u in users] == [account.ls_user_id]
+    assert not any("password" in field.name for field in LabelStudioAccount._meta.get_fields())

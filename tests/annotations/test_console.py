@@ -1,0 +1,91 @@
+"""The staff console: who may see it, creating a job from the sample, progress CSV, review decisions."""
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from annotations.models import Annotation, BatchTask, Job, Review, ReviewState
+from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
+from tests.factories import contractor_in_state
+from workforce.models import OnboardingState, User
+
+URLS = ["/console/", "/console/jobs/new/", "/console/review/", "/console/stale/"]
+
+
+@pytest.fixture
+def staff_client() -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("lead@labelcrew.test", "a-long-test-password"))
+    return client
+
+
+def _create_job(staff_client: Client, sample_dir: Path) -> Job:
+    response = staff_client.post("/console/jobs/new/", {
+        "name": "Screens", "client": "Refurb Co", "instructions": "Paint every defect.",
+        "source_kind": "manifest", "source_path": str(sample_dir / "manifest.json"), "batch_size": 2,
+        "gold_rate": "0.5", "quality_threshold": "0.5", "hourly_rate": "2.00", "weekly_cap_hours": "20",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return Job.objects.get()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", URLS)
+def test_console_pages_need_staff(client: Client, url: str) -> None:
+    assert client.get(url)["Location"].startswith("/accounts/login/")
+    contractor = contractor_in_state(OnboardingState.ACTIVE)
+    client.force_login(contractor.user)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_staff_create_a_job_from_the_sample_and_download_its_progress(staff_client: Client, sample: Path) -> None:  # noqa: F811
+    job = _create_job(staff_client, sample)
+    assert job.tasks.count() == 5
+    assert job.batches.count() == 3
+    page = staff_client.get(f"/console/jobs/{job.pk}/").content.decode()
+    assert "#1" in page
+    assert "#3" in page
+    assert "Screens" in staff_client.get("/console/").content.decode()
+    response = staff_client.get(f"/console/jobs/{job.pk}/progress.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["batch", "batch_state", "contractor_email"]
+    assert len(rows) - 1 == BatchTask.objects.filter(batch__job=job).count()
+    assert staff_client.get(f"/console/jobs/{job.pk}/capacity/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_bad_source_is_refused_on_the_form(staff_client: Client, tmp_path: Path) -> None:
+    response = staff_client.post("/console/jobs/new/", {
+        "name": "X", "client": "Y", "instructions": "Z", "source_kind": "folder", "source_path": str(tmp_path),
+        "batch_size": 2, "gold_rate": "0.1", "quality_threshold": "0.5", "hourly_rate": "2.00",
+        "weekly_cap_hours": "20",
+    })
+    assert response.status_code == 200
+    assert "holds no photos" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db
+def test_reviewer_accepts_then_promotes_to_gold_and_rework_needs_a_comment(
+    staff_client: Client, sample: Path,  # noqa: F811
+) -> None:
+    job = _create_job(staff_client, sample)
+    bt = BatchTask.objects.filter(batch__job=job, is_gold=False).first()
+    result = bt.task.prediction["result"]
+    bt.task.gold_result = None
+    bt.task.save()
+    annotation = Annotation.objects.create(ls_annotation_id=9001, batch_task=bt, result=result, lead_time=42.0)
+    assert "#9001" in staff_client.get("/console/review/").content.decode()
+    refused = staff_client.post(f"/console/review/{annotation.pk}/", {"decision": "rework", "comment": ""})
+    assert "say what to fix" in refused.content.decode()
+    staff_client.post(f"/console/review/{annotation.pk}/", {"decision": "accept"})
+    staff_client.post(f"/console/review/{annotation.pk}/", {"decision": "promote"})
+    annotation.refresh_from_db()
+    bt.task.refresh_from_db()
+    assert annotation.review_state == ReviewState.ACCEPTED
+    assert bt.task.gold_result == result
+    assert [r.decision for r in Review.objects.order_by("id")] == ["accept", "promote"]
+    assert "#9001" not in staff_client.get("/console/review/").content.decode()
