@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Window
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from annotations.models import Annotation, Batch, BatchState, BatchTask, Job
+from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, ReviewState
 from payroll.selectors import hours_logged, week_start_utc
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
 from workforce.selectors import current_agreements
@@ -164,3 +164,15 @@ def stale_batches(*, now: datetime) -> list[tuple[Batch, str]]:
                 .filter(state__in=HELD_STATES, assigned_to__isnull=False).order_by("deadline_at", "id"))
     started = batches_started_by_holder([b.pk for b in held])
     return [(b, reason) for b in held if (reason := stale_reason(b, started=b.pk in started, now=now))]
+
+
+def contractor_batches(*, contractor: Contractor) -> list[Batch]:
+    """The batches the contractor holds, each with `n_tasks` and `n_rework` (tasks sent back to fix)."""
+    return list(
+        Batch.objects.filter(assigned_to=contractor, state__in=HELD_STATES).select_related("job")
+        .annotate(n_tasks=Count("batch_tasks", distinct=True),
+                  n_rework=Count("batch_tasks__annotations", distinct=True,
+                                 filter=Q(batch_tasks__annotations__review_state=ReviewState.REWORK,
+                                          batch_tasks__annotations__deleted=False)))
+        .order_by("deadline_at", "number")
+    )

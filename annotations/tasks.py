@@ -25,3 +25,20 @@ def sync_label_studio(self: object) -> int:
 def reclaim_stale_batches(self: object) -> int:
     """Offer again the batches not started or not finished in time; returns how many were reclaimed."""
     return len(batches_reclaim_stale())
+
+
+@shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, max_retries=10)
+def ensure_label_studio_account(self: object, contractor_id: int) -> int:
+    """The contractor's Label Studio user id, made once (idempotent)."""
+    from annotations.services.accounts import label_studio_account_ensure
+    from workforce.models import Contractor
+
+    return label_studio_account_ensure(contractor=Contractor.objects.get(pk=contractor_id)).ls_user_id
+
+
+@shared_task
+def deactivate_label_studio_account(contractor_id: int) -> None:
+    from annotations.services.accounts import label_studio_account_deactivate
+    from workforce.models import Contractor
+
+    label_studio_account_deactivate(contractor=Contractor.objects.get(pk=contractor_id))

@@ -94,6 +94,7 @@ def main() -> int:
     else:
         manage("make_sample_job", "--images", str(images), "--width", str(width), "--height", str(height),
                "--seed", str(args.seed), "--out", str(SAMPLE))
+    manage("load_demo_job", "--batch-size", "2")
 
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "config"]
@@ -142,7 +143,9 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
   API docs       {web}/api/docs/
   Health         {web}/healthz
   Label Studio   {ls_env["LABEL_STUDIO_URL"]}/   login admin@labelcrew.local / {ls_password}
+  Console        {web}/console/
   Sample job     var/sample/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
+  Demo crew      demo-contractor-N@labelcrew.local (N = 1..6): active, assigned, some work synced
 Logs in var/log/. Press Ctrl-C to stop everything.
 """, flush=True)
     while True:

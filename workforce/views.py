@@ -16,7 +16,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations.defects import DEFECT_CLASSES
+from annotations.models import LabelStudioAccount
 from annotations.sample_job import example_crop
+from annotations.selectors import contractor_batches
 from config.decorators import staff_required
 from config.errors import DomainError
 from workforce import selectors, services
@@ -92,8 +94,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @contractor_required
 def contractor_dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    account = LabelStudioAccount.objects.filter(contractor=contractor, active=True).first()
     return render(request, "workforce/dashboard.html", {
-        "contractor": contractor,
+        "contractor": contractor, "batches": contractor_batches(contractor=contractor),
+        "label_studio_account": account, "label_studio_url": settings.LABEL_STUDIO_URL,
         "next_step": selectors.next_step(contractor),
         "missing": selectors.profile_missing(contractor),
         "pending_agreements": selectors.pending_agreements(contractor),
@@ -260,3 +264,4 @@ def staff_agreements(request: HttpRequest) -> HttpResponse:
 
     return render(request, "workforce/staff/agreements.html", {
         "form": form, "agreements": Agreement.objects.order_by("kind", "-version")})
+

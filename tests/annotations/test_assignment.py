@@ -21,13 +21,13 @@ from annotations.models import (
 )
 from annotations.selectors import DEFAULT_HOURS_PER_TASK, capacity_board, estimated_batch_hours
 from annotations.services import jobs
+from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.assignment import (
     batch_assign,
     batch_reassign,
     batch_reclaim,
     batches_auto_assign,
     batches_reclaim_stale,
-    label_studio_account_ensure,
 )
 from config.errors import DomainError
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture

@@ -1,0 +1,242 @@
+"""manage.py load_demo_job: the demo job, published, with active contractors, assignments and synced annotations."""
+import math
+import random
+import time
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from annotations import labelstudio
+from annotations.models import Annotation, Batch, BatchState, Job
+from annotations.services import jobs
+from annotations.services.accounts import label_studio_account_ensure
+from annotations.services.assignment import batches_auto_assign
+from annotations.services.publishing import batch_publish
+from annotations.services.sync import sync_poll
+from config.errors import DomainError
+from workforce import selectors, services
+from workforce.models import Contractor, OnboardingState, User
+
+S = OnboardingState
+JOB_NAME = "Smartphone screen defects"
+JOB_CLIENT = "Refurb Co"
+JOB_INSTRUCTIONS = (
+    "Paint every visible screen defect with the brush, one label per defect: scratches, pits, cracks, "
+    "dead pixels and stains. Pre-annotations come from a model and are often incomplete or wrong: "
+    "fix them, do not trust them. Leave clean areas unpainted."
+)
+GOLD_RATE = Decimal("0.25")
+LOW_SCORE = Decimal("0.45")  # below the job's quality threshold (0.5): auto-assignment skips them
+ANNOTATED_BATCHES = 3  # batches of which about half of the tasks are annotated in Label Studio
+DEMO_IP = "203.0.113.7"  # documentation range (RFC 5737)
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    legal_name: str
+    display_name: str
+    country: str
+    timezone: str
+    languages: tuple[str, ...]
+    hours: int
+    born: date
+
+
+PEOPLE = (
+    DemoPerson("Ana Souza", "Ana", "BR", "America/Sao_Paulo", ("en", "pt"), 20, date(1994, 3, 12)),
+    DemoPerson("王芳", "王芳", "CN", "Asia/Shanghai", ("en", "zh"), 15, date(1991, 8, 2)),
+    DemoPerson("Amina Yusuf", "Amina", "NG", "Africa/Lagos", ("en",), 20, date(1997, 1, 23)),
+    DemoPerson("Олег Петров", "Олег", "UA", "Europe/Kyiv", ("en", "uk"), 10, date(1988, 11, 30)),
+    DemoPerson("Priya Sharma", "Priya", "IN", "Asia/Kolkata", ("en", "hi"), 20, date(1999, 6, 7)),
+    DemoPerson("Fatima Zahra", "Fatima", "MA", "Africa/Casablanca", ("ar", "fr"), 12, date(1993, 9, 15)),
+)
+
+
+def demo_email(n: int) -> str:
+    return f"demo-contractor-{n}@labelcrew.local"
+
+
+def qualification_scores(count: int) -> list[Decimal]:
+    """0.95 down to 0.55 for all but the last contractor, who gets 0.45 (under the threshold)."""
+    if count == 1:
+        return [Decimal("0.95")]
+    spread = count - 1
+    high = [Decimal("0.95") - (Decimal("0.40") * i / max(spread - 1, 1)) for i in range(spread)]
+    return [score.quantize(Decimal("0.01")) for score in high] + [LOW_SCORE]
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the demo: the sample job published to Label Studio, active demo contractors with Label Studio "
+        "accounts, auto-assigned batches and some annotations made in Label Studio and synced back. "
+        "Running it again creates nothing twice."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--staff-email", default="staff@labelcrew.local", help="the staff user who decides")
+        parser.add_argument("--batch-size", type=int, default=4, help="tasks per batch (default 4)")
+        parser.add_argument("--contractors", type=int, default=6, help="demo contractors (default 6)")
+        parser.add_argument("--seed", type=int, default=7, help="random seed of the annotations (default 7)")
+
+    def handle(self, *args: object, **options: Any) -> None:
+        if options["contractors"] < 1:
+            raise CommandError("--contractors: at least 1.")
+        if not labelstudio.is_configured():
+            raise CommandError("Label Studio is not configured: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY "
+                               "(./run labelstudio start writes them to var/labelstudio.env).")
+        try:
+            version = labelstudio.server_version()
+        except labelstudio.LabelStudioUnavailable as exc:
+            raise CommandError(f"{exc} Start it with ./run labelstudio start.") from None
+        self._say(f"Label Studio {version} at {settings.LABEL_STUDIO_URL}")
+        try:
+            self._load(options)
+        except (labelstudio.LabelStudioUnavailable, DomainError) as exc:
+            raise CommandError(str(exc)) from None
+
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+
+    def _step(self, started: float, line: str) -> None:
+        self._say(f"{line} ({time.perf_counter() - started:.1f} s)")
+
+    def _load(self, options: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        staff = self._staff(options["staff_email"])
+        self._step(started, f"1. staff user {staff.email}")
+
+        started = time.perf_counter()
+        job, added, cut, published = self._job(staff=staff, batch_size=options["batch_size"])
+        self._step(started, f"2. job {job.name!r} for {job.client}: {added} new tasks, {cut} new batches, "
+                            f"{published} of {job.batches.count()} batches published to Label Studio")
+
+        started = time.perf_counter()
+        contractors, made = self._contractors(staff=staff, count=options["contractors"])
+        scores = ", ".join(f"{c.display_name} {c.qualification_score:.2f}" for c in contractors)
+        self._step(started, f"3. {len(contractors)} active demo contractors ({made} new) with Label Studio "
+                            f"accounts; scores: {scores}")
+
+        started = time.perf_counter()
+        events = batches_auto_assign(job=job, actor=staff)
+        held = Batch.objects.filter(job=job, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS)).count()
+        skipped = [c.display_name for c in contractors if c.qualification_score < job.quality_threshold]
+        self._step(started, f"4. auto-assigned {len(events)} batches ({held} held in all); under the quality "
+                            f"threshold {job.quality_threshold:.2f}, not assigned: {', '.join(skipped) or 'nobody'}")
+
+        started = time.perf_counter()
+        created, batches = self._annotate(job=job, seed=options["seed"])
+        self._step(started, f"5. {created} new annotations made in Label Studio by the holders of "
+                            f"{batches} batches")
+
+        started = time.perf_counter()
+        seen = sync_poll()
+        synced = Annotation.objects.filter(batch_task__batch__job=job, deleted=False).count()
+        self._step(started, f"6. synced {seen} annotations from Label Studio; the job has {synced}")
+
+    def _staff(self, email: str) -> User:
+        user = User.objects.filter(email=email.strip().lower()).first()
+        if user is None:
+            # The demo makes it with ensure_staff_user (with a password); this one can only be given one later.
+            user = User.objects.create_user(email=email, password=None, is_staff=True)
+        elif not user.is_staff:
+            raise CommandError(f"--staff-email: {email} is not a staff user.")
+        return user
+
+    def _job(self, *, staff: User, batch_size: int) -> tuple[Job, int, int, int]:
+        manifest = settings.SAMPLE_JOB_DIR / "manifest.json"
+        if not manifest.is_file():
+            raise CommandError(f"No sample job at {manifest}: run python manage.py make_sample_job first.")
+        job, added = jobs.job_create(
+            name=JOB_NAME, client=JOB_CLIENT, instructions=JOB_INSTRUCTIONS,
+            specs=jobs.specs_from_manifest(manifest), image_source=str(settings.SAMPLE_JOB_DIR), actor=staff,
+            batch_size=batch_size, gold_rate=GOLD_RATE,
+        )
+        cut = jobs.batches_cut(job=job)
+        published = 0
+        for batch_id in job.batches.order_by("number").values_list("pk", flat=True):
+            # Safe to repeat: batch_publish finds the project and tasks it made before.
+            if batch_publish(batch_id=batch_id).published_at is not None:
+                published += 1
+        return job, added, len(cut), published
+
+    def _contractors(self, *, staff: User, count: int) -> tuple[list[Contractor], int]:
+        contractors, made = [], 0
+        for n, score in enumerate(qualification_scores(count), start=1):
+            person = PEOPLE[(n - 1) % len(PEOPLE)]
+            user = User.objects.filter(email=demo_email(n)).first()
+            if user is None:
+                user = User.objects.create_user(email=demo_email(n), password=None)  # unusable password
+                made += 1
+            contractor = self._onboard(user=user, person=person, score=score, staff=staff)
+            label_studio_account_ensure(contractor=contractor)
+            contractors.append(contractor)
+        return contractors, made
+
+    def _onboard(self, *, user: User, person: DemoPerson, score: Decimal, staff: User) -> Contractor:
+        """Take the contractor, from wherever a previous run left them, to ACTIVE through the real services."""
+        contractor = services.contractor_register(user=user)
+        services.contractor_email_verified(user=user)
+        contractor.refresh_from_db()
+        if contractor.state == S.EMAIL_VERIFIED:
+            local = user.email.split("@")[0]
+            services.profile_update(
+                contractor=contractor, legal_name=person.legal_name, display_name=person.display_name,
+                country=person.country, timezone_name=person.timezone, languages=list(person.languages),
+                hours_available_per_week=person.hours, payout_method="paypal",
+                payout_email=f"{local}.payouts@labelcrew.local", date_of_birth=person.born,
+            )
+            if not contractor.tax_declarations.exists():
+                services.tax_declare(contractor=contractor, is_us_person=False, legal_name=person.legal_name,
+                                     country_of_residence=person.country, signature=person.legal_name,
+                                     certified=True, ip_address=DEMO_IP)
+            contractor.refresh_from_db()
+        if contractor.state == S.PROFILE_COMPLETE:
+            pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
+            if not pending:
+                raise CommandError("No agreements are published: run python manage.py migrate first.")
+            services.agreements_accept(contractor=contractor, agreement_ids=pending, ip_address=DEMO_IP,
+                                       user_agent="manage.py load_demo_job")
+            contractor.refresh_from_db()
+        if contractor.state == S.QUALIFYING:
+            services.contractor_decide(contractor=contractor, action="approve", actor=staff,
+                                       reason="demo contractor", qualification_score=score)
+            contractor.refresh_from_db()
+        if contractor.state == S.APPROVED:
+            services.contractor_start_working(contractor=contractor)
+            contractor.refresh_from_db()
+        if contractor.state != S.ACTIVE:
+            raise CommandError(f"{user.email} is {contractor.get_state_display().lower()}, not active; "
+                               "delete the demo contractor or resume them in the admin.")
+        return contractor
+
+    def _annotate(self, *, job: Job, seed: int) -> tuple[int, int]:
+        """About half the tasks of the first held batches, annotated in Label Studio as their holder."""
+        rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
+        held = list(Batch.objects.filter(job=job, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS))
+                    .select_related("assigned_to__label_studio_account").order_by("number")[:ANNOTATED_BATCHES])
+        created = 0
+        for batch in held:
+            ls_user_id = batch.assigned_to.label_studio_account.ls_user_id
+            done = {row["task"] for row in labelstudio.annotations_of_project(project_id=batch.ls_project_id)}
+            rows = list(batch.batch_tasks.select_related("task").order_by("id"))
+            # The draw depends only on the seed and the batch, so a second run picks the same tasks.
+            chosen = random.Random(f"{seed}:{batch.number}").sample(rows, math.ceil(len(rows) / 2))  # noqa: S311
+            for bt in sorted(chosen, key=lambda row: row.pk):
+                if bt.ls_task_id is None or bt.ls_task_id in done:
+                    continue
+                result = list((bt.task.prediction or {}).get("result") or [])
+                if len(result) > 1 and rng.random() < 0.4:
+                    result.pop(rng.randrange(len(result)))  # the annotator dropped a wrong pre-annotation
+                lead_time = round(rng.uniform(120, 900), 1)
+                # The admin token annotates on the holder's behalf: Label Studio keeps completed_by as given.
+                labelstudio.call(
+                    lambda ls, task_id=bt.ls_task_id, result=result, lead_time=lead_time, user=ls_user_id:
+                        ls.annotations.create(id=task_id, result=result, lead_time=lead_time, completed_by=user),
+                    what=f"annotate task {bt.ls_task_id}", attempts=1,  # a retried create could make a twin
+                )
+                created += 1
+        return created, len(held)
