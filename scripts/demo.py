@@ -138,7 +138,7 @@ def main() -> int:
     print(f"""
 LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + ", ".join(health["down"])}).
   Job page       {web}/            apply here; emails (verification links) are files in var/mail/
-  Review queue   {web}/staff/applicants/
+  Applicants     {web}/staff/applicants/
   Staff admin    {web}/admin/      login {STAFF_EMAIL} / {staff_password}
   API docs       {web}/api/docs/
   Health         {web}/healthz

@@ -220,4 +220,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # One line per Label Studio request drowns everything else; failures are logged by annotations.labelstudio.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
