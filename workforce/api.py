@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.http import client_ip
 from workforce import selectors, services, validation
 from workforce.models import Agreement, Contractor, OnboardingState, OnboardingTransition, PayoutMethod
 from workforce.onboarding import REASON_MAX_LENGTH
@@ -30,10 +31,6 @@ COUNTRY_CHOICES = list(countries)
 LANGUAGE_CHOICES = sorted(validation.LANGUAGE_CODES)
 STAFF_ACTION_CHOICES = list(services.STAFF_ACTIONS)
 
-
-def _client_ip(request: Request) -> str | None:
-    # REMOTE_ADDR only: a proxy in front must set it; a header the client writes is never trusted.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _own_contractor(request: Request) -> Contractor:
@@ -208,7 +205,7 @@ class MeTaxDeclarationApi(APIView):
         contractor = _own_contractor(request)
         serializer = self.TaxDeclarationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        declaration = services.tax_declare(contractor=contractor, ip_address=_client_ip(request),
+        declaration = services.tax_declare(contractor=contractor, ip_address=client_ip(request),
                                            **serializer.validated_data)
         return Response(self.TaxDeclarationOutputSerializer(declaration).data, status=status.HTTP_201_CREATED)
 
@@ -258,7 +255,7 @@ class MeAgreementsAcceptApi(APIView):
         serializer.is_valid(raise_exception=True)
         accepted = services.agreements_accept(
             contractor=contractor, agreement_ids=serializer.validated_data["agreements"],
-            ip_address=_client_ip(request), user_agent=request.headers.get("user-agent", ""),
+            ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
         )
         return Response(self.AcceptanceOutputSerializer(accepted, many=True).data, status=status.HTTP_201_CREATED)
 

@@ -21,6 +21,7 @@ from annotations.sample_job import example_crop
 from annotations.selectors import contractor_batches
 from config.decorators import staff_required
 from config.errors import DomainError
+from config.http import client_ip
 from workforce import selectors, services
 from workforce.forms import (
     AgreementAcceptForm,
@@ -33,12 +34,6 @@ from workforce.forms import (
 from workforce.models import Contractor, OnboardingState
 
 View = Callable[..., HttpResponse]
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: a proxy in front must set it (gunicorn --forwarded-allow-ips), never trust
-    # a header the client can write.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def contractor_required(view: View) -> View:
