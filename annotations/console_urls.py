@@ -16,4 +16,5 @@ urlpatterns = [
     path("stale/", views.stale, name="stale"),
     path("review/", views.review_queue, name="review-queue"),
     path("review/<int:pk>/", views.review_detail, name="review"),
+    path("review/<int:pk>/against-<slug:against>.jpg", views.review_overlay, name="review-overlay"),
 ]

@@ -6,12 +6,12 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations import console_selectors, selectors
+from annotations import console_selectors, evidence, selectors
 from annotations.forms import JobCreateForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, SyncState
 from annotations.services import assignment, jobs, review
@@ -207,3 +207,14 @@ def stale(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Batch #{batch.number} reclaimed and offered again; partial work is kept.")
         return redirect("console:stale")
     return render(request, "annotations/stale.html", {"rows": selectors.stale_batches(now=timezone.now())})
+
+
+@require_GET
+@staff_required
+def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
+    annotation = get_object_or_404(Annotation.objects.select_related("batch_task__task"), pk=pk)
+    try:
+        jpeg = evidence.annotation_overlay(annotation=annotation, against=against)
+    except DomainError as exc:
+        raise Http404(exc.message) from None
+    return HttpResponse(jpeg, content_type="image/jpeg")

@@ -3,8 +3,10 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.test import Client
+from PIL import Image
 
 from annotations.models import Annotation, BatchTask, Job, Review, ReviewState
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
@@ -89,3 +91,27 @@ def test_reviewer_accepts_then_promotes_to_gold_and_rework_needs_a_comment(
     assert bt.task.gold_result == result
     assert [r.decision for r in Review.objects.order_by("id")] == ["accept", "promote"]
     assert "#9001" not in staff_client.get("/console/review/").content.decode()
+
+
+@pytest.mark.django_db
+def test_reviewers_see_the_annotation_over_the_photo_against_prediction_and_gold(
+    staff_client: Client, sample: Path,  # noqa: F811
+) -> None:
+    job = _create_job(staff_client, sample)
+    bt = BatchTask.objects.filter(batch__job=job, is_gold=False).first()
+    # The contractor kept only the first mask of the pre-annotation.
+    annotation = Annotation.objects.create(ls_annotation_id=9002, batch_task=bt,
+                                           result=bt.task.prediction["result"][:1], lead_time=60.0)
+    page = staff_client.get(f"/console/review/{annotation.pk}/").content.decode()
+    assert f"/console/review/{annotation.pk}/against-prediction.jpg" in page
+    assert f"/console/review/{annotation.pk}/against-gold.jpg" in page
+    for against in ("prediction", "gold"):
+        response = staff_client.get(f"/console/review/{annotation.pk}/against-{against}.jpg")
+        assert response["Content-Type"] == "image/jpeg"
+        image = Image.open(io.BytesIO(response.content))
+        assert image.size == (640, 427)  # the sample photo, not enlarged
+    pixels = np.asarray(Image.open(io.BytesIO(
+        staff_client.get(f"/console/review/{annotation.pk}/against-prediction.jpg").content)), dtype=int)
+    blue_dominant = (pixels[..., 2] - pixels[..., :2].max(axis=2)) > 40
+    assert blue_dominant.any()  # the masks the contractor dropped show as misses
+    assert staff_client.get(f"/console/review/{annotation.pk}/against-nothing.jpg").status_code == 404
