@@ -4,6 +4,7 @@ Every call goes through `call()`, which retries connection errors and 5xx answer
 exponential backoff and turns what is left into one exception, `LabelStudioUnavailable`.
 """
 import logging
+import re
 import time
 from collections.abc import Callable
 from functools import cache
@@ -160,3 +161,33 @@ def webhook_ensure(*, project_id: int, url: str, secret: str, actions: list[str]
         return existing.id
 
     return call(ensure, what=f"register the webhook of project {project_id}", attempts=1)
+
+
+def user_signup(*, email: str, password: str) -> int | None:
+    """Make a user with a password through the organization's invite link; None if the email is taken.
+
+    The open-source API ignores `password` when it creates or updates a user (its serializer has
+    no such field), so the invite-link signup form is the one way to give a user a password.
+    """
+    base = settings.LABEL_STUDIO_URL
+
+    def signup(ls: LabelStudio) -> bool:
+        invite = httpx.get(f"{base}/api/invite", timeout=settings.LABEL_STUDIO_TIMEOUT,
+                           headers={"Authorization": f"Token {settings.LABEL_STUDIO_API_KEY}"})
+        invite.raise_for_status()
+        url = f"{base}/user/signup/?token={invite.json()['token']}"
+        with httpx.Client(timeout=settings.LABEL_STUDIO_TIMEOUT) as browser:
+            form = browser.get(url)
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+            if token is None:
+                raise httpx.TransportError("Label Studio's signup page has no CSRF token")
+            answer = browser.post(url, headers={"Referer": url}, data={
+                "csrfmiddlewaretoken": token.group(1), "email": email, "password": password})
+        if answer.status_code >= 500:
+            raise ApiError(status_code=answer.status_code, body=answer.text[:200])
+        return answer.status_code == 302  # a form shown again means the email is taken
+
+    if not call(signup, what=f"sign up user {email}", attempts=1):
+        return None
+    return call(lambda ls: next(u.id for u in ls.users.list() if (u.email or "").lower() == email.lower()),
+                what=f"look up user {email}")

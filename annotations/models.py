@@ -102,11 +102,13 @@ class BatchTask(models.Model):
 
 
 class LabelStudioAccount(models.Model):
-    """The contractor's user in Label Studio; its password is never stored here."""
+    """The contractor's user in Label Studio; its password is kept only encrypted."""
 
     contractor = models.OneToOneField(Contractor, on_delete=models.CASCADE, related_name="label_studio_account")
     ls_user_id = models.PositiveIntegerField(unique=True)
     email = models.EmailField()
+    # Fernet-encrypted (config.secrets_box); empty when the user existed before LabelCrew made it.
+    sealed_password = models.TextField(blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

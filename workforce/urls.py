@@ -11,6 +11,7 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("agreements/", views.agreements, name="agreements"),
     path("start-working/", views.start_working, name="start-working"),
+    path("label-studio/password/", views.label_studio_password_view, name="label-studio-password"),
     path("privacy/", views.privacy, name="privacy"),
     path("privacy/my-data.json", views.data_export, name="data-export"),
     path("staff/applicants/", views.applicants, name="staff-applicants"),

@@ -19,6 +19,7 @@ from annotations.defects import DEFECT_CLASSES
 from annotations.models import LabelStudioAccount
 from annotations.sample_job import example_crop
 from annotations.selectors import contractor_batches
+from annotations.services.accounts import label_studio_password
 from config.decorators import staff_required
 from config.errors import DomainError
 from config.http import client_ip
@@ -260,3 +261,15 @@ def staff_agreements(request: HttpRequest) -> HttpResponse:
     return render(request, "workforce/staff/agreements.html", {
         "form": form, "agreements": Agreement.objects.order_by("kind", "-version")})
 
+
+
+@require_POST
+@contractor_required
+def label_studio_password_view(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    """The contractor's Label Studio password, shown on request on a page no cache keeps."""
+    account = get_object_or_404(LabelStudioAccount, contractor=contractor, active=True)
+    response = render(request, "workforce/label_studio_password.html", {
+        "account": account, "password": label_studio_password(account=account),
+        "label_studio_url": settings.LABEL_STUDIO_URL})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -5,27 +5,38 @@ from django.db import transaction
 
 from annotations import labelstudio
 from annotations.models import LabelStudioAccount
+from config.secrets_box import seal, unseal
 from workforce.models import Contractor
 
 
 def label_studio_account_ensure(*, contractor: Contractor) -> LabelStudioAccount:
-    """The contractor's Label Studio user, made once and remembered; safe to call again.
+    """The contractor's Label Studio user, made once with a random password kept only encrypted.
 
-    The user is created with a random password from `secrets` that is stored nowhere: the
-    contractor sets their own through Label Studio's password reset, or an admin sets one.
-    Only the display name is sent, not the legal name: Label Studio needs no more.
+    Made through Label Studio's invite-link signup, the one way its open-source edition sets a
+    password. If the email already had a Label Studio user, that user is mapped and no password
+    is known (staff then set one in Label Studio). No name is sent: Label Studio needs none.
     """
     account = LabelStudioAccount.objects.filter(contractor=contractor).first()
     if account is not None and account.active:
         return account
     email = contractor.user.email
-    # The HTTP call stays outside the transaction; user_ensure finds the user again by email on a retry.
-    ls_user_id = labelstudio.user_ensure(email=email, first_name=contractor.display_name, last_name="",
-                                         password=secrets.token_urlsafe(32))
+    password = secrets.token_urlsafe(12)
+    # The HTTP calls stay outside the transaction; a retry finds the user again by email.
+    ls_user_id = labelstudio.user_signup(email=email, password=password)
+    sealed = seal(password) if ls_user_id is not None else (account.sealed_password if account else "")
+    if ls_user_id is None:
+        ls_user_id = labelstudio.user_ensure(email=email, first_name="", last_name="",
+                                             password=secrets.token_urlsafe(32))
     with transaction.atomic():
         account, _ = LabelStudioAccount.objects.update_or_create(
-            contractor=contractor, defaults={"ls_user_id": ls_user_id, "email": email, "active": True})
+            contractor=contractor,
+            defaults={"ls_user_id": ls_user_id, "email": email, "active": True, "sealed_password": sealed})
     return account
+
+
+def label_studio_password(*, account: LabelStudioAccount) -> str | None:
+    """The account's Label Studio password, for its contractor's eyes only; None if LabelCrew never knew it."""
+    return unseal(account.sealed_password) if account.sealed_password else None
 
 
 @transaction.atomic

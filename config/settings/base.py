@@ -179,6 +179,8 @@ CELERY_BEAT_SCHEDULE = {
 LABEL_STUDIO_URL = env("LABEL_STUDIO_URL", default="").rstrip("/")
 LABEL_STUDIO_API_KEY = env("LABEL_STUDIO_API_KEY", default="")
 LABEL_STUDIO_TIMEOUT = env.float("LABEL_STUDIO_TIMEOUT", default=10.0)
+# Fernet key (urlsafe base64, 32 bytes) for the few secrets shown again later; derived from SECRET_KEY if unset.
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # Label Studio's webhooks carry this in X-LabelCrew-Webhook-Secret; with none set every call is refused.
 LABEL_STUDIO_WEBHOOK_SECRET = env("LABEL_STUDIO_WEBHOOK_SECRET", default="")
 

@@ -21,7 +21,7 @@ from annotations.models import (
 )
 from annotations.selectors import DEFAULT_HOURS_PER_TASK, capacity_board, estimated_batch_hours
 from annotations.services import jobs
-from annotations.services.accounts import label_studio_account_ensure
+from annotations.services.accounts import label_studio_account_ensure, label_studio_password
 from annotations.services.assignment import (
     batch_assign,
     batch_reassign,
@@ -290,7 +290,7 @@ def test_the_capacity_board_costs_the_same_queries_for_3_and_30_contractors(job:
 # --- Label Studio accounts -----------------------------------------------------------------
 
 @pytest.mark.labelstudio
-def test_a_label_studio_account_is_made_once_and_no_password_is_kept(label_studio: str) -> None:
+def test_a_label_studio_account_is_made_once_with_its_password_kept_only_encrypted(label_studio: str) -> None:
     email = f"ls-{uuid.uuid4().hex[:12]}@example.com"
     ana = contractor_in_state(S.ACTIVE, user=UserFactory(email=email))
     account = label_studio_account_ensure(contractor=ana)
@@ -301,4 +301,6 @@ def test_a_label_studio_account_is_made_once_and_no_password_is_kept(label_studi
     users = labelstudio.call(lambda ls: [u for u in ls.users.list() if (u.email or "").lower() == email],
                              what="list users")
     assert [u.id for u in users] == [account.ls_user_id]
-    assert not any("password" in field.name for field in LabelStudioAccount._meta.get_fields())
+    password = label_studio_password(account=account)
+    assert password
+    assert password not in account.sealed_password
