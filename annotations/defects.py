@@ -2,6 +2,7 @@
 
 Pure Python: used by the sample-job generator, the quality core and the console alike.
 """
+import re
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -43,3 +44,25 @@ def labeling_config(classes: tuple[DefectClass, ...] = DEFECT_CLASSES) -> str:
         "  </BrushLabels>\n"
         "</View>\n"
     )
+
+
+def parse_classes(text: str) -> tuple[DefectClass, ...]:
+    """Classes from lines `key | Label | #rrggbb` (the console's form); ValueError names the bad line."""
+    classes = []
+    for number, line in enumerate(text.strip().splitlines(), start=1):
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) != 3 or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", parts[0]) or not parts[1] \
+                or len(parts[1]) > 60 or not re.fullmatch(r"#[0-9a-fA-F]{6}", parts[2]):
+            raise ValueError(f"line {number}: write `key | Label | #rrggbb`, e.g. `scratch | Scratch | #e6194b`")
+        classes.append(DefectClass(*parts))
+    if not classes:
+        raise ValueError("give at least one class")
+    for attribute in ("key", "label"):
+        values = [getattr(c, attribute) for c in classes]
+        if len(set(values)) != len(values):
+            raise ValueError(f"two classes share a {attribute}")
+    return tuple(classes)
+
+
+def format_classes(classes: tuple[DefectClass, ...] = DEFECT_CLASSES) -> str:
+    return "\n".join(f"{c.key} | {c.label} | {c.colour}" for c in classes)

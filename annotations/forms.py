@@ -4,6 +4,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
+from annotations.defects import DefectClass, format_classes, parse_classes
 from workforce.forms import AccessibleForm
 from workforce.validation import validate_printable
 
@@ -18,6 +19,8 @@ class JobCreateForm(AccessibleForm):
     source_kind = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="manifest", label="Photos from")
     source_path = forms.CharField(max_length=500, label="Path",
                                   help_text="A manifest.json or a folder under var/, e.g. var/sample/manifest.json.")
+    classes = forms.CharField(widget=forms.Textarea(attrs={"rows": 7}), initial=format_classes(),
+                              label="Label classes", help_text="One per line: key | Label | #colour.")
     batch_size = forms.IntegerField(min_value=1, max_value=500, initial=10)
     gold_rate = forms.DecimalField(min_value=0, max_value=1, decimal_places=3, initial=Decimal("0.1"),
                                    help_text="Share of hidden gold tasks added to each batch.")
@@ -26,6 +29,13 @@ class JobCreateForm(AccessibleForm):
                                      initial=Decimal(settings.DEFAULT_HOURLY_RATE_USD), label="Hourly rate (USD)")
     weekly_cap_hours = forms.DecimalField(min_value=1, max_value=60, decimal_places=2,
                                           initial=settings.DEFAULT_WEEKLY_CAP_HOURS)
+
+
+    def clean_classes(self) -> tuple[DefectClass, ...]:
+        try:
+            return parse_classes(self.cleaned_data["classes"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class ReviewForm(AccessibleForm):

@@ -53,6 +53,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 image_source=str(path), actor=request.user, batch_size=data["batch_size"],
                 gold_rate=data["gold_rate"], hourly_rate=data["hourly_rate"],
                 weekly_cap_hours=data["weekly_cap_hours"], quality_threshold=data["quality_threshold"],
+                classes=data["classes"],
             )
             made = jobs.batches_cut(job=job)
         except DomainError as exc:

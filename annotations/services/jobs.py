@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from PIL import Image, UnidentifiedImageError
 
-from annotations.defects import DEFECT_CLASSES, labeling_config
+from annotations.defects import DEFECT_CLASSES, DefectClass, labeling_config
 from annotations.models import Batch, BatchTask, Job, Task
 from config.errors import DomainError
 from workforce.models import User
@@ -90,6 +90,7 @@ def job_create(
     *, name: str, client: str, instructions: str, specs: list[ImageSpec], image_source: str, actor: User | None,
     batch_size: int = 10, gold_rate: Decimal = Decimal("0.1"), hourly_rate: Decimal = Decimal("2.00"),
     weekly_cap_hours: Decimal = Decimal("20"), quality_threshold: Decimal = Decimal("0.5"),
+    classes: tuple[DefectClass, ...] = DEFECT_CLASSES,
 ) -> tuple[Job, int]:
     """Create the job (or find it by name and client) and add the photos it does not hold yet.
 
@@ -112,8 +113,8 @@ def job_create(
         name=name, client=client,
         defaults={
             "instructions": instructions, "created_by": actor, "image_source": image_source,
-            "label_classes": [{"key": c.key, "label": c.label, "colour": c.colour} for c in DEFECT_CLASSES],
-            "labeling_config": labeling_config(), "batch_size": batch_size, "gold_rate": gold_rate,
+            "label_classes": [{"key": c.key, "label": c.label, "colour": c.colour} for c in classes],
+            "labeling_config": labeling_config(classes), "batch_size": batch_size, "gold_rate": gold_rate,
             "hourly_rate": hourly_rate, "weekly_cap_hours": weekly_cap_hours, "quality_threshold": quality_threshold,
         },
     )

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
+from annotations.defects import format_classes
 from annotations.models import Annotation, BatchTask, Job, Review, ReviewState
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import contractor_in_state
@@ -23,9 +24,9 @@ def staff_client() -> Client:
     return client
 
 
-def _create_job(staff_client: Client, sample_dir: Path) -> Job:
+def _create_job(staff_client: Client, sample_dir: Path, classes: str = format_classes()) -> Job:
     response = staff_client.post("/console/jobs/new/", {
-        "name": "Screens", "client": "Refurb Co", "instructions": "Paint every defect.",
+        "name": "Screens", "client": "Refurb Co", "instructions": "Paint every defect.", "classes": classes,
         "source_kind": "manifest", "source_path": str(sample_dir / "manifest.json"), "batch_size": 2,
         "gold_rate": "0.5", "quality_threshold": "0.5", "hourly_rate": "2.00", "weekly_cap_hours": "20",
     })
@@ -62,6 +63,7 @@ def test_staff_create_a_job_from_the_sample_and_download_its_progress(staff_clie
 def test_a_bad_source_is_refused_on_the_form(staff_client: Client, tmp_path: Path) -> None:
     response = staff_client.post("/console/jobs/new/", {
         "name": "X", "client": "Y", "instructions": "Z", "source_kind": "folder", "source_path": str(tmp_path),
+        "classes": format_classes(),
         "batch_size": 2, "gold_rate": "0.1", "quality_threshold": "0.5", "hourly_rate": "2.00",
         "weekly_cap_hours": "20",
     })
@@ -115,3 +117,15 @@ def test_reviewers_see_the_annotation_over_the_photo_against_prediction_and_gold
     blue_dominant = (pixels[..., 2] - pixels[..., :2].max(axis=2)) > 40
     assert blue_dominant.any()  # the masks the contractor dropped show as misses
     assert staff_client.get(f"/console/review/{annotation.pk}/against-nothing.jpg").status_code == 404
+
+
+@pytest.mark.django_db
+def test_staff_choose_the_label_classes_and_a_bad_line_is_refused_naming_it(
+    staff_client: Client, sample: Path,  # noqa: F811
+) -> None:
+    refused = staff_client.post("/console/jobs/new/", {"classes": "scratch | Scratch | #e6194b\ndent | Dent"})
+    assert "line 2: write `key | Label | #rrggbb`" in refused.content.decode()
+    job = _create_job(staff_client, sample, classes="scratch | Scratch | #e6194b\ndent | Dent | #00aa00")
+    assert [c["label"] for c in job.label_classes] == ["Scratch", "Dent"]
+    assert '<Label value="Dent" background="#00aa00"/>' in job.labeling_config
+    assert "Crack" not in job.labeling_config
