@@ -16,18 +16,20 @@ def label_studio_account_ensure(*, contractor: Contractor) -> LabelStudioAccount
     password. If the email already had a Label Studio user, that user is mapped and no password
     is known (staff then set one in Label Studio). No name is sent: Label Studio needs none.
     """
-    account = LabelStudioAccount.objects.filter(contractor=contractor).first()
-    if account is not None and account.active:
-        return account
-    email = contractor.user.email
-    password = secrets.token_urlsafe(12)
-    # The HTTP calls stay outside the transaction; a retry finds the user again by email.
-    ls_user_id = labelstudio.user_signup(email=email, password=password)
-    sealed = seal(password) if ls_user_id is not None else (account.sealed_password if account else "")
-    if ls_user_id is None:
-        ls_user_id = labelstudio.user_ensure(email=email, first_name="", last_name="",
-                                             password=secrets.token_urlsafe(32))
+    # The row lock makes concurrent calls (a worker and a page, say) wait for each other: two
+    # signups of one email at once make Label Studio answer 500 to both.
     with transaction.atomic():
+        Contractor.objects.select_for_update().filter(pk=contractor.pk).first()
+        account = LabelStudioAccount.objects.filter(contractor=contractor).first()
+        if account is not None and account.active:
+            return account
+        email = contractor.user.email
+        password = secrets.token_urlsafe(12)
+        ls_user_id = labelstudio.user_signup(email=email, password=password)
+        sealed = seal(password) if ls_user_id is not None else (account.sealed_password if account else "")
+        if ls_user_id is None:
+            ls_user_id = labelstudio.user_ensure(email=email, first_name="", last_name="",
+                                                 password=secrets.token_urlsafe(32))
         account, _ = LabelStudioAccount.objects.update_or_create(
             contractor=contractor,
             defaults={"ls_user_id": ls_user_id, "email": email, "active": True, "sealed_password": sealed})

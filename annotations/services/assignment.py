@@ -42,7 +42,9 @@ def _refuse_unless_can_take(*, batch: Batch, contractor: Contractor, now: dateti
     if not can_receive_batches(contractor):
         raise DomainError(f"{contractor} cannot receive batches: they must be active and have accepted every "
                           "current agreement.", field="contractor")
-    if batch.ls_project_id is None:
+    # Published means every task is in Label Studio, not only the project: assigning half an
+    # import would show the contractor an incomplete batch.
+    if batch.published_at is None:
         raise DomainError(f"Batch #{batch.number} is not published to Label Studio yet; publish it first.",
                           field="batch")
     job = batch.job
@@ -137,7 +139,7 @@ def batches_auto_assign(*, job: Job, actor: User | None) -> list[AssignmentEvent
     job = Job.objects.get(pk=job.pk)
     # Batches someone is assigning by hand right now are skipped rather than waited for.
     batches = list(Batch.objects.select_for_update(of=("self",), skip_locked=True).select_related("job")
-                   .filter(job=job, state=BatchState.OPEN, assigned_to__isnull=True, ls_project_id__isnull=False)
+                   .filter(job=job, state=BatchState.OPEN, assigned_to__isnull=True, published_at__isnull=False)
                    .order_by("number"))
     if not batches:
         return []

@@ -123,6 +123,16 @@ def test_an_unpublished_batch_is_not_assigned(job: Job, staff: User) -> None:
     assert not AssignmentEvent.objects.exists()
 
 
+def test_a_batch_whose_tasks_are_still_being_imported_is_neither_assigned_nor_auto_assigned(
+    job: Job, staff: User,
+) -> None:
+    Batch.objects.filter(job=job).update(published_at=None)  # projects exist, imports unfinished
+    ana = contractor_in_state(S.ACTIVE)
+    assert "not published" in _refused(_batch(job, 1), ana, staff, "batch").message
+    assert batches_auto_assign(job=job, actor=staff) == []
+    assert not AssignmentEvent.objects.exists()
+
+
 def test_a_batch_held_by_someone_else_needs_a_reassignment_with_a_reason(job: Job, staff: User) -> None:
     ana, bo = contractor_in_state(S.ACTIVE), contractor_in_state(S.ACTIVE)
     batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
