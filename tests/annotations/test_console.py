@@ -5,11 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from annotations.defects import format_classes
 from annotations.models import Annotation, BatchTask, Job, Review, ReviewState
+from annotations.services import jobs
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import contractor_in_state
 from workforce.models import OnboardingState, User
@@ -129,3 +132,37 @@ def test_staff_choose_the_label_classes_and_a_bad_line_is_refused_naming_it(
     assert [c["label"] for c in job.label_classes] == ["Scratch", "Dent"]
     assert '<Label value="Dent" background="#00aa00"/>' in job.labeling_config
     assert "Crack" not in job.labeling_config
+
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+        if response.streaming:
+            b"".join(response.streaming_content)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def _job(sample_dir: Path, name: str, batch_size: int) -> Job:
+    job, _ = jobs.job_create(name=name, client="Refurb Co", instructions="",
+                             specs=jobs.specs_from_manifest(sample_dir / "manifest.json"),
+                             image_source=str(sample_dir), actor=None, batch_size=batch_size)
+    jobs.batches_cut(job=job)
+    for n, bt in enumerate(BatchTask.objects.filter(batch__job=job).order_by("id")):
+        Annotation.objects.create(ls_annotation_id=job.pk * 1000 + n, batch_task=bt, result=[], lead_time=1.0)
+    return job
+
+
+@pytest.mark.django_db
+def test_console_pages_cost_the_same_queries_for_few_rows_as_for_many(
+    staff_client: Client, sample: Path,  # noqa: F811
+) -> None:
+    small = _job(sample, "Small", batch_size=5)  # 1 batch
+    few = [_queries(staff_client, url) for url in
+           ["/console/", f"/console/jobs/{small.pk}/", f"/console/jobs/{small.pk}/progress.csv", "/console/review/"]]
+    big = _job(sample, "Big", batch_size=1)  # 5 batches, more annotations, a second job
+    many = [_queries(staff_client, url) for url in
+            ["/console/", f"/console/jobs/{big.pk}/", f"/console/jobs/{big.pk}/progress.csv", "/console/review/"]]
+    assert big.batches.count() == 5
+    assert many == few
