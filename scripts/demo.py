@@ -26,7 +26,9 @@ def log(message: str) -> None:
 
 
 def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+    if subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=False).returncode:
+        subprocess.run([str(ROOT / "scripts" / "labelstudio"), "stop"], check=False)
+        raise SystemExit(f"[demo] error: manage.py {args[0]} failed (its message is above); nothing else was started")
 
 
 def demo_password_file(name: str) -> Path:

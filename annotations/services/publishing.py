@@ -16,8 +16,12 @@ from annotations.models import Batch, BatchTask
 REF_FIELD = "labelcrew_ref"  # a BatchTask id: says nothing about whether the task is gold
 
 
+PROJECT_TITLE_MAX = 50  # Label Studio refuses longer project titles
+
+
 def project_title(batch: Batch) -> str:
-    return f"{batch.job.name} · batch {batch.number} · lc{batch.pk}"
+    suffix = f" · batch {batch.number} · lc{batch.pk}"
+    return batch.job.name[: PROJECT_TITLE_MAX - len(suffix)].rstrip() + suffix
 
 
 def image_url(image_path: str) -> str:

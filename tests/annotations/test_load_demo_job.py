@@ -42,7 +42,7 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
     for step in range(1, 7):
         assert f"\n{step}. " in f"\n{output}"
 
-    job = Job.objects.get(name=JOB_NAME, client=JOB_CLIENT)
+    job = Job.objects.get(name=f"{JOB_NAME} (640x427)", client=JOB_CLIENT)
     batches = list(job.batches.order_by("number"))
     assert len(batches) == 3  # five photos in batches of two
     assert all(b.ls_project_id and b.published_at for b in batches)

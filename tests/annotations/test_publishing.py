@@ -87,3 +87,13 @@ def test_label_studio_down_leaves_the_batch_unpublished_and_a_retry_finishes_it(
     batch.refresh_from_db()
     assert batch.published_at is not None
     assert len(_tasks_in_studio(batch.ls_project_id)) == batch.batch_tasks.count()
+
+
+def test_project_titles_fit_label_studio_even_for_long_job_names(job: Job) -> None:
+    Job.objects.filter(pk=job.pk).update(name="A very long job name for smartphone screen defects, 5472x3648")
+    batch = job.batches.get(number=1)
+    batch_publish(batch_id=batch.pk)
+    batch.refresh_from_db()
+    title = labelstudio.call(lambda ls: ls.projects.get(id=batch.ls_project_id), what="read project").title
+    assert len(title) <= 50
+    assert title.endswith(f" · batch 1 · lc{batch.pk}")

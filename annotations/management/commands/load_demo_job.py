@@ -150,9 +150,12 @@ class Command(BaseCommand):
         manifest = settings.SAMPLE_JOB_DIR / "manifest.json"
         if not manifest.is_file():
             raise CommandError(f"No sample job at {manifest}: run python manage.py make_sample_job first.")
+        specs = jobs.specs_from_manifest(manifest)
+        # One job per photo size: the small demo job and the full 20 MP one name their photos alike.
+        name = f"{JOB_NAME} ({specs[0].width}x{specs[0].height})" if specs else JOB_NAME
         job, added = jobs.job_create(
-            name=JOB_NAME, client=JOB_CLIENT, instructions=JOB_INSTRUCTIONS,
-            specs=jobs.specs_from_manifest(manifest), image_source=str(settings.SAMPLE_JOB_DIR), actor=staff,
+            name=name, client=JOB_CLIENT, instructions=JOB_INSTRUCTIONS,
+            specs=specs, image_source=str(settings.SAMPLE_JOB_DIR), actor=staff,
             batch_size=batch_size, gold_rate=GOLD_RATE,
         )
         cut = jobs.batches_cut(job=job)
