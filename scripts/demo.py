@@ -17,7 +17,6 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 LOGS = VAR / "log"
-SAMPLE = VAR / "sample"
 STAFF_EMAIL = "staff@labelcrew.local"
 
 
@@ -40,8 +39,8 @@ def demo_password_file(name: str) -> Path:
     return path
 
 
-def sample_is_current(images: int, width: int, height: int, seed: int) -> bool:
-    manifest = SAMPLE / "manifest.json"
+def sample_is_current(sample: Path, images: int, width: int, height: int, seed: int) -> bool:
+    manifest = sample / "manifest.json"
     if not manifest.exists():
         return False
     data = json.loads(manifest.read_text())
@@ -76,6 +75,9 @@ def main() -> int:
     args = parser.parse_args()
     images, width, height = (200, 5472, 3648) if args.full else (12, 1368, 912)
     VAR.mkdir(exist_ok=True)
+    # The small and the full sample live apart, so neither job's photos are overwritten by the other's.
+    sample = VAR / ("sample-full" if args.full else "sample")
+    os.environ["SAMPLE_JOB_DIR"] = str(sample)
 
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/labelcrew")
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -91,11 +93,11 @@ def main() -> int:
     staff_password_file = demo_password_file("staff")
     staff_password = staff_password_file.read_text().strip()
     manage("ensure_staff_user", "--email", STAFF_EMAIL, "--password-file", str(staff_password_file))
-    if sample_is_current(images, width, height, args.seed):
-        log(f"sample job already in var/sample ({images} x {width}x{height})")
+    if sample_is_current(sample, images, width, height, args.seed):
+        log(f"sample job already in {sample.relative_to(ROOT)} ({images} x {width}x{height})")
     else:
         manage("make_sample_job", "--images", str(images), "--width", str(width), "--height", str(height),
-               "--seed", str(args.seed), "--out", str(SAMPLE))
+               "--seed", str(args.seed), "--out", str(sample))
     manage("load_demo_job", "--batch-size", "2")
 
     python = sys.executable
@@ -146,7 +148,7 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
   Health         {web}/healthz
   Label Studio   {ls_env["LABEL_STUDIO_URL"]}/   login admin@labelcrew.local / {ls_password}
   Console        {web}/console/
-  Sample job     var/sample/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
+  Sample job     {sample.relative_to(ROOT)}/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
   Demo crew      demo-contractor-N@labelcrew.local (N = 1..6): active, assigned, some work synced
 Logs in var/log/. Press Ctrl-C to stop everything.
 """, flush=True)
