@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Window
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
@@ -176,3 +176,36 @@ def contractor_batches(*, contractor: Contractor) -> list[Batch]:
                                           batch_tasks__annotations__deleted=False)))
         .order_by("deadline_at", "number")
     )
+
+
+# --- the staff console -----------------------------------------------------------
+
+def jobs_with_progress() -> QuerySet[Job]:
+    """Per job: tasks, annotated, reviewed, accepted and gold tasks — one query for all jobs."""
+    live = Q(tasks__batch_tasks__annotations__deleted=False, tasks__batch_tasks__annotations__was_cancelled=False)
+    return Job.objects.annotate(
+        n_tasks=Count("tasks", distinct=True),
+        n_gold=Count("tasks", filter=Q(tasks__gold_result__isnull=False), distinct=True),
+        n_batches=Count("batches", distinct=True),
+        n_annotated=Count("tasks", filter=live, distinct=True),
+        n_reviewed=Count("tasks", filter=Q(tasks__batch_tasks__annotations__review_state__in=[
+            ReviewState.ACCEPTED, ReviewState.REWORK]), distinct=True),
+        n_accepted=Count("tasks", filter=Q(tasks__batch_tasks__annotations__review_state=ReviewState.ACCEPTED),
+                         distinct=True),
+    ).order_by("-created_at")
+
+
+def review_queue(*, job_id: int | None = None) -> QuerySet[Annotation]:
+    qs = (Annotation.objects.filter(review_state=ReviewState.PENDING, deleted=False, was_cancelled=False)
+          .select_related("batch_task__batch__job", "batch_task__task", "contractor__user"))
+    if job_id:
+        qs = qs.filter(batch_task__batch__job_id=job_id)
+    return qs.order_by("ls_created_at", "id")
+
+
+def progress_rows(*, job: Job) -> QuerySet[BatchTask]:
+    """One row per task of the job's batches, for the progress CSV."""
+    return (BatchTask.objects.filter(batch__job=job)
+            .select_related("batch__assigned_to__user", "task")
+            .annotate(n_annotations=Count("annotations", filter=Q(annotations__deleted=False)))
+            .order_by("batch__number", "id"))

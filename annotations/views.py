@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations import console_selectors, evidence, selectors
+from annotations import evidence, selectors
 from annotations.forms import JobCreateForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, SyncState
 from annotations.services import assignment, jobs, review
@@ -32,8 +32,8 @@ def _publish_unpublished(job: Job) -> int:
 @staff_required
 def console_home(request: HttpRequest) -> HttpResponse:
     return render(request, "annotations/console.html", {
-        "jobs": console_selectors.jobs_with_progress(), "sync": SyncState.objects.first(),
-        "pending_reviews": console_selectors.review_queue().count(),
+        "jobs": selectors.jobs_with_progress(), "sync": SyncState.objects.first(),
+        "pending_reviews": selectors.review_queue().count(),
     })
 
 
@@ -69,7 +69,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(console_selectors.jobs_with_progress(), pk=pk)
+    job = get_object_or_404(selectors.jobs_with_progress(), pk=pk)
     batches = job.batches.select_related("assigned_to__user").order_by("number")
     state = request.GET.get("state", "")
     if state in BatchState.values:
@@ -105,7 +105,7 @@ def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
     def rows() -> Iterator[str]:
         yield writer.writerow(header)
-        for bt in console_selectors.progress_rows(job=job).iterator(chunk_size=2000):
+        for bt in selectors.progress_rows(job=job).iterator(chunk_size=2000):
             holder = bt.batch.assigned_to.user.email if bt.batch.assigned_to else ""
             yield writer.writerow([bt.batch.number, bt.batch.state, holder, bt.task.key, bt.is_gold,
                                    bt.ls_task_id or "", bt.n_annotations])
@@ -115,10 +115,14 @@ def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
+def _labels(results: list[dict]) -> list[str]:
+    return sorted({label for r in results for label in r.get("value", {}).get("brushlabels", [])})
+
+
 @require_GET
 @staff_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(console_selectors.review_queue(), 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.review_queue(), 50).get_page(request.GET.get("page"))
     return render(request, "annotations/review_queue.html", {"page": page})
 
 
@@ -145,9 +149,8 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     task = annotation.batch_task.task
     return render(request, "annotations/review.html", {
         "annotation": annotation, "form": form, "task": task,
-        "labels": sorted({label for r in annotation.result for label in r.get("value", {}).get("brushlabels", [])}),
-        "prediction_labels": sorted({label for r in (task.prediction or {}).get("result", [])
-                                     for label in r.get("value", {}).get("brushlabels", [])}),
+        "labels": _labels(annotation.result),
+        "prediction_labels": _labels((task.prediction or {}).get("result", [])),
         "reviews": annotation.reviews.select_related("reviewer"),
         "label_studio_url": settings.LABEL_STUDIO_URL,
     })

@@ -32,7 +32,7 @@ from workforce.forms import (
     StaffDecisionForm,
     TaxDeclarationForm,
 )
-from workforce.models import Contractor, OnboardingState
+from workforce.models import Agreement, Contractor, OnboardingState
 
 View = Callable[..., HttpResponse]
 
@@ -256,8 +256,6 @@ def staff_agreements(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Published {agreement}. Contractors must accept it before new batches.")
             return redirect("workforce:staff-agreements")
-    from workforce.models import Agreement
-
     return render(request, "workforce/staff/agreements.html", {
         "form": form, "agreements": Agreement.objects.order_by("kind", "-version")})
 
