@@ -179,11 +179,17 @@ def auto_assign(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("console:capacity", pk=pk)
 
 
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """The id posted in `name`, or 0 (matches nothing) when it is missing or not a number."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() else 0
+
+
 @require_POST
 @staff_required
 def batch_assign(request: HttpRequest) -> HttpResponse:
-    batch = get_object_or_404(Batch.objects.select_related("job"), pk=request.POST.get("batch") or 0)
-    contractor = Contractor.objects.filter(pk=request.POST.get("contractor") or 0).first()
+    batch = get_object_or_404(Batch.objects.select_related("job"), pk=_posted_id(request, "batch"))
+    contractor = Contractor.objects.filter(pk=_posted_id(request, "contractor")).first()
     if contractor is None:
         messages.error(request, "contractor: choose a contractor.")
     else:
@@ -201,7 +207,7 @@ def batch_assign(request: HttpRequest) -> HttpResponse:
 @staff_required
 def stale(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        batch = get_object_or_404(Batch, pk=request.POST.get("batch") or 0)
+        batch = get_object_or_404(Batch, pk=_posted_id(request, "batch"))
         try:
             assignment.batch_reclaim(batch=batch, actor=request.user,
                                      reason=request.POST.get("reason", "")[:500] or "reclaimed from the console")

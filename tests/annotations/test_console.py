@@ -166,3 +166,10 @@ def test_console_pages_cost_the_same_queries_for_few_rows_as_for_many(
             ["/console/", f"/console/jobs/{big.pk}/", f"/console/jobs/{big.pk}/progress.csv", "/console/review/"]]
     assert big.batches.count() == 5
     assert many == few
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["", "abc", "-1", "1e3"])
+def test_assign_and_reclaim_answer_404_to_a_batch_id_that_is_not_a_number(staff_client: Client, value: str) -> None:
+    assert staff_client.post("/console/assign/", {"batch": value, "contractor": value}).status_code == 404
+    assert staff_client.post("/console/stale/", {"batch": value}).status_code == 404
