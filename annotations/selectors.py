@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, ReviewState
-from payroll.selectors import hours_logged, week_start_utc
+from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, week_start_utc
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
 from workforce.selectors import current_agreements
 
@@ -66,9 +66,8 @@ def _held_task_counts(contractor_ids: Iterable[int]) -> dict[int, int]:
 
 
 def _hours_logged_by_contractor(contractor_ids: Iterable[int], *, week_start: datetime) -> dict[int, Decimal]:
-    # payroll only answers per contractor for now, and costs no query; when time entries land,
-    # payroll should offer a grouped read so the board keeps a constant number of queries.
-    return {cid: hours_logged(contractor=Contractor(pk=cid), week_start=week_start) for cid in contractor_ids}
+    minutes = minutes_logged_by_contractor(contractor_ids, week_start=week_start)
+    return {cid: Decimal(m) / 60 for cid, m in minutes.items()}
 
 
 def remaining_capacity_hours(*, contractor: Contractor, job: Job, now: datetime) -> Decimal:
@@ -77,10 +76,11 @@ def remaining_capacity_hours(*, contractor: Contractor, job: Job, now: datetime)
     Held batches are estimated in full even when partly done (their logged hours also count),
     which errs toward not overbooking.
     """
-    logged = hours_logged(contractor=contractor, week_start=week_start_utc(now))
+    logged = _hours_logged_by_contractor([contractor.pk], week_start=week_start_utc(now))[contractor.pk]
+    cap = pay_terms_at(job=job, moment=now).weekly_cap_hours
     per_task = hours_per_task_by_contractor([contractor.pk])[contractor.pk]
     reserved = _held_task_counts([contractor.pk]).get(contractor.pk, 0) * per_task
-    return job.weekly_cap_hours - logged - reserved
+    return cap - logged - reserved
 
 
 @dataclass(frozen=True)
@@ -121,13 +121,14 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
     per_task = hours_per_task_by_contractor(ids)
     held_tasks = _held_task_counts(ids)
     logged = _hours_logged_by_contractor(ids, week_start=week_start_utc(now))
+    cap = pay_terms_at(job=job, moment=now).weekly_cap_hours
     rows = []
     for c in contractors:
         reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
         rows.append(CapacityRow(
             contractor_id=c.pk, name=str(c), can_receive=agreement_ids <= accepted[c.pk],
-            quality=c.qualification_score, cap=job.weekly_cap_hours, logged=logged[c.pk],
-            reserved=reserved.quantize(HOURS), remaining=(job.weekly_cap_hours - logged[c.pk] - reserved),
+            quality=c.qualification_score, cap=cap, logged=logged[c.pk].quantize(HOURS),
+            reserved=reserved.quantize(HOURS), remaining=(cap - logged[c.pk] - reserved),
             hours_per_task=per_task[c.pk], open_batches=c.open_batches,
         ))
     rows.sort(key=lambda r: (-(r.quality or 0), -r.remaining, r.contractor_id))

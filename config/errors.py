@@ -16,3 +16,12 @@ class NotAllowed(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class CapExceeded(Conflict):
+    """A time entry would take the contractor's pay week past the weekly cap."""
+
+    def __init__(self, *, remaining_minutes: int, week: str) -> None:
+        remaining = max(remaining_minutes, 0)
+        super().__init__(f"Weekly cap reached for {week}: {remaining} minutes left this week.", field="end")
+        self.remaining_minutes = remaining

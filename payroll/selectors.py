@@ -1,8 +1,25 @@
-"""Reads of hours against the weekly cap; assignment asks these for capacity."""
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+"""Reads of pay weeks, pay terms, logged minutes against the cap, and Label Studio evidence.
 
+Assignment asks `remaining_cap_minutes` / `minutes_logged_by_contractor` for capacity: the one
+place that says how much of a week is left.
+"""
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+
+from annotations.models import Annotation, Job
+from config.errors import DomainError
+from payroll.models import EntryKind, PayTermsChange, Statement, TimeEntry, Timesheet
 from workforce.models import Contractor
+
+WEEK = timedelta(days=7)
+CENT = Decimal("0.01")
+ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 def week_start_utc(moment: datetime) -> datetime:
@@ -12,9 +29,166 @@ def week_start_utc(moment: datetime) -> datetime:
     return monday.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def hours_logged(*, contractor: Contractor, week_start: datetime) -> Decimal:
-    """Hours the contractor logged in the pay week starting at `week_start`.
+def week_name(week_start: datetime) -> str:
+    """The ISO week name of a pay week: 2026-W48."""
+    year, week, _ = week_start.astimezone(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
 
-    Time entries arrive with the payroll issue; until then no contractor has logged any.
-    """
-    return Decimal(0)
+
+def week_parse(name: str, *, field: str = "week") -> datetime:
+    """Monday 00:00 UTC of an ISO week written like 2026-W48; a clear error otherwise."""
+    match = ISO_WEEK.match((name or "").strip())
+    if not match:
+        raise DomainError(f"{field}: write the ISO week as YYYY-Www, e.g. 2026-W48 (got {name!r}).", field=field)
+    try:
+        day = datetime.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise DomainError(f"{field}: {name} is not a week of that year.", field=field) from None
+    return day.replace(tzinfo=UTC)
+
+
+def minutes_as_hours(minutes: int) -> Decimal:
+    """Minutes as decimal hours with two places (for display and export only)."""
+    return (Decimal(minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def minutes_as_hmm(minutes: int) -> str:
+    sign = "-" if minutes < 0 else ""
+    return f"{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d}"
+
+
+def money_for(minutes: int, rate: Decimal) -> Decimal:
+    """Unrounded pay for minutes at an hourly rate; round only where it leaves the system."""
+    return Decimal(minutes) * rate / 60
+
+
+@dataclass(frozen=True)
+class PayTerms:
+    hourly_rate: Decimal
+    weekly_cap_hours: Decimal
+    currency: str
+    effective_from: datetime | None  # None: the job's own terms, from its start
+
+    @property
+    def cap_minutes(self) -> int:
+        return int(self.weekly_cap_hours * 60)
+
+
+def pay_terms_at(*, job: Job, moment: datetime) -> PayTerms:
+    """The job's rate and cap in force at `moment`: its latest change from before then, else its own."""
+    change = (PayTermsChange.objects.filter(job=job, effective_from__lte=moment)
+              .order_by("-effective_from").first())
+    if change is None:
+        return PayTerms(job.hourly_rate, job.weekly_cap_hours, job.currency, None)
+    return PayTerms(change.hourly_rate, change.weekly_cap_hours, job.currency, change.effective_from)
+
+
+def pay_terms_history(*, job: Job) -> list[PayTerms]:
+    own = PayTerms(job.hourly_rate, job.weekly_cap_hours, job.currency, None)
+    return [own] + [PayTerms(c.hourly_rate, c.weekly_cap_hours, job.currency, c.effective_from)
+                    for c in job.pay_terms_changes.order_by("effective_from")]
+
+
+def minutes_logged_by_contractor(contractor_ids: Iterable[int], *, week_start: datetime) -> dict[int, int]:
+    """Work minutes per contractor in the pay week, one query for any number of contractors."""
+    ids = list(contractor_ids)
+    rows = Timesheet.objects.filter(contractor_id__in=ids, week_start=week_start).values_list(
+        "contractor_id", "work_minutes")
+    logged = dict.fromkeys(ids, 0)
+    logged.update(rows)
+    return logged
+
+
+def hours_logged(*, contractor: Contractor, week_start: datetime) -> Decimal:
+    """Work hours the contractor logged in the pay week starting at `week_start` (exact, not rounded)."""
+    return Decimal(minutes_logged_by_contractor([contractor.pk], week_start=week_start)[contractor.pk]) / 60
+
+
+def remaining_cap_minutes(*, contractor: Contractor, job: Job, moment: datetime) -> int:
+    """Minutes the contractor may still work in the pay week holding `moment` under the job's cap."""
+    week_start = week_start_utc(moment)
+    cap = pay_terms_at(job=job, moment=moment).cap_minutes
+    return cap - minutes_logged_by_contractor([contractor.pk], week_start=week_start)[contractor.pk]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    annotation_count: int
+    active_seconds: float
+
+    @property
+    def active_minutes(self) -> int:
+        return round(self.active_seconds / 60)
+
+
+def evidence_by_contractor(contractor_ids: Iterable[int] | None, *, week_start: datetime) -> dict[int, Evidence]:
+    """Per contractor: their synced, non-deleted Label Studio annotations made in the week and the
+    sum of Label Studio's lead_time over them, in one query (all contractors when ids is None)."""
+    annotations = Annotation.objects.filter(deleted=False, contractor__isnull=False,
+                                            ls_created_at__gte=week_start, ls_created_at__lt=week_start + WEEK)
+    if contractor_ids is not None:
+        annotations = annotations.filter(contractor_id__in=list(contractor_ids))
+    rows = annotations.values("contractor_id").annotate(n=Count("id"), seconds=Sum("lead_time")).order_by()
+    return {r["contractor_id"]: Evidence(r["n"], r["seconds"] or 0.0) for r in rows}
+
+
+def timesheet_flags(*, minutes: int, evidence: Evidence | None, factor: Decimal | None = None) -> list[str]:
+    """Why a reviewer should look twice: hours with no annotation, or hours well above Label Studio's time."""
+    if minutes <= 0:
+        return []
+    factor = settings.PAYROLL_FLAG_FACTOR if factor is None else factor
+    evidence = evidence or Evidence(0, 0.0)
+    if evidence.annotation_count == 0:
+        return ["no annotations"]
+    if Decimal(minutes) * 60 > factor * Decimal(str(evidence.active_seconds)):
+        return [f"logged more than {factor}x Label Studio time"]
+    return []
+
+
+def timesheet_for_week(*, contractor: Contractor, week_start: datetime) -> Timesheet | None:
+    return Timesheet.objects.filter(contractor=contractor, week_start=week_start).first()
+
+
+def entries_of(timesheet: Timesheet) -> QuerySet[TimeEntry]:
+    return timesheet.entries.select_related("job", "batch", "created_by").order_by("start", "id")
+
+
+@dataclass(frozen=True)
+class WeekTotals:
+    work_minutes: int
+    adjustment_minutes: int
+    earned: Decimal  # rounded half-up to cents, as a statement would
+
+    @property
+    def minutes(self) -> int:
+        return self.work_minutes + self.adjustment_minutes
+
+
+def totals_by_timesheet(timesheet_ids: Iterable[int]) -> dict[int, WeekTotals]:
+    """Minutes (work and adjustments) and earned amount per timesheet, one query for any number."""
+    ids = list(timesheet_ids)
+    rows = (TimeEntry.objects.filter(timesheet_id__in=ids).values("timesheet_id", "hourly_rate")
+            .annotate(work=Sum("minutes", filter=Q(kind=EntryKind.WORK), default=0),
+                      adjusted=Sum("minutes", filter=Q(kind=EntryKind.ADJUSTMENT), default=0))
+            .order_by())
+    work: dict[int, int] = dict.fromkeys(ids, 0)
+    adjusted: dict[int, int] = dict.fromkeys(ids, 0)
+    money: dict[int, Decimal] = dict.fromkeys(ids, Decimal(0))
+    for r in rows:
+        work[r["timesheet_id"]] += r["work"]
+        adjusted[r["timesheet_id"]] += r["adjusted"]
+        money[r["timesheet_id"]] += money_for(r["work"] + r["adjusted"], r["hourly_rate"])
+    return {i: WeekTotals(work[i], adjusted[i], money[i].quantize(CENT, rounding=ROUND_HALF_UP)) for i in ids}
+
+
+def carried_balance(*, contractor: Contractor) -> Decimal:
+    """What the contractor's latest statement carried forward (below the minimum payout)."""
+    latest = Statement.objects.filter(contractor=contractor).order_by("-id").first()
+    return latest.carried_out if latest else Decimal(0)
+
+
+def timesheets_of_week(*, week_start: datetime, state: str | None = None) -> QuerySet[Timesheet]:
+    qs = Timesheet.objects.filter(week_start=week_start).select_related("contractor__user")
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("contractor_id")

@@ -10,6 +10,8 @@ from django.db.models import Max
 from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
+from annotations.defects import DEFECT_CLASSES, labeling_config
+from annotations.models import Batch, BatchState, Job
 from workforce import selectors, services
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, User
 
@@ -119,3 +121,19 @@ def contractor_in_state(state: str, *, user: User | None = None, staff: User | N
     if state == S.PAUSED:
         services.contractor_decide(contractor=contractor, action="pause", actor=staff, reason="quality review")
     return contractor
+
+
+def job_plain(**fields: Any) -> Job:
+    """A job row with no photos, for tests of pay and time that need a job and its pay terms only."""
+    defaults = {"name": f"Job {Job.objects.count() + 1}", "client": "Refurb Co", "instructions": "Paint defects.",
+                "label_classes": [{"key": c.key, "label": c.label, "colour": c.colour} for c in DEFECT_CLASSES],
+                "labeling_config": labeling_config(DEFECT_CLASSES), "image_source": "tests"}
+    return Job.objects.create(**{**defaults, **fields})
+
+
+def batch_held_by(contractor: Contractor, *, job: Job | None = None) -> Batch:
+    """A batch of `job` (a new plain job by default) assigned to the contractor, as assignment leaves it."""
+    job = job or job_plain()
+    number = job.batches.count() + 1
+    return Batch.objects.create(job=job, number=number, state=BatchState.ASSIGNED, assigned_to=contractor,
+                                assigned_at=timezone.now())

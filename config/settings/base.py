@@ -7,9 +7,11 @@ scripts/labelstudio when it starts the local Label Studio, is read too; variable
 are already set in the environment win over it.
 """
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -173,6 +175,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sync-label-studio": {"task": "annotations.tasks.sync_label_studio", "schedule": 120.0},
     "reclaim-stale-batches": {"task": "annotations.tasks.reclaim_stale_batches", "schedule": 600.0},
+    # Monday 00:00 UTC closes the pay week that just ended; the task is idempotent, so the hourly
+    # catch-up run only does something when the Monday run was missed.
+    "close-pay-weeks": {"task": "payroll.tasks.close_pay_weeks", "schedule": crontab(minute=0)},
 }
 
 # --- Label Studio ------------------------------------------------------------------
@@ -213,6 +218,15 @@ SPECTACULAR_SETTINGS = {
 # The job advertised on the public pages until jobs are managed in the console.
 DEFAULT_HOURLY_RATE_USD = "2.00"
 DEFAULT_WEEKLY_CAP_HOURS = 20
+
+# --- Payroll -----------------------------------------------------------------------
+# A timesheet is flagged for the reviewer when its logged hours exceed Label Studio's active
+# time by this factor, or when it has no annotation at all.
+PAYROLL_FLAG_FACTOR = Decimal(env.str("PAYROLL_FLAG_FACTOR", default="1.5"))
+# Statements below this amount pay nothing and carry it to the contractor's next pay run.
+PAYROLL_MINIMUM_PAYOUT = Decimal(env.str("PAYROLL_MINIMUM_PAYOUT", default="0"))
+PAYROLL_MAX_ENTRY_HOURS = 12
+PAYROLL_CURRENCY = "USD"
 # The sample job (python manage.py make_sample_job); the job page shows defect close-ups from it.
 SAMPLE_JOB_DIR = Path(env("SAMPLE_JOB_DIR", default=str(VAR_DIR / "sample")))
 

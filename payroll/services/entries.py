@@ -1,0 +1,232 @@
+"""Time entries under the weekly cap: work logged by contractors, the dashboard timer, staff adjustments.
+
+The cap holds under concurrency because the check and the insert happen in one transaction
+that holds the row lock of each contractor-week (Timesheet) the entry touches; weeks are
+locked in date order so two requests never wait on each other crosswise.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from annotations.models import AssignmentEvent, Batch, Job
+from config.errors import CapExceeded, Conflict, DomainError, NotAllowed
+from payroll.models import EntryKind, RunningTimer, TimeEntry, Timesheet, TimesheetState
+from payroll.selectors import WEEK, minutes_as_hmm, pay_terms_at, week_name, week_start_utc
+from workforce.models import Contractor, User
+
+EDITABLE = (TimesheetState.DRAFT, TimesheetState.REJECTED)
+WARN_AT = ((100, "warned_100_at"), (80, "warned_80_at"))
+MINUTE = timedelta(minutes=1)
+
+
+def _to_minute(moment: datetime, field: str) -> datetime:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise DomainError(f"{field}: give a date and time with its timezone.", field=field)
+    return moment.replace(second=0, microsecond=0)
+
+
+def _locked_week(*, contractor: Contractor, week_start: datetime) -> Timesheet:
+    """The contractor-week's timesheet, created if missing, locked until the transaction ends."""
+    Timesheet.objects.bulk_create([Timesheet(contractor=contractor, week_start=week_start)], ignore_conflicts=True)
+    return Timesheet.objects.select_for_update().get(contractor=contractor, week_start=week_start)
+
+
+def _check_editable(timesheet: Timesheet, field: str) -> None:
+    if timesheet.state not in EDITABLE:
+        state = timesheet.get_state_display().lower()
+        raise Conflict(f"{field}: the week {week_name(timesheet.week_start)} is {state}; it can no longer change. "
+                       "Ask staff for an adjustment.", field=field)
+
+
+def _check_holds(contractor: Contractor, batch: Batch) -> None:
+    """Time is logged against a batch the contractor holds, or held before it was reclaimed."""
+    if batch.assigned_to_id == contractor.pk:
+        return
+    if not AssignmentEvent.objects.filter(batch=batch, contractor=contractor).exists():
+        raise NotAllowed("batch: you can only log time on a batch assigned to you.", field="batch")
+
+
+def _week_pieces(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The span cut at each Monday 00:00 UTC it crosses."""
+    pieces = []
+    while start < end:
+        boundary = week_start_utc(start) + WEEK
+        pieces.append((start, min(end, boundary)))
+        start = boundary
+    return pieces
+
+
+def _warn_if_crossed(timesheet: Timesheet, *, cap_minutes: int, now: datetime) -> None:
+    """Set the 80 % / 100 % marks the week just reached and email the contractor once for each."""
+    for percent, field in WARN_AT:
+        if timesheet.work_minutes * 100 >= cap_minutes * percent and getattr(timesheet, field) is None:
+            setattr(timesheet, field, now)
+            if percent == 100:
+                timesheet.warned_80_at = timesheet.warned_80_at or now
+            transaction.on_commit(lambda p=percent, t=timesheet.pk: _email_cap_warning(timesheet_id=t, percent=p))
+            return
+
+
+def _email_cap_warning(*, timesheet_id: int, percent: int) -> None:
+    timesheet = Timesheet.objects.select_related("contractor__user").get(pk=timesheet_id)
+    contractor = timesheet.contractor
+    week = week_name(timesheet.week_start)
+    if percent >= 100:
+        subject = f"LabelCrew: you reached the weekly hour limit for {week}"
+        what = ("You reached the weekly hour limit. You cannot log more time and get no new batches "
+                "until Monday 00:00 UTC.")
+    else:
+        subject = f"LabelCrew: 80% of your weekly hours used ({week})"
+        what = "You have used 80% of this week's hour limit. Plan the rest of your week with that in mind."
+    body = (f"Hello {contractor.display_name or contractor.user.email},\n\n{what}\n"
+            f"Logged this week: {minutes_as_hmm(timesheet.work_minutes)} h.\n\n"
+            f"{settings.SITE_URL}/dashboard/\n\n-- LabelCrew\n")
+    send_mail(subject, body, None, [contractor.user.email])
+
+
+@transaction.atomic
+def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, end: datetime, actor: User,
+                      note: str = "", now: datetime | None = None) -> list[TimeEntry]:
+    """Log work from start to end (whole minutes) against a batch; split at the week boundary.
+
+    Refused, with the reason, when the span is in the future, empty, over the longest allowed
+    entry, overlaps another entry, falls in a week that is no longer editable, or would take a
+    week past the cap (the error says how many minutes remain). All pieces or none are saved.
+    """
+    now = now or timezone.now()
+    start, end = _to_minute(start, "start"), _to_minute(end, "end")
+    if end > now:
+        raise DomainError("end: the entry ends in the future; log time once it is worked.", field="end")
+    if end <= start:
+        raise DomainError("end: must be at least one minute after start.", field="end")
+    longest = timedelta(hours=settings.PAYROLL_MAX_ENTRY_HOURS)
+    if end - start > longest:
+        raise DomainError(f"end: one entry may span at most {settings.PAYROLL_MAX_ENTRY_HOURS} hours; "
+                          "log longer work as several entries.", field="end")
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise DomainError("note: at most 500 characters.", field="note")
+    _check_holds(contractor, batch)
+    pieces = _week_pieces(start, end)
+    weeks = [_locked_week(contractor=contractor, week_start=week_start_utc(s)) for s, _ in pieces]
+    for timesheet in weeks:
+        _check_editable(timesheet, "start")
+    clash = (TimeEntry.objects.filter(contractor=contractor, kind=EntryKind.WORK, start__lt=end, end__gt=start)
+             .order_by("start").first())
+    if clash:
+        raise Conflict(f"start: overlaps your entry from {clash.start:%Y-%m-%d %H:%M} to {clash.end:%H:%M} UTC.",
+                       field="start")
+    job = batch.job
+    entries = []
+    for (piece_start, piece_end), timesheet in zip(pieces, weeks, strict=True):
+        minutes = int((piece_end - piece_start) / MINUTE)
+        terms = pay_terms_at(job=job, moment=piece_start)
+        if timesheet.work_minutes + minutes > terms.cap_minutes:
+            raise CapExceeded(remaining_minutes=terms.cap_minutes - timesheet.work_minutes,
+                              week=week_name(timesheet.week_start))
+        entries.append(TimeEntry.objects.create(
+            timesheet=timesheet, contractor=contractor, kind=EntryKind.WORK, job=job, batch=batch,
+            start=piece_start, end=piece_end, minutes=minutes, hourly_rate=terms.hourly_rate, note=note,
+            created_by=actor,
+        ))
+        timesheet.work_minutes += minutes
+        _warn_if_crossed(timesheet, cap_minutes=terms.cap_minutes, now=now)
+        timesheet.save(update_fields=["work_minutes", "warned_80_at", "warned_100_at"])
+    return entries
+
+
+@transaction.atomic
+def time_entry_delete(*, entry: TimeEntry, contractor: Contractor) -> None:
+    """A contractor removes one of their own work entries while the week is still editable."""
+    if entry.contractor_id != contractor.pk or entry.kind != EntryKind.WORK:
+        raise NotAllowed("entry: not one of your time entries.", field="entry")
+    timesheet = _locked_week(contractor=contractor, week_start=entry.timesheet.week_start)
+    _check_editable(timesheet, "entry")
+    TimeEntry.objects.filter(pk=entry.pk).delete()
+    timesheet.work_minutes -= entry.minutes
+    timesheet.save(update_fields=["work_minutes"])
+
+
+@transaction.atomic
+def adjustment_create(*, contractor: Contractor, job: Job, minutes: int, reason: str, actor: User,
+                      corrects_week: datetime | None = None, now: datetime | None = None) -> TimeEntry:
+    """Staff add (or take back) paid minutes in the current week, with the reason, e.g. to correct a
+    locked week. The rate is the job's rate in the week corrected, so a correction pays what that
+    week paid. Adjustments are not work time: they do not count toward the cap."""
+    now = now or timezone.now()
+    if not actor.is_staff:
+        raise NotAllowed("Only staff can add adjustments.")
+    if not isinstance(minutes, int) or minutes == 0 or abs(minutes) > 60 * 60:
+        raise DomainError("minutes: a whole number of minutes, not zero, at most 3600 either way.", field="minutes")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("reason: say why the time is adjusted.", field="reason")
+    if corrects_week is not None and corrects_week >= week_start_utc(now):
+        raise DomainError("corrects_week: a correction is for an earlier week.", field="corrects_week")
+    timesheet = _locked_week(contractor=contractor, week_start=week_start_utc(now))
+    _check_editable(timesheet, "minutes")
+    paid_minutes = timesheet.work_minutes + sum(timesheet.entries.filter(kind=EntryKind.ADJUSTMENT)
+                                                .values_list("minutes", flat=True))
+    if paid_minutes + minutes < 0:
+        raise DomainError(f"minutes: the week would go below zero (it holds {paid_minutes} minutes).",
+                          field="minutes")
+    terms = pay_terms_at(job=job, moment=corrects_week or now)
+    return TimeEntry.objects.create(
+        timesheet=timesheet, contractor=contractor, kind=EntryKind.ADJUSTMENT, job=job,
+        start=now.replace(microsecond=0), minutes=minutes, hourly_rate=terms.hourly_rate, note=reason[:500],
+        corrects_week=corrects_week,
+        created_by=actor,
+    )
+
+
+def timer_start(*, contractor: Contractor, batch: Batch, now: datetime | None = None) -> RunningTimer:
+    now = now or timezone.now()
+    _check_holds(contractor, batch)
+    with transaction.atomic():
+        Contractor.objects.select_for_update().get(pk=contractor.pk)
+        if RunningTimer.objects.filter(contractor=contractor).exists():
+            raise Conflict("batch: a timer is already running; stop it first.", field="batch")
+        return RunningTimer.objects.create(contractor=contractor, batch=batch, started_at=now.replace(microsecond=0))
+
+
+@dataclass(frozen=True)
+class TimerResult:
+    entries: list[TimeEntry]
+    message: str
+
+
+def timer_stop(*, contractor: Contractor, now: datetime | None = None) -> TimerResult:
+    """Stop the running timer and log its span. It is cut at the longest entry and at the week's cap;
+    under a minute logs nothing. The timer is gone afterwards in every case."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        timer = RunningTimer.objects.select_for_update().filter(contractor=contractor).first()
+        if timer is None:
+            raise Conflict("No timer is running.")
+        start = timer.started_at
+        end = min(now, start + timedelta(hours=settings.PAYROLL_MAX_ENTRY_HOURS))
+        message = ""
+        if end < now:
+            message = f"Stopped at the {settings.PAYROLL_MAX_ENTRY_HOURS}-hour limit of one entry. "
+        entries: list[TimeEntry] = []
+        try:
+            if _to_minute(end, "end") > _to_minute(start, "start"):
+                entries = time_entry_create(contractor=contractor, batch=timer.batch, start=start, end=end,
+                                            actor=contractor.user, now=now)
+            else:
+                message += "Under a minute: nothing logged."
+        except CapExceeded as exc:
+            if exc.remaining_minutes <= 0:
+                message += str(exc)
+            else:
+                entries = time_entry_create(contractor=contractor, batch=timer.batch, start=start,
+                                            end=_to_minute(start, "start") + exc.remaining_minutes * MINUTE,
+                                            actor=contractor.user, now=now)
+                message += f"Logged up to the weekly cap ({exc.remaining_minutes} minutes)."
+        timer.delete()
+    logged = sum(e.minutes for e in entries)
+    return TimerResult(entries, message.strip() or f"Logged {minutes_as_hmm(logged)} h.")

@@ -1,0 +1,57 @@
+"""Pay runs: each approved, unpaid timesheet of a week becomes one statement, exactly once."""
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from config.errors import DomainError, NotAllowed
+from payroll.models import PayRun, Statement, Timesheet, TimesheetState
+from payroll.selectors import totals_by_timesheet
+from workforce.models import Contractor, User
+
+
+@transaction.atomic
+def pay_run_execute(*, week_start: datetime, actor: User, minimum_payout: Decimal | None = None) -> PayRun | None:
+    """Pay the week's approved timesheets that no earlier run paid; None when there is none.
+
+    Each statement earns minutes x rate rounded half-up to cents once, plus what the contractor's
+    previous statement carried; below the minimum payout the whole sum is carried to the next run.
+    Running it again pays nothing twice: a timesheet has at most one statement (unique), and the
+    timesheets are locked while the run reads them.
+    """
+    if not actor.is_staff:
+        raise NotAllowed("Only staff run pay runs.")
+    minimum = settings.PAYROLL_MINIMUM_PAYOUT if minimum_payout is None else minimum_payout
+    if minimum < 0:
+        raise DomainError("minimum_payout: zero or more.", field="minimum_payout")
+    due = list(Timesheet.objects.select_for_update()
+               .filter(week_start=week_start, state=TimesheetState.APPROVED, statement__isnull=True)
+               .order_by("contractor_id"))
+    if not due:
+        return None
+    contractor_ids = [t.contractor_id for t in due]
+    # Carry-over reads and writes each contractor's latest statement: lock them against a parallel run.
+    contractors = {c.pk: c for c in Contractor.objects.select_for_update().filter(pk__in=contractor_ids).order_by("pk")}
+    latest = Statement.objects.filter(contractor_id__in=contractor_ids).values("contractor_id").annotate(last=Max("id"))
+    carried = dict(Statement.objects.filter(pk__in=[r["last"] for r in latest]).values_list("contractor_id",
+                                                                                             "carried_out"))
+    totals = totals_by_timesheet(t.pk for t in due)
+    run = PayRun.objects.create(week_start=week_start, minimum_payout=minimum, created_by=actor)
+    statements = []
+    for timesheet in due:
+        contractor = contractors[timesheet.contractor_id]
+        week = totals[timesheet.pk]
+        carried_in = carried.get(contractor.pk, Decimal("0"))
+        owed = week.earned + carried_in
+        payable, carried_out = (owed, Decimal("0")) if owed >= minimum and owed > 0 else (Decimal("0"), owed)
+        statements.append(Statement(
+            pay_run=run, timesheet=timesheet, contractor=contractor, minutes=week.minutes, earned=week.earned,
+            carried_in=carried_in, payable=payable, carried_out=carried_out, currency=settings.PAYROLL_CURRENCY,
+            payout_method=contractor.payout_method, payout_email=contractor.payout_email,
+        ))
+        timesheet.state = TimesheetState.PAID
+    Statement.objects.bulk_create(statements)
+    Timesheet.objects.bulk_update(due, ["state"])
+    return run

@@ -1,0 +1,91 @@
+"""A timesheet's life: draft -> submitted -> approved or rejected (-> submitted again) -> paid.
+
+Approved and paid weeks are locked: corrections are adjustments in a later week.
+"""
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import Conflict, DomainError, NotAllowed
+from payroll.models import Timesheet, TimesheetState
+from payroll.selectors import week_name, week_start_utc
+from workforce.models import User
+
+S = TimesheetState
+
+
+def _locked(timesheet: Timesheet) -> Timesheet:
+    return Timesheet.objects.select_for_update().get(pk=timesheet.pk)
+
+
+@transaction.atomic
+def timesheet_submit(*, timesheet: Timesheet, actor: User, now: datetime | None = None) -> Timesheet:
+    """The contractor hands in their week (a rejected week again, once corrected)."""
+    now = now or timezone.now()
+    timesheet = _locked(timesheet)
+    if not actor.is_staff and timesheet.contractor.user_id != actor.pk:
+        raise NotAllowed("Not your timesheet.")
+    if timesheet.state not in (S.DRAFT, S.REJECTED):
+        state = timesheet.get_state_display().lower()
+        raise Conflict(f"The week {week_name(timesheet.week_start)} is already {state}.")
+    if timesheet.week_start > now:
+        raise DomainError("week: that week has not started yet.", field="week")
+    timesheet.state, timesheet.submitted_at, timesheet.submitted_by = S.SUBMITTED, now, actor
+    timesheet.save(update_fields=["state", "submitted_at", "submitted_by"])
+    return timesheet
+
+
+@transaction.atomic
+def timesheet_decide(*, timesheet: Timesheet, approve: bool, actor: User, reason: str = "",
+                     now: datetime | None = None) -> Timesheet:
+    """A reviewer approves a submitted week (it locks) or rejects it with a reason (it reopens)."""
+    if not actor.is_staff:
+        raise NotAllowed("Only staff review timesheets.")
+    timesheet = _locked(timesheet)
+    if timesheet.state != S.SUBMITTED:
+        raise Conflict(f"The week {week_name(timesheet.week_start)} of this contractor is "
+                       f"{timesheet.get_state_display().lower()}, not waiting for review.")
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise DomainError("reason: say why the timesheet is rejected, so the contractor can correct it.",
+                          field="reason")
+    timesheet.state = S.APPROVED if approve else S.REJECTED
+    timesheet.decided_at, timesheet.decided_by = now or timezone.now(), actor
+    timesheet.rejection_reason = "" if approve else reason[:1000]
+    timesheet.save(update_fields=["state", "decided_at", "decided_by", "rejection_reason"])
+    if not approve:
+        transaction.on_commit(lambda: _email_rejection(timesheet_id=timesheet.pk))
+    return timesheet
+
+
+def _email_rejection(*, timesheet_id: int) -> None:
+    timesheet = Timesheet.objects.select_related("contractor__user").get(pk=timesheet_id)
+    user = timesheet.contractor.user
+    body = (f"Your timesheet for {week_name(timesheet.week_start)} was sent back.\n"
+            f"Reason: {timesheet.rejection_reason}\n\nCorrect it and submit it again: "
+            f"{settings.SITE_URL}/pay/\n\n-- LabelCrew\n")
+    send_mass_mail([(f"LabelCrew: timesheet {week_name(timesheet.week_start)} needs a correction", body, None,
+                     [user.email])])
+
+
+def close_pay_weeks(*, now: datetime | None = None) -> int:
+    """Submit every draft of a week that has ended and tell the reviewers. Safe to run any number of times."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        closing = list(Timesheet.objects.select_for_update(skip_locked=True)
+                       .filter(state=S.DRAFT, week_start__lt=week_start_utc(now)).order_by("week_start", "id"))
+        for timesheet in closing:
+            timesheet.state, timesheet.submitted_at, timesheet.submitted_by = S.SUBMITTED, now, None
+        Timesheet.objects.bulk_update(closing, ["state", "submitted_at", "submitted_by"])
+    if closing:
+        weeks = sorted({week_name(t.week_start) for t in closing})
+        reviewers = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
+        body = (f"{len(closing)} timesheet(s) of {', '.join(weeks)} were submitted when the week closed and wait "
+                f"for review:\n{settings.SITE_URL}/console/payroll/\n\n-- LabelCrew\n")
+        send_mass_mail([(f"LabelCrew: {len(closing)} timesheet(s) to review", body, None, [email])
+                        for email in reviewers])
+    return len(closing)

@@ -1,0 +1,32 @@
+"""Fixtures for payroll: an active contractor holding a batch, staff, and a fixed 'now' in week 2026-W48."""
+from datetime import UTC, datetime
+
+import pytest
+
+from annotations.models import Batch
+from tests.factories import UserFactory, batch_held_by, contractor_in_state
+from workforce.models import Contractor, OnboardingState, User
+
+# Wednesday of ISO week 2026-W48 (Monday 23 November 2026).
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+W48 = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment in November 2026 (UTC); days 16-22 are W47, 23-29 are W48."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+def contractor() -> Contractor:
+    return contractor_in_state(OnboardingState.ACTIVE)
+
+
+@pytest.fixture
+def batch(contractor: Contractor) -> Batch:
+    return batch_held_by(contractor)
+
+
+@pytest.fixture
+def staff() -> User:
+    return UserFactory(is_staff=True)
