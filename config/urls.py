@@ -11,8 +11,12 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/payroll/", include("payroll.api_urls")),
     path("api/v1/", include("workforce.api_urls")),
+    path("", include("payroll.export_urls")),
+    path("console/payroll/", include("payroll.console_urls")),
     path("console/", include("annotations.console_urls")),
+    path("", include("payroll.urls")),
     path("", include("annotations.urls")),
     path("", include("workforce.urls")),
 ]

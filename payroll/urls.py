@@ -1,0 +1,5 @@
+"""Contractor pages of payroll (hours, timesheets, statements)."""
+from django.urls import URLPattern
+
+app_name = "payroll"
+urlpatterns: list[URLPattern] = []
