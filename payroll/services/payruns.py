@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from config.errors import DomainError, NotAllowed
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
@@ -27,7 +27,8 @@ def pay_run_execute(*, week_start: datetime, actor: User, minimum_payout: Decima
     if minimum < 0:
         raise DomainError("minimum_payout: zero or more.", field="minimum_payout")
     due = list(Timesheet.objects.select_for_update()
-               .filter(week_start=week_start, state=TimesheetState.APPROVED, statement__isnull=True)
+               .filter(week_start=week_start, state=TimesheetState.APPROVED)
+               .exclude(Exists(Statement.objects.filter(timesheet=OuterRef("pk"))))
                .order_by("contractor_id"))
     if not due:
         return None
