@@ -1,4 +1,4 @@
-"""REST API routes of payroll, mounted under /api/v1/payroll/: a contractor's own (api.py) and staff's (api_staff.py)."""
+"""REST API routes of payroll under /api/v1/payroll/: a contractor's own (api.py) and staff's (api_staff.py)."""
 from payroll import api, api_staff
 
 app_name = "payroll-api"

@@ -55,7 +55,7 @@ def _refuse_unless_can_take(*, batch: Batch, contractor: Contractor, now: dateti
                           f"(at most {job.max_open_batches}).", field="contractor")
     needed = estimated_batch_hours(contractor=contractor, batch=batch)
     remaining = remaining_capacity_hours(contractor=contractor, job=job, now=now)
-    if remaining < needed:
+    if remaining <= 0 or remaining < needed:
         raise DomainError(f"{contractor} has {max(remaining, 0):.2f} h left this week; batch #{batch.number} "
                           f"needs about {needed:.2f} h.", field="contractor")
 
@@ -91,9 +91,10 @@ def _required_reason(reason: str) -> str:
 
 
 @transaction.atomic
-def batch_assign(*, batch: Batch, contractor: Contractor, actor: User | None, reason: str = "") -> Batch:
+def batch_assign(*, batch: Batch, contractor: Contractor, actor: User | None, reason: str = "",
+                 now: datetime | None = None) -> Batch:
     """Give an open, published batch to a contractor who may take it and has the hours for it."""
-    now = timezone.now()
+    now = now or timezone.now()
     batch = _locked_batch(batch)
     contractor = _locked_contractor(contractor)
     if batch.assigned_to_id == contractor.pk:
@@ -128,14 +129,14 @@ def batch_reassign(*, batch: Batch, contractor: Contractor, actor: User | None, 
 
 
 @transaction.atomic
-def batches_auto_assign(*, job: Job, actor: User | None) -> list[AssignmentEvent]:
+def batches_auto_assign(*, job: Job, actor: User | None, now: datetime | None = None) -> list[AssignmentEvent]:
     """Fill qualified contractors with the job's open published batches, in batch-number order.
 
     Each batch goes to the first contractor, best quality first (then most remaining hours,
     then id), who meets the job's quality threshold, holds fewer than max_open_batches of its
     batches and has the hours for this batch. The same data always gives the same assignment.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     job = Job.objects.get(pk=job.pk)
     # Batches someone is assigning by hand right now are skipped rather than waited for.
     batches = list(Batch.objects.select_for_update(of=("self",), skip_locked=True).select_related("job")
@@ -159,7 +160,7 @@ def batches_auto_assign(*, job: Job, actor: User | None) -> list[AssignmentEvent
     for batch in batches:
         for cid in sorted(remaining, key=lambda c: (-quality[c], -remaining[c], c)):
             needed = tasks.get(batch.pk, 0) * per_task[cid]
-            if open_batches[cid] < job.max_open_batches and remaining[cid] >= needed:
+            if open_batches[cid] < job.max_open_batches and remaining[cid] > 0 and remaining[cid] >= needed:
                 events.append(_hand_over(batch=batch, contractor=candidates[cid], actor=actor,
                                          action=AssignmentAction.ASSIGN, reason=AUTO_ASSIGNED, now=now))
                 remaining[cid] -= needed
