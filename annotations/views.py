@@ -18,6 +18,8 @@ from annotations.services import assignment, jobs, review
 from annotations.tasks import publish_batch
 from config.decorators import staff_required
 from config.errors import DomainError
+from payroll.console_forms import PayTermsForm
+from payroll.selectors import pay_terms_history
 from workforce.models import Contractor
 
 
@@ -75,9 +77,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if state in BatchState.values:
         batches = batches.filter(state=state)
     page = Paginator(batches, 100).get_page(request.GET.get("page"))
+    terms_history = pay_terms_history(job=job)
     return render(request, "annotations/job.html", {
         "job": job, "page": page, "states": BatchState.choices, "state": state,
         "label_studio_url": settings.LABEL_STUDIO_URL,
+        "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
     })
 
 

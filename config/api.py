@@ -9,7 +9,7 @@ from config.errors import DomainError
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        body: dict[str, Any] = {"detail": exc.message}
+        body: dict[str, Any] = {"detail": exc.message, **exc.details()}
         if exc.field:
             body[exc.field] = [exc.message]
         return Response(body, status=exc.status)

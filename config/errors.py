@@ -9,6 +9,10 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    def details(self) -> dict[str, object]:
+        """Facts beside the message that an API client can act on (added to the error body)."""
+        return {}
+
 
 class NotAllowed(DomainError):
     status = 403
@@ -25,3 +29,6 @@ class CapExceeded(Conflict):
         remaining = max(remaining_minutes, 0)
         super().__init__(f"Weekly cap reached for {week}: {remaining} minutes left this week.", field="end")
         self.remaining_minutes = remaining
+
+    def details(self) -> dict[str, object]:
+        return {"remaining_minutes": self.remaining_minutes}

@@ -177,8 +177,10 @@ def totals_by_timesheet(timesheet_ids: Iterable[int]) -> dict[int, WeekTotals]:
     for r in rows:
         work[r["timesheet_id"]] += r["work"]
         adjusted[r["timesheet_id"]] += r["adjusted"]
-        money[r["timesheet_id"]] += money_for(r["work"] + r["adjusted"], r["hourly_rate"])
-    return {i: WeekTotals(work[i], adjusted[i], money[i].quantize(CENT, rounding=ROUND_HALF_UP)) for i in ids}
+        # minutes x rate is exact; dividing each rate's share by 60 before adding would round twice
+        # (31 min at 2.00 less 23 min at 2.50 gave 0.07 instead of 0.075 -> 0.08).
+        money[r["timesheet_id"]] += (r["work"] + r["adjusted"]) * r["hourly_rate"]
+    return {i: WeekTotals(work[i], adjusted[i], (money[i] / 60).quantize(CENT, rounding=ROUND_HALF_UP)) for i in ids}
 
 
 def carried_balance(*, contractor: Contractor) -> Decimal:

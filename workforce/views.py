@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,6 +24,8 @@ from annotations.services.accounts import label_studio_password
 from config.decorators import staff_required
 from config.errors import DomainError
 from config.http import client_ip
+from payroll.contractor_weeks import contractor_zone, statements_of, week_summary
+from payroll.selectors import week_name, week_start_utc
 from workforce import selectors, services
 from workforce.forms import (
     AgreementAcceptForm,
@@ -91,6 +94,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @contractor_required
 def contractor_dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     account = LabelStudioAccount.objects.filter(contractor=contractor, active=True).first()
+    now = timezone.now()
+    last_statement = statements_of(contractor).first()
     return render(request, "workforce/dashboard.html", {
         "contractor": contractor, "batches": contractor_batches(contractor=contractor),
         "label_studio_account": account, "label_studio_url": settings.LABEL_STUDIO_URL,
@@ -99,6 +104,10 @@ def contractor_dashboard(request: HttpRequest, contractor: Contractor) -> HttpRe
         "pending_agreements": selectors.pending_agreements(contractor),
         "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
         "rate": settings.DEFAULT_HOURLY_RATE_USD,
+        "week": week_summary(contractor=contractor, week_start=week_start_utc(now), now=now),
+        "tzname": contractor_zone(contractor).key,
+        "last_statement": last_statement,
+        "last_statement_week": week_name(last_statement.timesheet.week_start) if last_statement else "",
     })
 
 

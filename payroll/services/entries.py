@@ -156,7 +156,8 @@ def adjustment_create(*, contractor: Contractor, job: Job, minutes: int, reason:
                       corrects_week: datetime | None = None, now: datetime | None = None) -> TimeEntry:
     """Staff add (or take back) paid minutes in the current week, with the reason, e.g. to correct a
     locked week. The rate is the job's rate in the week corrected, so a correction pays what that
-    week paid. Adjustments are not work time: they do not count toward the cap."""
+    week paid. Adjustments are not work time: they do not count toward the cap. Taking back more
+    than the week earns leaves a negative statement that the next pay run carries and offsets."""
     now = now or timezone.now()
     if not actor.is_staff:
         raise NotAllowed("Only staff can add adjustments.")
@@ -169,11 +170,6 @@ def adjustment_create(*, contractor: Contractor, job: Job, minutes: int, reason:
         raise DomainError("corrects_week: a correction is for an earlier week.", field="corrects_week")
     timesheet = _locked_week(contractor=contractor, week_start=week_start_utc(now))
     _check_editable(timesheet, "minutes")
-    paid_minutes = timesheet.work_minutes + sum(timesheet.entries.filter(kind=EntryKind.ADJUSTMENT)
-                                                .values_list("minutes", flat=True))
-    if paid_minutes + minutes < 0:
-        raise DomainError(f"minutes: the week would go below zero (it holds {paid_minutes} minutes).",
-                          field="minutes")
     terms = pay_terms_at(job=job, moment=corrects_week or now)
     return TimeEntry.objects.create(
         timesheet=timesheet, contractor=contractor, kind=EntryKind.ADJUSTMENT, job=job,

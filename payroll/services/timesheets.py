@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict, DomainError, NotAllowed
+from payroll import review
 from payroll.models import Timesheet, TimesheetState
 from payroll.selectors import week_name, week_start_utc
 from workforce.models import User
@@ -89,3 +90,29 @@ def close_pay_weeks(*, now: datetime | None = None) -> int:
         send_mass_mail([(f"LabelCrew: {len(closing)} timesheet(s) to review", body, None, [email])
                         for email in reviewers])
     return len(closing)
+
+
+@transaction.atomic
+def timesheets_approve(*, timesheet_ids: list[int], week_start: datetime, actor: User) -> int:
+    """Approve the chosen timesheets of one week, all or none: one that is not a submitted,
+    unflagged week of this week leaves every one of them unchanged."""
+    wanted = set(timesheet_ids)
+    if not wanted:
+        raise DomainError("timesheets: choose at least one timesheet.", field="timesheets")
+    # Locked up front in one order, so a parallel decision cannot change them between check and approval.
+    chosen = list(Timesheet.objects.select_for_update().filter(pk__in=wanted, week_start=week_start)
+                  .select_related("contractor__user").order_by("pk"))
+    if len(chosen) != len(wanted):
+        raise DomainError("timesheets: some of the chosen timesheets are not of this week. Nothing was approved.",
+                          field="timesheets")
+    for row in review.timesheet_rows(chosen, week_start=week_start):
+        if row.flags:
+            raise DomainError(f"{row.timesheet.contractor}: flagged ({'; '.join(row.flags)}); review it on its own "
+                              "page. Nothing was approved.", field="timesheets")
+        try:
+            timesheet_decide(timesheet=row.timesheet, approve=True, actor=actor)
+        except DomainError as exc:
+            error = DomainError(f"{row.timesheet.contractor}: {exc.message} Nothing was approved.", field="timesheets")
+            error.status = exc.status
+            raise error from None
+    return len(chosen)

@@ -135,3 +135,23 @@ def test_beat_closes_weeks_through_the_registered_task() -> None:
     assert schedule["task"] == close_pay_weeks_task.name
     assert schedule["task"] in app.tasks
     assert schedule["schedule"].is_due(at(23, 0, 0))  # crontab minute 0 of every hour, Monday 00:00 included
+
+
+def test_a_clawback_beyond_the_week_is_carried_and_offset_next_run(contractor: Contractor, batch: Batch,
+                                                                   staff: User) -> None:
+    approved_week(contractor, batch, staff, [(at(17, 9), at(17, 10))])
+    pay_run_execute(week_start=W47, actor=staff)  # 2.00 paid
+    adjustment_create(contractor=contractor, job=batch.job, minutes=-90, reason="W47 was logged twice",
+                      actor=staff, corrects_week=W47, now=NOW)
+    sheet = Timesheet.objects.get(week_start=W48)
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=NOW)
+    timesheet_decide(timesheet=sheet, approve=True, actor=staff)
+    owed_back = pay_run_execute(week_start=W48, actor=staff).statements.get()
+    assert (owed_back.earned, owed_back.payable, owed_back.carried_out) == (Decimal("-3.00"), 0, Decimal("-3.00"))
+    time_entry_create(contractor=contractor, batch=batch, start=at(30, 9), end=at(30, 12), actor=contractor.user,
+                      now=at(30, 12))
+    sheet = Timesheet.objects.get(week_start=at(30, 0))
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(30, 12))
+    timesheet_decide(timesheet=sheet, approve=True, actor=staff)
+    paid = pay_run_execute(week_start=at(30, 0), actor=staff).statements.get()
+    assert (paid.earned, paid.carried_in, paid.payable) == (Decimal("6.00"), Decimal("-3.00"), Decimal("3.00"))

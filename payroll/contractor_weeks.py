@@ -1,0 +1,131 @@
+"""Reads of a contractor's own pay weeks for their pages and API: hours against the cap, the timer, evidence."""
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+
+from annotations.models import Annotation, AssignmentEvent, Batch, BatchState, Job
+from annotations.selectors import HELD_STATES
+from payroll.models import EntryKind, PayTermsChange, RunningTimer, Statement, TimeEntry, Timesheet
+from payroll.selectors import WEEK, Evidence, minutes_as_hmm, minutes_as_hours, timesheet_for_week
+from workforce.models import Contractor
+
+WARN_PERCENT = 80
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    """A contractor's work minutes in one pay week against the strictest cap of the jobs they work on."""
+
+    week_start: datetime
+    timesheet: Timesheet | None
+    work_minutes: int
+    cap_minutes: int
+    timer: RunningTimer | None
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.week_start + WEEK
+
+    @property
+    def minutes_left(self) -> int:
+        return max(self.cap_minutes - self.work_minutes, 0)
+
+    @property
+    def percent(self) -> int:
+        return self.work_minutes * 100 // max(self.cap_minutes, 1)
+
+    @property
+    def at_cap(self) -> bool:
+        return self.work_minutes >= self.cap_minutes
+
+    @property
+    def near_cap(self) -> bool:
+        return not self.at_cap and self.work_minutes * 100 >= self.cap_minutes * WARN_PERCENT
+
+    @property
+    def logged_hmm(self) -> str:
+        return minutes_as_hmm(self.work_minutes)
+
+    @property
+    def logged_hours(self) -> Decimal:
+        return minutes_as_hours(self.work_minutes)
+
+    @property
+    def left_hmm(self) -> str:
+        return minutes_as_hmm(self.minutes_left)
+
+    @property
+    def cap_hmm(self) -> str:
+        return minutes_as_hmm(self.cap_minutes)
+
+
+def contractor_zone(contractor: Contractor) -> ZoneInfo:
+    """The contractor's own clock, for showing times; UTC until their profile names one."""
+    return ZoneInfo(contractor.timezone or "UTC")
+
+
+def cap_minutes_for(*, contractor: Contractor, timesheet: Timesheet | None, moment: datetime) -> int:
+    """The strictest weekly cap in force at `moment` among the jobs of the batches the contractor holds
+    and of the work logged in the week; the default cap when there is none. Two queries whatever the
+    number of jobs, so a page that shows it costs the same for any contractor."""
+    worked = Q(batches__assigned_to=contractor, batches__state__in=HELD_STATES)
+    if timesheet is not None:
+        worked |= Q(pk__in=TimeEntry.objects.filter(timesheet=timesheet, kind=EntryKind.WORK).values("job_id"))
+    jobs = {job.pk: job for job in Job.objects.filter(worked).distinct()}
+    if not jobs:
+        return settings.DEFAULT_WEEKLY_CAP_HOURS * 60
+    caps = {pk: job.weekly_cap_hours for pk, job in jobs.items()}
+    # Oldest first, so each job ends with the latest change in force at `moment`.
+    for change in PayTermsChange.objects.filter(job_id__in=jobs, effective_from__lte=moment).order_by("effective_from"):
+        caps[change.job_id] = change.weekly_cap_hours
+    return int(min(caps.values()) * 60)
+
+
+def week_summary(*, contractor: Contractor, week_start: datetime, now: datetime) -> WeekSummary:
+    """The week's logged work, cap and running timer; the cap is the one in force now, or at the
+    nearest moment of the week for a past or future week."""
+    timesheet = timesheet_for_week(contractor=contractor, week_start=week_start)
+    moment = min(max(now, week_start), week_start + WEEK - timedelta(microseconds=1))
+    return WeekSummary(
+        week_start=week_start, timesheet=timesheet, work_minutes=timesheet.work_minutes if timesheet else 0,
+        cap_minutes=cap_minutes_for(contractor=contractor, timesheet=timesheet, moment=moment),
+        timer=RunningTimer.objects.filter(contractor=contractor).select_related("batch__job").first(),
+    )
+
+
+def loggable_batches(contractor: Contractor) -> QuerySet[Batch]:
+    """Batches the contractor may log time on: held now, or held before and reclaimed (as the service checks)."""
+    held_before = AssignmentEvent.objects.filter(contractor=contractor).values("batch_id")
+    return (Batch.objects.filter(Q(assigned_to=contractor) | Q(pk__in=held_before)).select_related("job")
+            .order_by("job__name", "number"))
+
+
+def timer_batches(contractor: Contractor) -> QuerySet[Batch]:
+    """Batches a timer can run on: the ones assigned to the contractor and not yet done."""
+    return (Batch.objects.filter(assigned_to=contractor).exclude(state=BatchState.DONE).select_related("job")
+            .order_by("job__name", "number"))
+
+
+def evidence_by_week(*, contractor: Contractor, week_starts: Iterable[datetime]) -> dict[datetime, Evidence]:
+    """Label Studio evidence of one contractor for many pay weeks in one query: the same annotations
+    `selectors.evidence_by_contractor` counts for a single week, grouped by Monday 00:00 UTC."""
+    weeks = list(week_starts)
+    if not weeks:
+        return {}
+    rows = (Annotation.objects.filter(contractor=contractor, deleted=False, ls_created_at__gte=min(weeks),
+                                      ls_created_at__lt=max(weeks) + WEEK)
+            .annotate(week=TruncWeek("ls_created_at", tzinfo=UTC)).values("week")
+            .annotate(n=Count("id"), seconds=Sum("lead_time")).order_by())
+    return {r["week"]: Evidence(r["n"], r["seconds"] or 0.0) for r in rows}
+
+
+def statements_of(contractor: Contractor) -> QuerySet[Statement]:
+    """The contractor's statements, newest week first."""
+    return Statement.objects.filter(contractor=contractor).select_related("timesheet").order_by(
+        "-timesheet__week_start", "-id")
