@@ -19,7 +19,7 @@ class AccessibleForm(forms.Form):
             if name in self.fields:
                 auto_id = self[name].auto_id
                 described = [f"{auto_id}_helptext"] if self.fields[name].help_text else []
-                self.fields[name].widget.attrs["aria-describedby"] = " ".join([*described, f"{auto_id}_errors"])
+                self.fields[name].widget.attrs["aria-describedby"] = " ".join([*described, f"{auto_id}_error"])
 
 
 class ProfileForm(AccessibleForm):

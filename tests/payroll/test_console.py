@@ -222,7 +222,7 @@ def test_reject_needs_a_reason_and_nothing_changes_without_it(
     assert (timesheet.state, timesheet.decided_at) == (S.SUBMITTED, None)
     on_page = staff_client.post(f"/console/payroll/timesheets/{timesheet.pk}/", {"decision": "reject", "reason": ""})
     assert on_page.status_code == 200
-    assert 'id="decision-reason_errors"' in on_page.content.decode()
+    assert 'id="decision-reason_error"' in on_page.content.decode()
     assert "say why the timesheet is rejected" in on_page.content.decode()
     timesheet.refresh_from_db()
     assert timesheet.state == S.SUBMITTED
@@ -377,7 +377,7 @@ def test_adjustment_refusals_are_shown_next_to_their_field_and_save_nothing(
     response = staff_client.post(f"/console/payroll/timesheets/{timesheet.pk}/", {"job": job.pk, **data})
     assert response.status_code == 200
     html = response.content.decode()
-    errors = html.split(f'id="id_{field}_errors"', 1)[1].split("</ul>", 1)[0]
+    errors = html.split(f'id="id_{field}_error"', 1)[1].split("</ul>", 1)[0]
     assert words in errors
     assert not TimeEntry.objects.filter(kind="adjustment").exists()
 
@@ -422,11 +422,11 @@ def test_terms_change_is_refused_in_the_past_and_applies_from_a_future_moment(
             "weekly_cap_hours": "18", "reason": "Client raised the budget"}
     refused = staff_client.post(url, data)
     assert refused.status_code == 200
-    errors = refused.content.decode().split('id="id_effective_date_errors"', 1)[1].split("</ul>", 1)[0]
+    errors = refused.content.decode().split('id="id_effective_date_error"', 1)[1].split("</ul>", 1)[0]
     assert "cannot start in the past" in errors
     assert not PayTermsChange.objects.exists()
     bad_rate = staff_client.post(url, {**data, "effective_date": "2999-01-04", "hourly_rate": "0"})
-    assert "a positive amount in cents" in bad_rate.content.decode().split('id="id_hourly_rate_errors"', 1)[1]
+    assert "a positive amount in cents" in bad_rate.content.decode().split('id="id_hourly_rate_error"', 1)[1]
     monday = week_start_utc(timezone.now()) + WEEK
     done = staff_client.post(url, {**data, "effective_date": f"{monday:%Y-%m-%d}"})
     assert done["Location"] == f"/console/jobs/{job.pk}/"
