@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -45,6 +46,13 @@ def sample_is_current(sample: Path, images: int, width: int, height: int, seed: 
         return False
     data = json.loads(manifest.read_text())
     return (len(data["tasks"]), data["width"], data["height"], data["seed"]) == (images, width, height, seed)
+
+
+def last_ended_week() -> str:
+    """The ISO name of the pay week (Monday 00:00 to Monday 00:00 UTC) that ended last, e.g. 2026-W47."""
+    today = datetime.now(UTC).date()
+    year, week, _ = (today - timedelta(days=today.weekday() + 7)).isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def start(name: str, argv: list[str]) -> subprocess.Popen:
@@ -99,6 +107,8 @@ def main() -> int:
         manage("make_sample_job", "--images", str(images), "--width", str(width), "--height", str(height),
                "--seed", str(args.seed), "--out", str(sample))
     manage("load_demo_job", "--batch-size", "2")
+    pay_week = last_ended_week()
+    manage("load_demo_workforce", "--contractors", "50", "--week", pay_week, "--seed", str(args.seed))
 
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "config"]
@@ -150,6 +160,9 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
   Console        {web}/console/
   Sample job     {sample.relative_to(ROOT)}/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
   Demo crew      demo-contractor-N@labelcrew.local (N = 1..6): active, assigned, some work synced
+  Payroll        {web}/console/payroll/?week={pay_week}   50 demo workers' timesheets (demo-worker-001..050):
+                 approve, run the pay run, then the statements and payout files
+  Export         {web}/console/payroll/weeks/{pay_week}/export.csv (or export.xlsx)
 Logs in var/log/. Press Ctrl-C to stop everything.
 """, flush=True)
     while True:

@@ -219,7 +219,9 @@ class Command(BaseCommand):
     def _annotate(self, *, job: Job, seed: int) -> tuple[int, int]:
         """About half the tasks of the first held batches, annotated in Label Studio as their holder."""
         rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
-        held = list(Batch.objects.filter(job=job, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS))
+        # Only holders with a Label Studio user can annotate (payroll's demo crew may hold batches without one).
+        held = list(Batch.objects.filter(job=job, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS),
+                                         assigned_to__label_studio_account__isnull=False)
                     .select_related("assigned_to__label_studio_account").order_by("number")[:ANNOTATED_BATCHES])
         created = 0
         for batch in held:
