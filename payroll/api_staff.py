@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from annotations.models import Job
 from config.errors import DomainError
 from payroll import review
+from payroll.export_views import TimesheetExportApi
 from payroll.models import PayRun, Timesheet, TimesheetState
 from payroll.selectors import entries_of, minutes_as_hours, pay_terms_history, week_name, week_parse
 from payroll.services import entries, payruns, terms, timesheets
@@ -369,4 +370,5 @@ urlpatterns = [
     path("pay-runs/", PayRunCreateApi.as_view(), name="staff-pay-runs"),
     path("pay-runs/<int:pk>/", PayRunDetailApi.as_view(), name="staff-pay-run"),
     path("jobs/<int:pk>/terms/", JobPayTermsApi.as_view(), name="staff-job-terms"),
+    path("weeks/<str:week>/export", TimesheetExportApi.as_view(), name="export"),
 ]

@@ -155,3 +155,14 @@ def test_a_clawback_beyond_the_week_is_carried_and_offset_next_run(contractor: C
     timesheet_decide(timesheet=sheet, approve=True, actor=staff)
     paid = pay_run_execute(week_start=at(30, 0), actor=staff).statements.get()
     assert (paid.earned, paid.carried_in, paid.payable) == (Decimal("6.00"), Decimal("-3.00"), Decimal("3.00"))
+
+
+def test_three_rates_in_a_week_are_rounded_once_from_the_exact_sum(contractor: Contractor, batch: Batch,
+                                                                   staff: User) -> None:
+    # 386 min at 2.20 + 202 at 2.45 + 130 at 2.60 = 28.035 exactly -> 28.04 (adding rounded thirds gave 28.03).
+    for day, rate in ((17, "2.20"), (18, "2.45"), (19, "2.60")):
+        pay_terms_change(job=batch.job, effective_from=at(day, 0), hourly_rate=Decimal(rate),
+                         weekly_cap_hours=Decimal("20"), reason="rate step", actor=staff, now=at(15, 0))
+    approved_week(contractor, batch, staff, [(at(17, 8), at(17, 14, 26)), (at(18, 8), at(18, 11, 22)),
+                                             (at(19, 8), at(19, 10, 10))])
+    assert pay_run_execute(week_start=W47, actor=staff).statements.get().earned == Decimal("28.04")
