@@ -42,12 +42,10 @@ from payroll.selectors import (
 )
 from payroll.services.entries import EDITABLE, time_entry_create
 from payroll.services.timesheets import timesheet_submit
-from workforce import selectors, services
-from workforce.models import Contractor, OnboardingState, User
+from workforce.demo import DemoPerson, demo_contractor_activate
+from workforce.models import Contractor, User
 
-S = OnboardingState
 STAFF_EMAIL = "staff@labelcrew.local"
-DEMO_IP = "203.0.113.7"  # documentation range (RFC 5737)
 MAX_CONTRACTORS = 999
 DEMO_JOB_NAME = "Smartphone screen defects (demo hours)"
 DEMO_TASKS = 20
@@ -115,15 +113,8 @@ COUNTRIES = (
 
 
 @dataclass(frozen=True)
-class DemoPerson:
-    legal_name: str
-    display_name: str
-    country: str
-    timezone: str
-    languages: tuple[str, ...]
-    hours_available: int
-    payout_method: str
-    born: date
+class CrewMember:
+    person: DemoPerson
     qualification_score: Decimal
 
 
@@ -131,63 +122,30 @@ def demo_email(n: int) -> str:
     return f"demo-worker-{n:03d}@labelcrew.local"
 
 
-def demo_person(*, seed: int, n: int) -> DemoPerson:
+def demo_person(*, seed: int, n: int) -> CrewMember:
     """The n-th demo contractor (from 1): countries in turn, so even a small crew spans many of them."""
     rng = random.Random(f"{seed}:person:{n}")  # noqa: S311 - demo data, not a secret
     country = COUNTRIES[(n - 1) % len(COUNTRIES)]
     # Contractors from one country take its names in turn, so a crew of up to 63 has no namesakes.
     legal_name, display_name = country.people[((n - 1) // len(COUNTRIES) + seed) % len(country.people)]
-    return DemoPerson(
+    person = DemoPerson(
         legal_name=legal_name, display_name=display_name, country=country.code,
         timezone=rng.choice(country.timezones), languages=country.languages,
         hours_available=rng.randint(10, 20), payout_method=rng.choice(("paypal", "wise")),
         born=date(rng.randint(1975, 2003), rng.randint(1, 12), rng.randint(1, 28)),
-        qualification_score=Decimal(rng.randint(60, 98)) / 100,
     )
+    return CrewMember(person=person, qualification_score=Decimal(rng.randint(60, 98)) / 100)
 
 
-def demo_contractor_ensure(*, email: str, person: DemoPerson, staff: User) -> tuple[Contractor, bool]:
-    """The active contractor with this email, taken from wherever an earlier run left them through the real
-    onboarding services (profile, tax declaration, agreements, staff approval); True when the user is new."""
+def demo_contractor_ensure(*, email: str, member: CrewMember, staff: User) -> tuple[Contractor, bool]:
+    """The active contractor with this email, onboarded through the real services; True when the user is new."""
     user = User.objects.filter(email=email).first()
     created = user is None
     if user is None:
         user = User.objects.create_user(email=email, password=None)  # unusable password
-    contractor = services.contractor_register(user=user)
-    if contractor.state == S.ACTIVE:
-        return contractor, created
-    services.contractor_email_verified(user=user)
-    contractor.refresh_from_db()
-    if contractor.state == S.EMAIL_VERIFIED:
-        local = email.split("@")[0]
-        services.profile_update(
-            contractor=contractor, legal_name=person.legal_name, display_name=person.display_name,
-            country=person.country, timezone_name=person.timezone, languages=list(person.languages),
-            hours_available_per_week=person.hours_available, payout_method=person.payout_method,
-            payout_email=f"{local}.{person.payout_method}@labelcrew.local", date_of_birth=person.born,
-        )
-        if not contractor.tax_declarations.exists():
-            services.tax_declare(contractor=contractor, is_us_person=False, legal_name=person.legal_name,
-                                 country_of_residence=person.country, signature=person.legal_name,
-                                 certified=True, ip_address=DEMO_IP)
-        contractor.refresh_from_db()
-    if contractor.state == S.PROFILE_COMPLETE:
-        pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
-        if not pending:
-            raise DomainError("No agreements are published: run python manage.py migrate first.")
-        services.agreements_accept(contractor=contractor, agreement_ids=pending, ip_address=DEMO_IP,
-                                   user_agent="manage.py load_demo_workforce")
-        contractor.refresh_from_db()
-    if contractor.state == S.QUALIFYING:
-        services.contractor_decide(contractor=contractor, action="approve", actor=staff, reason="demo contractor",
-                                   qualification_score=person.qualification_score)
-        contractor.refresh_from_db()
-    if contractor.state == S.APPROVED:
-        services.contractor_start_working(contractor=contractor)
-        contractor.refresh_from_db()
-    if contractor.state != S.ACTIVE:
-        raise DomainError(f"{email} is {contractor.get_state_display().lower()}, not active; "
-                          "delete the demo contractor or resume them in the admin.")
+    contractor = demo_contractor_activate(user=user, person=member.person, staff=staff,
+                                          qualification_score=member.qualification_score,
+                                          source="manage.py load_demo_workforce")
     return contractor, created
 
 
@@ -438,7 +396,8 @@ def demo_workforce_load(*, contractors: int, week_start: datetime, seed: int, st
     cap_minutes = pay_terms_at(job=job, moment=week_start).cap_minutes
     crew, created, made = [], 0, 0
     for n in range(1, contractors + 1):
-        contractor, new = demo_contractor_ensure(email=demo_email(n), person=demo_person(seed=seed, n=n), staff=staff)
+        contractor, new = demo_contractor_ensure(email=demo_email(n), member=demo_person(seed=seed, n=n),
+                                                 staff=staff)
         created += new
         crew.append(contractor)
         plan = week_plan(seed=seed, n=n, week=week, cap_minutes=cap_minutes)

@@ -2,7 +2,6 @@
 import math
 import random
 import time
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,10 +17,9 @@ from annotations.services.assignment import batches_auto_assign
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
 from config.errors import DomainError
-from workforce import selectors, services
-from workforce.models import Contractor, OnboardingState, User
+from workforce.demo import DemoPerson, demo_contractor_activate
+from workforce.models import Contractor, User
 
-S = OnboardingState
 JOB_NAME = "Smartphone screen defects"
 JOB_CLIENT = "Refurb Co"
 JOB_INSTRUCTIONS = (
@@ -32,18 +30,6 @@ JOB_INSTRUCTIONS = (
 GOLD_RATE = Decimal("0.25")
 LOW_SCORE = Decimal("0.45")  # below the job's quality threshold (0.5): auto-assignment skips them
 ANNOTATED_BATCHES = 3  # batches of which about half of the tasks are annotated in Label Studio
-DEMO_IP = "203.0.113.7"  # documentation range (RFC 5737)
-
-
-@dataclass(frozen=True)
-class DemoPerson:
-    legal_name: str
-    display_name: str
-    country: str
-    timezone: str
-    languages: tuple[str, ...]
-    hours: int
-    born: date
 
 
 PEOPLE = (
@@ -174,47 +160,11 @@ class Command(BaseCommand):
             if user is None:
                 user = User.objects.create_user(email=demo_email(n), password=None)  # unusable password
                 made += 1
-            contractor = self._onboard(user=user, person=person, score=score, staff=staff)
+            contractor = demo_contractor_activate(user=user, person=person, qualification_score=score, staff=staff,
+                                                  source="manage.py load_demo_job")
             label_studio_account_ensure(contractor=contractor)
             contractors.append(contractor)
         return contractors, made
-
-    def _onboard(self, *, user: User, person: DemoPerson, score: Decimal, staff: User) -> Contractor:
-        """Take the contractor, from wherever a previous run left them, to ACTIVE through the real services."""
-        contractor = services.contractor_register(user=user)
-        services.contractor_email_verified(user=user)
-        contractor.refresh_from_db()
-        if contractor.state == S.EMAIL_VERIFIED:
-            local = user.email.split("@")[0]
-            services.profile_update(
-                contractor=contractor, legal_name=person.legal_name, display_name=person.display_name,
-                country=person.country, timezone_name=person.timezone, languages=list(person.languages),
-                hours_available_per_week=person.hours, payout_method="paypal",
-                payout_email=f"{local}.payouts@labelcrew.local", date_of_birth=person.born,
-            )
-            if not contractor.tax_declarations.exists():
-                services.tax_declare(contractor=contractor, is_us_person=False, legal_name=person.legal_name,
-                                     country_of_residence=person.country, signature=person.legal_name,
-                                     certified=True, ip_address=DEMO_IP)
-            contractor.refresh_from_db()
-        if contractor.state == S.PROFILE_COMPLETE:
-            pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
-            if not pending:
-                raise CommandError("No agreements are published: run python manage.py migrate first.")
-            services.agreements_accept(contractor=contractor, agreement_ids=pending, ip_address=DEMO_IP,
-                                       user_agent="manage.py load_demo_job")
-            contractor.refresh_from_db()
-        if contractor.state == S.QUALIFYING:
-            services.contractor_decide(contractor=contractor, action="approve", actor=staff,
-                                       reason="demo contractor", qualification_score=score)
-            contractor.refresh_from_db()
-        if contractor.state == S.APPROVED:
-            services.contractor_start_working(contractor=contractor)
-            contractor.refresh_from_db()
-        if contractor.state != S.ACTIVE:
-            raise CommandError(f"{user.email} is {contractor.get_state_display().lower()}, not active; "
-                               "delete the demo contractor or resume them in the admin.")
-        return contractor
 
     def _annotate(self, *, job: Job, seed: int) -> tuple[int, int]:
         """About half the tasks of the first held batches, annotated in Label Studio as their holder."""

@@ -1,0 +1,65 @@
+"""Demo contractors, onboarded through the same services a real applicant goes through (for demo commands)."""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from config.errors import DomainError
+from workforce import selectors, services
+from workforce.models import Contractor, OnboardingState, User
+
+S = OnboardingState
+DEMO_IP = "203.0.113.7"  # documentation range (RFC 5737)
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    legal_name: str
+    display_name: str
+    country: str
+    timezone: str
+    languages: tuple[str, ...]
+    hours_available: int
+    born: date
+    payout_method: str = "paypal"
+
+
+def demo_contractor_activate(*, user: User, person: DemoPerson, qualification_score: Decimal, staff: User,
+                             source: str) -> Contractor:
+    """Take the user's contractor, from wherever an earlier run left them, to ACTIVE: verified email, profile,
+    tax declaration, agreements, staff approval, start working. `source` names the command in the audit."""
+    contractor = services.contractor_register(user=user)
+    if contractor.state == S.ACTIVE:
+        return contractor
+    services.contractor_email_verified(user=user)
+    contractor.refresh_from_db()
+    if contractor.state == S.EMAIL_VERIFIED:
+        local = user.email.split("@")[0]
+        services.profile_update(
+            contractor=contractor, legal_name=person.legal_name, display_name=person.display_name,
+            country=person.country, timezone_name=person.timezone, languages=list(person.languages),
+            hours_available_per_week=person.hours_available, payout_method=person.payout_method,
+            payout_email=f"{local}.{person.payout_method}@labelcrew.local", date_of_birth=person.born,
+        )
+        if not contractor.tax_declarations.exists():
+            services.tax_declare(contractor=contractor, is_us_person=False, legal_name=person.legal_name,
+                                 country_of_residence=person.country, signature=person.legal_name,
+                                 certified=True, ip_address=DEMO_IP)
+        contractor.refresh_from_db()
+    if contractor.state == S.PROFILE_COMPLETE:
+        pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
+        if not pending:
+            raise DomainError("No agreements are published: run python manage.py migrate first.")
+        services.agreements_accept(contractor=contractor, agreement_ids=pending, ip_address=DEMO_IP,
+                                   user_agent=source)
+        contractor.refresh_from_db()
+    if contractor.state == S.QUALIFYING:
+        services.contractor_decide(contractor=contractor, action="approve", actor=staff, reason="demo contractor",
+                                   qualification_score=qualification_score)
+        contractor.refresh_from_db()
+    if contractor.state == S.APPROVED:
+        services.contractor_start_working(contractor=contractor)
+        contractor.refresh_from_db()
+    if contractor.state != S.ACTIVE:
+        raise DomainError(f"{user.email} is {contractor.get_state_display().lower()}, not active; "
+                          "delete the demo contractor or resume them in the admin.")
+    return contractor
