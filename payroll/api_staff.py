@@ -14,9 +14,10 @@ from rest_framework.views import APIView
 from annotations.models import Job
 from config.errors import DomainError
 from payroll import review
+from payroll.api import StatementOutputSerializer
 from payroll.export_views import TimesheetExportApi
 from payroll.models import PayRun, Timesheet, TimesheetState
-from payroll.selectors import entries_of, minutes_as_hours, pay_terms_history, week_name, week_parse
+from payroll.selectors import entries_of, pay_terms_history, week_name, week_parse
 from payroll.services import entries, payruns, terms, timesheets
 from workforce.models import Contractor
 
@@ -127,26 +128,15 @@ class TimesheetDetailSerializer(TimesheetRowSerializer):
         return EntrySerializer(entries_of(row.timesheet), many=True).data
 
 
-class StatementSerializer(serializers.Serializer):
+class StatementSerializer(StatementOutputSerializer):
+    """A statement as its contractor sees it, and whose it is."""
+
     class Meta:
         ref_name = "PayrollStaffStatement"
 
-    id = serializers.IntegerField()
     contractor = serializers.IntegerField(source="contractor_id")
     contractor_email = serializers.EmailField(source="contractor.user.email")
     timesheet = serializers.IntegerField(source="timesheet_id")
-    minutes = serializers.IntegerField()
-    hours = serializers.SerializerMethodField()
-    earned = serializers.DecimalField(max_digits=10, decimal_places=2)
-    carried_in = serializers.DecimalField(max_digits=10, decimal_places=2)
-    payable = serializers.DecimalField(max_digits=10, decimal_places=2)
-    carried_out = serializers.DecimalField(max_digits=10, decimal_places=2)
-    currency = serializers.CharField()
-    payout_method = serializers.CharField()
-    payout_email = serializers.CharField()
-
-    def get_hours(self, statement: Any) -> str:
-        return str(minutes_as_hours(statement.minutes))
 
 
 class PayoutTotalSerializer(serializers.Serializer):

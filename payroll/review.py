@@ -120,7 +120,7 @@ class PayRunSummary:
 def pay_run_summary(run: PayRun) -> PayRunSummary:
     """A pay run's statements with what it pays per payout method and overall (sums of the cents on the
     statements, so a payout file's total matches them exactly)."""
-    statements = list(run.statements.select_related("contractor__user").order_by("contractor_id", "id"))
+    statements = list(run.statements.select_related("contractor__user", "timesheet").order_by("contractor_id", "id"))
     counts: dict[str, int] = defaultdict(int)
     payable: dict[str, Decimal] = defaultdict(Decimal)
     for s in statements:
