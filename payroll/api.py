@@ -22,6 +22,7 @@ from payroll.selectors import (
     WEEK,
     entries_of,
     minutes_as_hours,
+    seconds_as_hours,
     timesheet_flags,
     timesheet_for_week,
     totals_by_timesheet,
@@ -119,7 +120,7 @@ def _timesheet_rows(contractor: Contractor, timesheets: Iterable[Timesheet]) -> 
             "hours": minutes_as_hours(week.minutes), "earned": week.earned, "currency": settings.PAYROLL_CURRENCY,
             "rejection_reason": t.rejection_reason, "submitted_at": t.submitted_at, "decided_at": t.decided_at,
             "annotation_count": found.annotation_count if found else 0,
-            "label_studio_active_hours": minutes_as_hours(found.active_minutes if found else 0),
+            "label_studio_active_hours": found.active_hours if found else seconds_as_hours(0),
             "flags": timesheet_flags(minutes=week.work_minutes, evidence=found),
         })
     return rows

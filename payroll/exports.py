@@ -30,6 +30,7 @@ from payroll.selectors import (
     minutes_as_hmm,
     minutes_as_hours,
     money_for,
+    seconds_as_hours,
     timesheet_flags,
     week_name,
 )
@@ -119,10 +120,6 @@ def _week_timesheets(week_start: datetime) -> QuerySet[Timesheet]:
             .order_by("contractor_id"))
 
 
-def _hours_of_seconds(seconds: float) -> Decimal:
-    return (Decimal(str(seconds)) / 3600).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def timesheet_rows(week_start: datetime) -> Iterator[list[Cell]]:
     """Every timesheet of the week (any state) in contractor order, then the totals row, in TIMESHEET_COLUMNS order.
 
@@ -144,7 +141,7 @@ def timesheet_rows(week_start: datetime) -> Iterator[list[Cell]]:
             r["contractor__user__email"], r["contractor__country"], r["contractor__payout_method"],
             r["contractor__payout_email"], week, start, end, minutes_as_hours(minutes), minutes_as_hmm(minutes),
             r["work"], r["adjusted"], rate, amount, currency, r["state"], r["annotation_count"],
-            _hours_of_seconds(r["active_seconds"]), "; ".join(timesheet_flags(minutes=r["work"], evidence=evidence)),
+            seconds_as_hours(r["active_seconds"]), "; ".join(timesheet_flags(minutes=r["work"], evidence=evidence)),
         ]
         work_total += r["work"]
         adjusted_total += r["adjusted"]
@@ -154,7 +151,7 @@ def timesheet_rows(week_start: datetime) -> Iterator[list[Cell]]:
     minutes = work_total + adjusted_total
     yield ["TOTAL", None, None, None, None, None, week, start, end, minutes_as_hours(minutes),
            minutes_as_hmm(minutes), work_total, adjusted_total, None, amount_total, currency, None,
-           annotations_total, _hours_of_seconds(seconds_total), None]
+           annotations_total, seconds_as_hours(seconds_total), None]
 
 
 def csv_lines(week_start: datetime, *, bom: bool = False) -> Iterator[str]:

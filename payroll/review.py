@@ -44,7 +44,7 @@ class TimesheetRow:
 
     @property
     def active_hours(self) -> Decimal:
-        return minutes_as_hours(self.evidence.active_minutes)
+        return self.evidence.active_hours
 
     @property
     def approvable_in_bulk(self) -> bool:

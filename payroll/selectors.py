@@ -52,6 +52,10 @@ def minutes_as_hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def seconds_as_hours(seconds: float) -> Decimal:
+    return (Decimal(str(seconds)) / 3600).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def minutes_as_hmm(minutes: int) -> str:
     sign = "-" if minutes < 0 else ""
     return f"{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d}"
@@ -117,8 +121,9 @@ class Evidence:
     active_seconds: float
 
     @property
-    def active_minutes(self) -> int:
-        return round(self.active_seconds / 60)
+    def active_hours(self) -> Decimal:
+        """Label Studio's active time in hours, two places, rounded half-up (display and export only)."""
+        return seconds_as_hours(self.active_seconds)
 
 
 def evidence_by_contractor(contractor_ids: Iterable[int] | None, *, week_start: datetime) -> dict[int, Evidence]:

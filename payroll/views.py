@@ -24,6 +24,7 @@ from payroll.selectors import (
     evidence_by_contractor,
     minutes_as_hmm,
     minutes_as_hours,
+    seconds_as_hours,
     timesheet_flags,
     totals_by_timesheet,
     week_name,
@@ -84,7 +85,7 @@ def _pay_page(request: HttpRequest, contractor: Contractor, *, week_start: datet
         "entries": [{"entry": e, "hmm": minutes_as_hmm(e.minutes)} for e in entries],
         "refused_entry": refused_entry, "refused_message": refused_message,
         "evidence_count": evidence.annotation_count if evidence else 0,
-        "evidence_hours": minutes_as_hours(evidence.active_minutes) if evidence else minutes_as_hours(0),
+        "evidence_hours": evidence.active_hours if evidence else seconds_as_hours(0),
         "flags": timesheet_flags(minutes=summary.work_minutes, evidence=evidence),
         # A new entry defaults to today, or to the last day of a past week on show.
         "entry_form": entry_form or TimeEntryForm(batches=loggable_batches(contractor), zone=zone, initial={
