@@ -198,3 +198,68 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return "failing" if self.failing else "ok"
+
+
+# --- gold and quality scores ---------------------------------------------------------
+
+class GoldSource(models.TextChoices):
+    SAMPLE = "sample", "Sample job"
+    PROMOTED = "promoted", "Promoted by a reviewer"
+    IMPORT = "import", "Imported from Label Studio"
+
+
+class GoldVersion(models.Model):
+    """One version of a task's gold answer; the highest version is the current one. Never edited:
+    a change of gold is a new version, so every score names the exact gold it was measured against."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="gold_versions")
+    version = models.PositiveIntegerField()
+    result = models.JSONField(help_text="Label Studio brush results.")
+    source = models.CharField(max_length=16, choices=GoldSource.choices)
+    source_annotation = models.ForeignKey(Annotation, on_delete=models.SET_NULL, null=True, blank=True,
+                                          related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "version"], name="gold_version_unique_per_task")]
+        ordering = ["task", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.task} gold v{self.version}"
+
+
+class ScoreState(models.TextChoices):
+    SCORED = "scored", "Scored"
+    ERROR = "error", "Could not be scored"
+
+
+class QualityScore(models.Model):
+    """An annotation measured against one gold version: per-class metrics, rubber-stamp check, overlay."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="quality_scores")
+    gold = models.ForeignKey(GoldVersion, on_delete=models.CASCADE, related_name="scores")
+    state = models.CharField(max_length=16, choices=ScoreState.choices)
+    error = models.TextField(blank=True, help_text="Why the annotation could not be scored, for the reviewer.")
+    overall_iou = models.FloatField(null=True, blank=True, help_text="Class-agnostic IoU of all defect pixels.")
+    macro_iou = models.FloatField(null=True, blank=True, help_text="Mean IoU over classes present in either mask.")
+    macro_dice = models.FloatField(null=True, blank=True)
+    macro_boundary_f1 = models.FloatField(null=True, blank=True)
+    instance_f1 = models.FloatField(null=True, blank=True, help_text="Defects matched one to one, all classes.")
+    per_class = models.JSONField(default=dict, blank=True, help_text="label -> score_masks' class report.")
+    rubber_stamp = models.BooleanField(default=False, help_text="Submitted a wrong pre-annotation unchanged.")
+    rubber_stamp_detail = models.TextField(blank=True)
+    overlay_path = models.CharField(max_length=500, blank=True, help_text="JPEG relative to VAR_DIR.")
+    # The annotation's result this score measured: a changed annotation is scored again.
+    result_digest = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=1, help_text="Celery attempts the score took.")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["annotation", "gold"], name="one_score_per_annotation_gold")]
+        ordering = ["-scored_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.annotation} vs {self.gold}: {self.state}"

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, ReviewState
+from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, QualityScore, ReviewState, ScoreState
 from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, week_start_utc
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
 from workforce.selectors import current_agreements
@@ -88,7 +89,7 @@ class CapacityRow:
     contractor_id: int
     name: str
     can_receive: bool  # active and every current agreement accepted
-    quality: Decimal | None  # the qualification score until scoring on gold lands
+    quality: Decimal | None  # the rolling score on gold once one task is scored, else the qualification score
     cap: Decimal
     logged: Decimal
     reserved: Decimal
@@ -122,12 +123,15 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
     held_tasks = _held_task_counts(ids)
     logged = _hours_logged_by_contractor(ids, week_start=week_start_utc(now))
     cap = pay_terms_at(job=job, moment=now).weekly_cap_hours
+    rollups = quality_rollups(ids)
     rows = []
     for c in contractors:
         reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
+        rolling = rollups[c.pk].score
         rows.append(CapacityRow(
             contractor_id=c.pk, name=str(c), can_receive=agreement_ids <= accepted[c.pk],
-            quality=c.qualification_score, cap=cap, logged=logged[c.pk].quantize(HOURS),
+            quality=c.qualification_score if rolling is None else Decimal(str(round(rolling, 4))),
+            cap=cap, logged=logged[c.pk].quantize(HOURS),
             reserved=reserved.quantize(HOURS), remaining=(cap - logged[c.pk] - reserved),
             hours_per_task=per_task[c.pk], open_batches=c.open_batches,
         ))
@@ -210,3 +214,80 @@ def progress_rows(*, job: Job) -> QuerySet[BatchTask]:
             .select_related("batch__assigned_to__user", "task")
             .annotate(n_annotations=Count("annotations", filter=Q(annotations__deleted=False)))
             .order_by("batch__number", "id"))
+
+
+# --- quality rollups -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QualityRollup:
+    """A contractor's quality on gold: for the assignment console, the dashboard and the pause rule."""
+
+    score: float | None  # mean macro IoU over the window; None before the first scored gold task
+    n: int  # scored gold tasks in the window (at most QUALITY_ROLLING_WINDOW)
+    per_class: dict[str, float]  # label -> mean IoU over the window's tasks where gold or they drew the class
+    weakest_class: str | None  # the label with the lowest mean IoU
+    rubber_stamps: int  # tasks in the window where a wrong pre-annotation was submitted unchanged
+
+
+def _scored_on_gold(contractor_ids: list[int]) -> QuerySet[QualityScore]:
+    """One score per contractor and gold task: their latest annotation of it, against the newest gold it was
+    scored on. Skipped, deleted and unassigned work is not theirs to be judged on."""
+    return (
+        QualityScore.objects.filter(
+            state=ScoreState.SCORED, annotation__contractor_id__in=contractor_ids, annotation__deleted=False,
+            annotation__was_cancelled=False, annotation__unassigned_work=False)
+        .annotate(per_task=Window(
+            RowNumber(), partition_by=[F("annotation__contractor_id"), F("gold__task_id")],
+            order_by=[F("annotation__ls_created_at").desc(nulls_last=True), F("annotation_id").desc(),
+                      F("gold__version").desc()]))
+        .filter(per_task=1)
+    )
+
+
+def quality_rollups(contractor_ids: Iterable[int]) -> dict[int, QualityRollup]:
+    """Each contractor's rolling quality over their latest QUALITY_ROLLING_WINDOW scored gold tasks, in one query.
+
+    A task where neither gold nor the contractor has any defect has no IoU (nothing to overlap) and
+    counts as perfect: saying "no defect" of a clean photo is the right answer.
+    """
+    ids = list(contractor_ids)
+    latest_first = [F("annotation__ls_created_at").desc(nulls_last=True), F("annotation_id").desc()]
+    window = (
+        QualityScore.objects.filter(pk__in=_scored_on_gold(ids).values("pk"))
+        .annotate(rank=Window(RowNumber(), partition_by=F("annotation__contractor_id"), order_by=latest_first))
+        .filter(rank__lte=settings.QUALITY_ROLLING_WINDOW)
+        .values_list("annotation__contractor_id", "macro_iou", "per_class", "rubber_stamp")
+    )
+    scores: dict[int, list[float]] = defaultdict(list)
+    class_ious: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    stamps: dict[int, int] = defaultdict(int)
+    for contractor_id, macro_iou, per_class, rubber_stamp in window:
+        scores[contractor_id].append(1.0 if macro_iou is None else macro_iou)
+        for label, report in per_class.items():
+            if report.get("iou") is not None:
+                class_ious[contractor_id][label].append(report["iou"])
+        stamps[contractor_id] += rubber_stamp
+    rollups = {}
+    for cid in ids:
+        per_class = {label: statistics.fmean(values) for label, values in class_ious[cid].items()}
+        rollups[cid] = QualityRollup(
+            score=statistics.fmean(scores[cid]) if scores[cid] else None, n=len(scores[cid]), per_class=per_class,
+            weakest_class=min(per_class, key=per_class.__getitem__) if per_class else None,
+            rubber_stamps=stamps[cid],
+        )
+    return rollups
+
+
+def scorable_annotation_ids(*, job_id: int | None = None, batch_id: int | None = None) -> list[int]:
+    """Live annotations on tasks that have gold, of a job or a batch, oldest first: what a re-score covers."""
+    qs = Annotation.objects.filter(deleted=False, was_cancelled=False, batch_task__task__gold_result__isnull=False)
+    if job_id is not None:
+        qs = qs.filter(batch_task__batch__job_id=job_id)
+    if batch_id is not None:
+        qs = qs.filter(batch_task__batch_id=batch_id)
+    return list(qs.order_by("id").values_list("id", flat=True))
+
+
+def annotation_scores(*, annotation: Annotation) -> QuerySet[QualityScore]:
+    """The annotation's scores, against the newest gold first (the first is the one that counts)."""
+    return annotation.quality_scores.select_related("gold").order_by("-gold__version")

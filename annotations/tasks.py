@@ -1,7 +1,10 @@
 """Celery entry points of the annotations app: take ids, call a service, safe to retry."""
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 
 from annotations.labelstudio import LabelStudioUnavailable
+from annotations.selectors import scorable_annotation_ids
+from annotations.services import scoring
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
@@ -42,3 +45,41 @@ def deactivate_label_studio_account(contractor_id: int) -> None:
     from workforce.models import Contractor
 
     label_studio_account_deactivate(contractor=Contractor.objects.get(pk=contractor_id))
+
+
+# --- quality scoring (queue "scoring") ---------------------------------------------------
+# A lock held too long or a dropped connection is worth another try; bad masks are not (they
+# become a score in state "error"), and anything else is a bug to see in the worker log.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5,
+             acks_late=True)
+def score_annotation(self: Task, annotation_id: int) -> int | None:
+    """Score one annotation against its task's current gold; returns the score id (None: nothing to score)."""
+    score = scoring.score_annotation(annotation_id=annotation_id, attempt=self.request.retries + 1)
+    return score.pk if score else None
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5,
+             acks_late=True)
+def score_annotations(self: Task, annotation_ids: list[int]) -> int:
+    """Score a chunk of annotations (a retry redoes only those not scored yet); returns how many have a score."""
+    return sum(scoring.score_annotation(annotation_id=pk, attempt=self.request.retries + 1) is not None
+               for pk in annotation_ids)
+
+
+@shared_task(bind=True, acks_late=True)
+def rescore_job(self: Task, job_id: int) -> int:
+    """Score every live annotation on the job's gold tasks, in chunks; returns how many were queued."""
+    ids = scorable_annotation_ids(job_id=job_id)
+    scoring.scoring_enqueue(annotation_ids=ids)
+    return len(ids)
+
+
+@shared_task(bind=True, acks_late=True)
+def rescore_batch(self: Task, batch_id: int) -> int:
+    """Score every live annotation on the batch's gold tasks, in chunks; returns how many were queued."""
+    ids = scorable_annotation_ids(batch_id=batch_id)
+    scoring.scoring_enqueue(annotation_ids=ids)
+    return len(ids)

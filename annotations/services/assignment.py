@@ -145,8 +145,9 @@ def batches_auto_assign(*, job: Job, actor: User | None, now: datetime | None = 
     if not batches:
         return []
     # Lock the candidates before reading their capacity, so a concurrent manual assignment can't overbook them.
+    # Quality is judged on the board (the rolling score on gold once there is one), not here.
     candidates = {c.pk: c for c in Contractor.objects.select_for_update().filter(
-        state=OnboardingState.ACTIVE, anonymized_at__isnull=True, qualification_score__gte=job.quality_threshold,
+        state=OnboardingState.ACTIVE, anonymized_at__isnull=True,
     ).order_by("pk")}
     board = [row for row in capacity_board(job, now=now)
              if row.contractor_id in candidates and row.can_receive and row.quality is not None

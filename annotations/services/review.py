@@ -1,7 +1,8 @@
 """Reviewing synced annotations: accept, send back for rework, promote an accepted one to gold."""
 from django.db import transaction
 
-from annotations.models import Annotation, BatchState, Review, ReviewState
+from annotations.models import Annotation, BatchState, GoldSource, Review, ReviewState
+from annotations.services.gold import gold_set
 from config.errors import Conflict, DomainError, NotAllowed
 from workforce.models import User
 
@@ -56,8 +57,8 @@ def annotation_promote_to_gold(*, annotation: Annotation, reviewer: User) -> Ann
         raise Conflict("Accept the annotation before promoting it to gold.")
     if locked.problems:
         raise Conflict("This annotation has problems (for example an unknown label); it cannot become gold.")
-    task = locked.batch_task.task
-    task.gold_result = locked.result
-    task.save(update_fields=["gold_result"])
+    # A new gold version: annotations scored against the old gold are scored again once this commits.
+    gold_set(task=locked.batch_task.task, result=locked.result, source=GoldSource.PROMOTED, actor=reviewer,
+             annotation=locked)
     Review.objects.create(annotation=locked, reviewer=reviewer, decision="promote")
     return locked

@@ -113,8 +113,9 @@ def annotation_upsert(*, payload: dict) -> Annotation | None:
         try:
             # A webhook and the poll may insert the same annotation at once: the unique id decides.
             with transaction.atomic():
-                return Annotation.objects.create(ls_annotation_id=ls_annotation_id, review_state=first_state,
-                                                 **fields)
+                created = Annotation.objects.create(ls_annotation_id=ls_annotation_id, review_state=first_state,
+                                                    **fields)
+            return _score_on_commit(created)
         except IntegrityError:
             annotation = _locked(ls_annotation_id)
     if annotation.deleted:
@@ -128,6 +129,15 @@ def annotation_upsert(*, payload: dict) -> Annotation | None:
     for name, value in fields.items():
         setattr(annotation, name, value)
     annotation.save()
+    return _score_on_commit(annotation) if content_changed else annotation
+
+
+def _score_on_commit(annotation: Annotation) -> Annotation:
+    """New or changed work on a hidden gold task is queued for the scoring workers once the sync commits."""
+    if annotation.batch_task.is_gold and not annotation.was_cancelled:
+        from annotations.tasks import score_annotation
+
+        transaction.on_commit(lambda: score_annotation.delay(annotation.pk))
     return annotation
 
 

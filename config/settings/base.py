@@ -239,3 +239,22 @@ LOGGING = {
     # One line per Label Studio request drowns everything else; failures are logged by annotations.labelstudio.
     "loggers": {"httpx": {"level": "WARNING"}},
 }
+
+# --- Quality -------------------------------------------------------------------------
+# A contractor's rolling score is the mean macro IoU over their latest N scored gold tasks.
+QUALITY_ROLLING_WINDOW = env.int("QUALITY_ROLLING_WINDOW", default=20)
+# Qualification passes at this mean over at least this many scored gold tasks (staff still approve).
+QUALITY_QUALIFICATION_PASS = env.float("QUALITY_QUALIFICATION_PASS", default=0.6)
+QUALITY_QUALIFICATION_TASKS = env.int("QUALITY_QUALIFICATION_TASKS", default=3)
+# An active contractor whose rolling score over at least this many tasks falls below it is paused.
+QUALITY_PAUSE_BELOW = env.float("QUALITY_PAUSE_BELOW", default=0.4)
+QUALITY_PAUSE_MIN_TASKS = env.int("QUALITY_PAUSE_MIN_TASKS", default=5)
+QUALITY_BOUNDARY_TOLERANCE_PX = env.float("QUALITY_BOUNDARY_TOLERANCE_PX", default=2.0)
+QUALITY_INSTANCE_MATCH_IOU = env.float("QUALITY_INSTANCE_MATCH_IOU", default=0.5)
+QUALITY_OVERLAY_MAX_SIDE = env.int("QUALITY_OVERLAY_MAX_SIDE", default=2048)
+# Decoded gold kept per worker process: one 20 MP gold of a few classes is ~20 MB per class.
+QUALITY_GOLD_CACHE_SIZE = env.int("QUALITY_GOLD_CACHE_SIZE", default=8)
+# How long a scoring write waits for a row lock before failing with a retryable error.
+QUALITY_LOCK_TIMEOUT_MS = env.int("QUALITY_LOCK_TIMEOUT_MS", default=3000)
+# The re-score fan-out tasks belong with the scoring work, not on the Label Studio queue.
+CELERY_TASK_ROUTES = {"annotations.tasks.rescore_*": {"queue": "scoring"}, **CELERY_TASK_ROUTES}
