@@ -17,4 +17,6 @@ urlpatterns = [
     path("review/", views.review_queue, name="review-queue"),
     path("review/<int:pk>/", views.review_detail, name="review"),
     path("review/<int:pk>/against-<slug:against>.jpg", views.review_overlay, name="review-overlay"),
+    path("quality/", views.quality_console, name="quality"),
+    path("quality/<int:pk>/", views.quality_contractor, name="quality-contractor"),
 ]

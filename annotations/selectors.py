@@ -291,3 +291,39 @@ def scorable_annotation_ids(*, job_id: int | None = None, batch_id: int | None =
 def annotation_scores(*, annotation: Annotation) -> QuerySet[QualityScore]:
     """The annotation's scores, against the newest gold first (the first is the one that counts)."""
     return annotation.quality_scores.select_related("gold").order_by("-gold__version")
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One scored gold task of a contractor, as the contractor and reviewers read it."""
+
+    score: QualityScore
+    classes: list[tuple[str, dict]]  # (label, class report) for classes in gold or the answer, weakest first
+    missed: int  # gold defects the contractor did not draw (all classes)
+    spurious: int  # defects drawn where gold has none
+
+
+def contractor_scores(*, contractor_id: int, limit: int = 20) -> list[ScoreRow]:
+    """The contractor's latest scores on gold tasks (errors included, so they can see what went wrong), newest first."""
+    scores = (QualityScore.objects.filter(annotation__contractor_id=contractor_id, annotation__deleted=False)
+              .select_related("annotation__batch_task__task", "annotation__batch_task__batch", "gold")
+              .order_by("-scored_at", "-id")[:limit])
+    rows = []
+    for score in scores:
+        classes = sorted(((label, report) for label, report in (score.per_class or {}).items()
+                          if report.get("iou") is not None),
+                         key=lambda item: (item[1]["iou"], item[0]))
+        instances = [report.get("instances") or {} for _, report in classes]
+        rows.append(ScoreRow(score, classes, missed=sum(len(i.get("missed") or []) for i in instances),
+                             spurious=sum(len(i.get("spurious") or []) for i in instances)))
+    return rows
+
+
+def quality_board() -> list[tuple[Contractor, QualityRollup]]:
+    """Contractors who label (qualifying, active or paused) with their rollups, weakest first, in two queries."""
+    contractors = list(Contractor.objects.filter(
+        state__in=(OnboardingState.QUALIFYING, OnboardingState.ACTIVE, OnboardingState.PAUSED),
+        anonymized_at__isnull=True).select_related("user").order_by("id"))
+    rollups = quality_rollups(c.pk for c in contractors)
+    return sorted(((c, rollups[c.pk]) for c in contractors),
+                  key=lambda pair: (pair[1].score is None, pair[1].score or 0, pair[0].pk))

@@ -1,4 +1,4 @@
-"""The staff console: jobs and their progress, batches, the review queue."""
+"""The staff console (jobs and their progress, batches, the review queue, quality) and contractors' quality page."""
 import csv
 from collections.abc import Iterator
 from pathlib import Path
@@ -6,14 +6,14 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import evidence, selectors
 from annotations.forms import JobCreateForm, ReviewForm
-from annotations.models import Annotation, Batch, BatchState, Job, SyncState
+from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
 from annotations.services import assignment, jobs, review
 from annotations.tasks import publish_batch
 from config.decorators import staff_required
@@ -21,6 +21,7 @@ from config.errors import DomainError
 from payroll.console_forms import PayTermsForm
 from payroll.selectors import pay_terms_history
 from workforce.models import Contractor
+from workforce.views import contractor_required
 
 
 def _publish_unpublished(job: Job) -> int:
@@ -157,6 +158,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "prediction_labels": _labels((task.prediction or {}).get("result", [])),
         "reviews": annotation.reviews.select_related("reviewer"),
         "label_studio_url": settings.LABEL_STUDIO_URL,
+        "scores": list(selectors.annotation_scores(annotation=annotation)),
     })
 
 
@@ -232,3 +234,55 @@ def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
     except DomainError as exc:
         raise Http404(exc.message) from None
     return HttpResponse(jpeg, content_type="image/jpeg")
+
+
+# --- quality ---------------------------------------------------------------------------
+
+@require_GET
+@contractor_required
+def my_quality(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    """The contractor's rolling score, weakest classes, and each scored gold task with its overlay."""
+    rollup = selectors.quality_rollups([contractor.pk])[contractor.pk]
+    return render(request, "annotations/my_quality.html", {
+        "contractor": contractor, "rollup": rollup,
+        "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
+        "rows": selectors.contractor_scores(contractor_id=contractor.pk),
+        "pause_below": settings.QUALITY_PAUSE_BELOW, "window": settings.QUALITY_ROLLING_WINDOW,
+    })
+
+
+@require_GET
+def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
+    """A score's overlay JPEG: for the contractor whose annotation it is, and for staff; 404 for anyone else."""
+    if not request.user.is_authenticated:
+        raise Http404
+    score = get_object_or_404(QualityScore.objects.select_related("annotation__contractor"), pk=pk)
+    contractor = score.annotation.contractor
+    if not (request.user.is_staff or (contractor is not None and contractor.user_id == request.user.pk)):
+        raise Http404
+    path = (settings.VAR_DIR / score.overlay_path).resolve() if score.overlay_path else None
+    if path is None or not path.is_relative_to(settings.VAR_DIR.resolve()) or not path.is_file():
+        raise Http404("This score has no overlay image.")
+    return FileResponse(path.open("rb"), content_type="image/jpeg")
+
+
+@require_GET
+@staff_required
+def quality_console(request: HttpRequest) -> HttpResponse:
+    """Every labelling contractor's rolling score, per-class weaknesses and rubber stamps, weakest first."""
+    return render(request, "annotations/quality.html", {
+        "board": selectors.quality_board(), "pause_below": settings.QUALITY_PAUSE_BELOW,
+        "window": settings.QUALITY_ROLLING_WINDOW,
+    })
+
+
+@require_GET
+@staff_required
+def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
+    contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
+    rollup = selectors.quality_rollups([contractor.pk])[contractor.pk]
+    return render(request, "annotations/quality_contractor.html", {
+        "contractor": contractor, "rollup": rollup,
+        "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
+        "rows": selectors.contractor_scores(contractor_id=contractor.pk, limit=50),
+    })

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations.defects import DEFECT_CLASSES
 from annotations.models import LabelStudioAccount
 from annotations.sample_job import example_crop
-from annotations.selectors import contractor_batches
+from annotations.selectors import contractor_batches, quality_rollups
 from annotations.services.accounts import label_studio_password
 from config.decorators import staff_required
 from config.errors import DomainError
@@ -96,6 +96,7 @@ def contractor_dashboard(request: HttpRequest, contractor: Contractor) -> HttpRe
     account = LabelStudioAccount.objects.filter(contractor=contractor, active=True).first()
     now = timezone.now()
     last_statement = statements_of(contractor).first()
+    quality = quality_rollups([contractor.pk])[contractor.pk]
     return render(request, "workforce/dashboard.html", {
         "contractor": contractor, "batches": contractor_batches(contractor=contractor),
         "label_studio_account": account, "label_studio_url": settings.LABEL_STUDIO_URL,
@@ -107,6 +108,8 @@ def contractor_dashboard(request: HttpRequest, contractor: Contractor) -> HttpRe
         "week": week_summary(contractor=contractor, week_start=week_start_utc(now), now=now),
         "tzname": contractor_zone(contractor).key,
         "last_statement": last_statement,
+        "quality": quality,
+        "quality_per_class": sorted(quality.per_class.items(), key=lambda item: (item[1], item[0])),
         "last_statement_week": week_name(last_statement.timesheet.week_start) if last_statement else "",
     })
 

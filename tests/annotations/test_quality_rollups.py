@@ -1,7 +1,5 @@
 """Rolling quality per contractor from hand-made scores: the window, per-class weakness, pause and qualification."""
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,52 +8,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotations.models import Annotation, BatchTask, GoldSource, Job, QualityScore, ScoreState, Task
+from annotations.models import GoldSource, Job, QualityScore, ScoreState
 from annotations.selectors import capacity_board, quality_rollups
-from annotations.services.gold import gold_current, gold_set
+from annotations.services.gold import gold_set
 from annotations.services.scoring import contractor_quality_apply
-from tests.factories import ContractorFactory, batch_held_by, contractor_in_state, job_plain
-from workforce.models import Contractor, OnboardingState
+from tests.annotations.conftest import gold_task, per_class_report
+from tests.factories import ContractorFactory, contractor_in_state
+from workforce.models import OnboardingState
 
 S = OnboardingState
 pytestmark = pytest.mark.django_db
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def job() -> Job:
-    return job_plain()
-
-
-def _gold_task(job: Job) -> Task:
-    """A task with gold (an empty one: these tests write the scores by hand)."""
-    return Task.objects.create(job=job, key=uuid.uuid4().hex[:8], image_path="none.jpg",
-                               image_sha256=uuid.uuid4().hex, width=8, height=8, gold_result=[])
-
-
-def _per_class(**ious: float | None) -> dict:
-    return {label.replace("_", " "): {"iou": iou, "dice": None} for label, iou in ious.items()}
-
-
-@pytest.fixture
-def score(job: Job) -> Callable[..., QualityScore]:
-    """score(contractor, macro_iou, task=..., minutes=...) writes an annotation of a gold task and its score."""
-    clock = iter(range(10_000))
-
-    def make(contractor: Contractor, macro_iou: float | None, *, task: Task | None = None,
-             minutes: int | None = None, per_class: dict | None = None, rubber_stamp: bool = False,
-             state: str = ScoreState.SCORED, **annotation: object) -> QualityScore:
-        task = task or _gold_task(job)
-        bt = BatchTask.objects.filter(task=task, batch__assigned_to=contractor).first() or BatchTask.objects.create(
-            batch=batch_held_by(contractor, job=job), task=task, is_gold=True)
-        at = START + timedelta(minutes=next(clock) if minutes is None else minutes)
-        made = Annotation.objects.create(ls_annotation_id=uuid.uuid4().int % 2_000_000_000, batch_task=bt,
-                                         contractor=contractor, ls_created_at=at, **annotation)
-        return QualityScore.objects.create(
-            annotation=made, gold=gold_current(task), state=state, macro_iou=macro_iou,
-            per_class=per_class if per_class is not None else _per_class(Scratch=macro_iou),
-            rubber_stamp=rubber_stamp, result_digest="x", scored_at=at)
-    return make
 
 
 def test_the_rolling_score_is_the_mean_over_the_latest_gold_tasks(settings: object, score: Callable) -> None:
@@ -80,13 +42,13 @@ def test_a_gold_task_done_twice_counts_once_with_the_latest_annotation_on_the_ne
     job: Job, score: Callable,
 ) -> None:
     ana = ContractorFactory()
-    task = _gold_task(job)
+    task = gold_task(job)
     score(ana, 0.2, task=task, minutes=1)
     latest = score(ana, 0.6, task=task, minutes=2)
     # Gold changed: the newest version's score of the latest annotation is the one that counts.
     newer = gold_set(task=task, result=[{"type": "choices", "value": {}}], source=GoldSource.IMPORT)
     QualityScore.objects.create(annotation=latest.annotation, gold=newer, state=ScoreState.SCORED, macro_iou=0.9,
-                                per_class=_per_class(Scratch=0.9), result_digest="x", scored_at=timezone.now())
+                                per_class=per_class_report(Scratch=0.9), result_digest="x", scored_at=timezone.now())
     rollup = quality_rollups([ana.pk])[ana.pk]
     assert (rollup.n, rollup.score) == (1, 0.9)
 
@@ -104,10 +66,10 @@ def test_errors_skipped_deleted_and_unassigned_work_do_not_count(score: Callable
 
 def test_per_class_means_name_the_weakest_class_and_rubber_stamps_are_counted(score: Callable) -> None:
     ana = ContractorFactory()
-    score(ana, 0.7, per_class=_per_class(Scratch=0.9, Pit=0.5, Crack=None), rubber_stamp=True)
-    score(ana, 0.5, per_class=_per_class(Scratch=0.7, Pit=0.3))
+    score(ana, 0.7, per_class=per_class_report(Scratch=0.9, Pit=0.5, Crack=None), rubber_stamp=True)
+    score(ana, 0.5, per_class=per_class_report(Scratch=0.7, Pit=0.3))
     # Nothing to find and nothing drawn: no IoU, and it counts as a perfect answer.
-    score(ana, None, per_class=_per_class(Scratch=None))
+    score(ana, None, per_class=per_class_report(Scratch=None))
     rollup = quality_rollups([ana.pk])[ana.pk]
     assert rollup.n == 3
     assert rollup.score == pytest.approx((0.7 + 0.5 + 1.0) / 3)
@@ -136,7 +98,7 @@ def test_an_active_contractor_below_the_threshold_is_paused_and_told_why(
 ) -> None:
     ana = contractor_in_state(S.ACTIVE)
     for _ in range(5):
-        score(ana, 0.3, per_class=_per_class(Scratch=0.5, Pit=0.1))
+        score(ana, 0.3, per_class=per_class_report(Scratch=0.5, Pit=0.1))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         contractor_quality_apply(contractor_id=ana.pk)

@@ -1,0 +1,112 @@
+"""Quality pages: a contractor's own scores and overlays, the staff quality board and the review page's score."""
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from PIL import Image
+
+from annotations.models import QualityScore
+from tests.annotations.conftest import per_class_report
+from tests.factories import UserFactory, contractor_in_state
+from workforce.models import Contractor, OnboardingState
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ana() -> Contractor:
+    return contractor_in_state(OnboardingState.ACTIVE, display_name="Ana")
+
+
+@pytest.fixture
+def overlay() -> Iterator[str]:
+    """A real JPEG under var/overlays/, as the scoring job writes them; its path relative to VAR_DIR."""
+    relative = f"overlays/test-{uuid.uuid4().hex}.jpg"
+    path = settings.VAR_DIR / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), (0, 160, 0)).save(path, "JPEG")
+    yield relative
+    path.unlink(missing_ok=True)
+
+
+def client_of(contractor: Contractor) -> Client:
+    client = Client()
+    client.force_login(contractor.user)
+    return client
+
+
+def test_contractor_sees_rolling_score_weakest_class_and_each_scored_photo(ana: Contractor,
+                                                                            score: Callable) -> None:
+    score(ana, 0.9, per_class=per_class_report(Scratch=0.95, Crack=0.85))
+    score(ana, 0.5, per_class=per_class_report(Scratch=0.7, Crack=0.35), rubber_stamp=True)
+    page = client_of(ana).get("/quality/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-testid="rolling-score">0.70<' in html
+    assert "<strong>Crack 0.60</strong> (weakest)" in html
+    assert html.count('data-testid="macro-iou"') == 2
+    assert "pre-annotation submitted unchanged" in html
+    dashboard = client_of(ana).get("/dashboard/").content.decode()
+    assert 'data-testid="rolling-score">0.70<' in dashboard
+
+
+def test_a_contractor_sees_only_their_own_scores(ana: Contractor, score: Callable) -> None:
+    score(ana, 0.42)
+    other = contractor_in_state(OnboardingState.ACTIVE)
+    html = client_of(other).get("/quality/").content.decode()
+    assert "No scored gold task yet." in html
+    assert "0.42" not in html
+
+
+def test_overlay_is_served_to_its_contractor_and_staff_only(ana: Contractor, score: Callable,
+                                                            overlay: str) -> None:
+    mine = score(ana, 0.8)
+    QualityScore.objects.filter(pk=mine.pk).update(overlay_path=overlay)
+    url = f"/quality/scores/{mine.pk}.jpg"
+    own = client_of(ana).get(url)
+    assert own.status_code == 200
+    assert own["Content-Type"] == "image/jpeg"
+    assert b"".join(own.streaming_content)[:2] == b"\xff\xd8"
+    assert client_of(contractor_in_state(OnboardingState.ACTIVE)).get(url).status_code == 404
+    assert Client().get(url).status_code == 404
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    assert staff.get(url).status_code == 200
+
+
+def test_overlay_outside_var_or_missing_is_404(ana: Contractor, score: Callable) -> None:
+    mine = score(ana, 0.8)
+    for path in ("../manage.py", "overlays/none.jpg", ""):
+        QualityScore.objects.filter(pk=mine.pk).update(overlay_path=path)
+        assert client_of(ana).get(f"/quality/scores/{mine.pk}.jpg").status_code == 404
+
+
+def test_staff_board_lists_weakest_first_with_rubber_stamps(ana: Contractor, score: Callable) -> None:
+    bo = contractor_in_state(OnboardingState.ACTIVE, display_name="Bo")
+    score(ana, 0.9)
+    score(bo, 0.2, rubber_stamp=True)
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    html = staff.get("/console/quality/").content.decode()
+    assert html.index(">Bo<") < html.index(">Ana<")
+    assert "⚑ 1" in html
+    detail = staff.get(f"/console/quality/{bo.pk}/").content.decode()
+    assert 'data-testid="rolling-score">0.20<' in detail
+
+
+def test_quality_console_is_staff_only(ana: Contractor) -> None:
+    assert client_of(ana).get("/console/quality/").status_code == 403
+    assert client_of(ana).get(f"/console/quality/{ana.pk}/").status_code == 403
+    assert Client().get("/console/quality/").status_code == 302
+
+
+def test_review_page_shows_the_score_and_the_rubber_stamp_flag(ana: Contractor, score: Callable) -> None:
+    made = score(ana, 0.35, rubber_stamp=True)
+    QualityScore.objects.filter(pk=made.pk).update(rubber_stamp_detail="Scratch IoU 1.00 with the pre-annotation")
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    html = staff.get(f"/console/review/{made.annotation_id}/").content.decode()
+    assert "mean IoU 0.35" in html
+    assert "Submitted the pre-annotation unchanged" in html
