@@ -31,7 +31,7 @@ from annotations.services.sync import annotation_upsert
 from annotations.tasks import rescore_batch, rescore_job, score_annotation
 from config.celery import app
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import batch_held_by, contractor_in_state
+from tests.factories import ContractorFactory, batch_held_by, contractor_in_state
 from workforce.models import Contractor, OnboardingState
 
 S = OnboardingState
@@ -196,7 +196,8 @@ def test_rescoring_a_job_fans_out_over_its_gold_task_annotations(job: Job, celer
 def test_a_synced_gold_task_annotation_is_scored_once_the_sync_commits(job: Job, celery_worker: str) -> None:
     bt = _gold_bts(job)[0]
     BatchTask.objects.filter(pk=bt.pk).update(ls_task_id=700_001)
-    contractor = contractor_in_state(S.ACTIVE)
+    # A bare applicant: onboarding would queue the real Label Studio account in the worker, racing this one.
+    contractor = ContractorFactory()
     LabelStudioAccount.objects.create(contractor=contractor, ls_user_id=880_001, email="ana@example.com")
     annotation = annotation_upsert(payload={"id": 990_001, "task": 700_001, "completed_by": 880_001,
                                             "result": bt.task.gold_result, "lead_time": 30.0})
