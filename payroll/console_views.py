@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotations.models import Job
 from config.decorators import staff_required
 from config.errors import DomainError
-from payroll import review
+from payroll import payouts, review
 from payroll.console_forms import (
     AdjustmentForm,
     BulkApproveForm,
@@ -213,6 +213,7 @@ def pay_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "payroll/console/pay_run.html", {
         "summary": summary, "run": run, "week": week_name(run.week_start),
         "lines": [(s, minutes_as_hmm(s.minutes), minutes_as_hours(s.minutes)) for s in summary.statements],
+        "in_no_file": list(payouts.statements_in_no_file(pay_run=run)),
     })
 
 

@@ -20,7 +20,7 @@ account only: compare its header with WISE_HEADER when Wise changes it.
 """
 from collections.abc import Callable, Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from payroll.exports import Cell, csv_of
 from payroll.models import PayRun, Statement
@@ -33,8 +33,16 @@ WISE_RECEIVER_TYPE = "PERSON"
 
 
 def statements_to_pay(*, pay_run: PayRun, method: str) -> QuerySet[Statement]:
-    """The run's statements that pay something through `method`, in contractor order."""
+    """The run's statements that pay something through `method` to an address, in contractor order."""
     return (Statement.objects.filter(pay_run=pay_run, payout_method=method, payable__gt=0)
+            .exclude(payout_email="").select_related("contractor__user").order_by("contractor_id", "id"))
+
+
+def statements_in_no_file(*, pay_run: PayRun) -> QuerySet[Statement]:
+    """The run's statements with something to pay that no payout file holds (no method or no address):
+    staff pay these by hand once the contractor's payout details are known."""
+    return (Statement.objects.filter(pay_run=pay_run, payable__gt=0)
+            .filter(Q(payout_email="") | ~Q(payout_method__in=PayoutMethod.values))
             .select_related("contractor__user").order_by("contractor_id", "id"))
 
 

@@ -4,6 +4,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from payroll.models import PayRun, Statement, Timesheet
 from payroll.payouts import WISE_HEADER, payout_csv_lines
@@ -86,3 +87,14 @@ def test_statements_below_the_minimum_payout_are_not_in_the_file(staff: User) ->
     assert (small.payable, small.carried_out) == (Decimal("0.00"), Decimal("0.33"))
     assert [line[0] for line in rows(run, "paypal")] == ["big@example.com"]
     assert rows(run, "wise") == [WISE_HEADER]
+
+
+def test_a_statement_without_a_payout_address_is_in_no_file_and_listed_for_staff(run: PayRun, staff: User) -> None:
+    missing = Statement.objects.filter(payout_method="paypal").order_by("contractor_id").first()
+    Statement.objects.filter(pk=missing.pk).update(payout_email="")
+    assert [line[0] for line in rows(run, "paypal")] == ["bo.pp@example.com"]
+    client = Client()
+    client.force_login(staff)
+    html = client.get(f"/console/payroll/pay-runs/{run.pk}/").content.decode()
+    assert html.count('data-testid="in-no-file"') == 1
+    assert f"{missing.contractor.user.email}): USD 3.97, method paypal, address none" in html
