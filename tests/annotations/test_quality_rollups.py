@@ -8,13 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotations.models import GoldSource, Job, QualityScore, ScoreState
+from annotations.models import Batch, BatchTask, GoldSource, Job, QualityScore, ScoreState
 from annotations.selectors import capacity_board, quality_rollups
+from annotations.services.assignment import batches_auto_assign
 from annotations.services.gold import gold_set
 from annotations.services.scoring import contractor_quality_apply
 from tests.annotations.conftest import gold_task, per_class_report
-from tests.factories import ContractorFactory, contractor_in_state
-from workforce.models import OnboardingState
+from tests.factories import ContractorFactory, UserFactory, contractor_in_state
+from workforce.models import Contractor, OnboardingState
 
 S = OnboardingState
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,17 @@ def test_the_capacity_board_prefers_the_rolling_score_to_the_qualification_score
     assert rows[scored.pk].quality == Decimal("0.575")
     assert rows[fresh.pk].quality == Decimal("0.8")
     assert [row.contractor_id for row in capacity_board(job)] == [fresh.pk, scored.pk]
+
+
+def test_auto_assignment_judges_the_rolling_score_not_the_first_qualification(job: Job, score: Callable) -> None:
+    improved = contractor_in_state(S.ACTIVE)
+    slipped = contractor_in_state(S.ACTIVE)
+    Contractor.objects.filter(pk=improved.pk).update(qualification_score=Decimal("0.3"))
+    for value in (0.8, 0.9):
+        score(improved, value)
+        score(slipped, value - 0.7)
+    Job.objects.filter(pk=job.pk).update(max_open_batches=10)  # each score above holds a batch of the job
+    batch = Batch.objects.create(job=job, number=99, ls_project_id=990_099, published_at=timezone.now())
+    BatchTask.objects.create(batch=batch, task=gold_task(job))
+    staff = UserFactory(is_staff=True)
+    assert [e.contractor_id for e in batches_auto_assign(job=job, actor=staff)] == [improved.pk]
