@@ -34,7 +34,7 @@ from payroll.selectors import (
 from payroll.services.entries import EDITABLE, time_entry_create, time_entry_delete, timer_start, timer_stop
 from payroll.services.timesheets import timesheet_submit
 from workforce.models import Contractor
-from workforce.views import contractor_required
+from workforce.views import contractor_page, contractor_required
 
 # The service names the moment it refuses; the page asks for it as a time of day.
 FORM_FIELD = {"start": "start_time", "end": "end_time"}
@@ -97,16 +97,8 @@ def _pay_page(request: HttpRequest, contractor: Contractor, *, week_start: datet
 
 
 @require_GET
-@login_required
-def pay(request: HttpRequest) -> HttpResponse:
-    # Staff have no hours of their own: their side of payroll is the console.
-    if request.user.is_staff and not Contractor.objects.filter(user=request.user).exists():
-        return redirect("payroll-console:home")
-    return _own_pay(request)
-
-
-@contractor_required
-def _own_pay(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+@contractor_page(staff_home="payroll-console:home")  # staff have no hours of their own
+def pay(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     week_start, week_error = _week_of(request.GET.get("week"), now=timezone.now())
     return _pay_page(request, contractor, week_start=week_start, week_error=week_error)
 

@@ -40,16 +40,25 @@ from workforce.models import Agreement, Contractor, OnboardingState
 View = Callable[..., HttpResponse]
 
 
-def contractor_required(view: View) -> View:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        contractor = Contractor.objects.filter(user=request.user).select_related("user").first()
-        if contractor is None:
-            raise Http404("This page is for contractors; staff accounts have none.")
-        return view(request, contractor, *args, **kwargs)
+def contractor_page(*, staff_home: str | None = None) -> Callable[[View], View]:
+    """A page for a signed-in contractor, passed to the view. Staff without a contractor profile are sent
+    to `staff_home` (their side of the same thing) when given; anyone else without one gets 404."""
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            contractor = Contractor.objects.filter(user=request.user).select_related("user").first()
+            if contractor is None:
+                if staff_home and request.user.is_staff:
+                    return redirect(staff_home)
+                raise Http404("This page is for contractors; staff accounts have none.")
+            return view(request, contractor, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+    return decorate
+
+
+contractor_required = contractor_page()
 
 
 def _form_error(form: Any, exc: DomainError) -> None:
@@ -83,16 +92,8 @@ def defect_example(request: HttpRequest, class_key: str) -> HttpResponse:
 # --- contractor -----------------------------------------------------------------------
 
 @require_GET
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    # The page everyone lands on after signing in: staff have no contractor dashboard.
-    if request.user.is_staff and not Contractor.objects.filter(user=request.user).exists():
-        return redirect("workforce:staff-applicants")
-    return contractor_dashboard(request)
-
-
-@contractor_required
-def contractor_dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+@contractor_page(staff_home="workforce:staff-applicants")  # where everyone lands after signing in
+def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     account = LabelStudioAccount.objects.filter(contractor=contractor, active=True).first()
     now = timezone.now()
     last_statement = statements_of(contractor).first()
