@@ -43,3 +43,17 @@ class ReviewForm(AccessibleForm):
                                           ("promote", "Promote to gold (accepted only)")], widget=forms.RadioSelect)
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
                               validators=[validate_printable], help_text="Required for rework: what to fix.")
+
+
+class GoldImportForm(AccessibleForm):
+    MAX_BYTES = 50 * 1024 * 1024
+
+    export = forms.FileField(label="Label Studio JSON export",
+                             help_text="Export the project as JSON in Label Studio; each task's annotation (ground "
+                                       "truth first) becomes that photo's new gold.")
+
+    def clean_export(self) -> bytes:
+        upload = self.cleaned_data["export"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(f"At most {self.MAX_BYTES // (1024 * 1024)} MB.")
+        return upload.read()

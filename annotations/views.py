@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import evidence, selectors
-from annotations.forms import JobCreateForm, ReviewForm
+from annotations.forms import GoldImportForm, JobCreateForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
-from annotations.services import assignment, jobs, review
-from annotations.tasks import publish_batch
+from annotations.services import assignment, gold, jobs, review
+from annotations.tasks import publish_batch, rescore_job
 from config.decorators import staff_required
 from config.errors import DomainError
 from payroll.console_forms import PayTermsForm
@@ -83,7 +83,38 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job, "page": page, "states": BatchState.choices, "state": state,
         "label_studio_url": settings.LABEL_STUDIO_URL,
         "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
+        "gold_form": GoldImportForm(),
     })
+
+
+@require_POST
+@staff_required
+def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """New gold for the job's photos from a Label Studio export; what scored on the old gold is re-scored."""
+    job = get_object_or_404(Job, pk=pk)
+    form = GoldImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, f"Gold import: {' '.join(errors)}")
+        return redirect("console:job", pk=pk)
+    try:
+        updated = gold.gold_import(job=job, document=form.cleaned_data["export"], actor=request.user)
+    except DomainError as exc:
+        messages.error(request, f"Gold import refused, nothing changed: {exc.message}")
+    else:
+        messages.success(request, f"Gold imported: {updated} photo(s) got a new gold version; the annotations "
+                                  "scored on the old one are re-scored in the background.")
+    return redirect("console:job", pk=pk)
+
+
+@require_POST
+@staff_required
+def job_rescore(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    rescore_job.delay(job.pk)
+    messages.success(request, "Scoring every annotation on the job's gold photos in the background "
+                              "(those already scored on the current gold are kept).")
+    return redirect("console:job", pk=pk)
 
 
 @require_POST
