@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, QualityScore, ReviewState, ScoreState
-from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, week_start_utc
+from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, remaining_cap_minutes, week_start_utc
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
 from workforce.selectors import current_agreements
 
@@ -77,11 +77,10 @@ def remaining_capacity_hours(*, contractor: Contractor, job: Job, now: datetime)
     Held batches are estimated in full even when partly done (their logged hours also count),
     which errs toward not overbooking.
     """
-    logged = _hours_logged_by_contractor([contractor.pk], week_start=week_start_utc(now))[contractor.pk]
-    cap = pay_terms_at(job=job, moment=now).weekly_cap_hours
+    left = Decimal(remaining_cap_minutes(contractor=contractor, job=job, moment=now)) / 60
     per_task = hours_per_task_by_contractor([contractor.pk])[contractor.pk]
     reserved = _held_task_counts([contractor.pk]).get(contractor.pk, 0) * per_task
-    return cap - logged - reserved
+    return left - reserved
 
 
 @dataclass(frozen=True)

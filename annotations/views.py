@@ -1,5 +1,4 @@
 """The staff console (jobs and their progress, batches, the review queue, quality) and contractors' quality page."""
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from annotations.forms import GoldImportForm, JobCreateForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
 from annotations.services import assignment, gold, jobs, review
 from annotations.tasks import publish_batch, rescore_job
+from config.csv_stream import csv_lines
 from config.decorators import staff_required
 from config.errors import DomainError
 from payroll.console_forms import PayTermsForm
@@ -126,27 +126,21 @@ def job_publish(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("console:job", pk=pk)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @staff_required
 def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = get_object_or_404(Job, pk=pk)
-    writer = csv.writer(_Echo())
     header = ["batch", "batch_state", "contractor_email", "task_key", "hidden_gold", "label_studio_task_id",
               "annotations"]
 
-    def rows() -> Iterator[str]:
-        yield writer.writerow(header)
+    def rows() -> Iterator[list[object]]:
+        yield header
         for bt in selectors.progress_rows(job=job).iterator(chunk_size=2000):
             holder = bt.batch.assigned_to.user.email if bt.batch.assigned_to else ""
-            yield writer.writerow([bt.batch.number, bt.batch.state, holder, bt.task.key, bt.is_gold,
-                                   bt.ls_task_id or "", bt.n_annotations])
+            yield [bt.batch.number, bt.batch.state, holder, bt.task.key, bt.is_gold, bt.ls_task_id or "",
+                   bt.n_annotations]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-progress.csv"'
     return response
 

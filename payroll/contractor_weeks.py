@@ -9,10 +9,18 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
-from annotations.models import Annotation, AssignmentEvent, Batch, BatchState, Job
+from annotations.models import AssignmentEvent, Batch, BatchState, Job
 from annotations.selectors import HELD_STATES
-from payroll.models import EntryKind, PayTermsChange, RunningTimer, Statement, TimeEntry, Timesheet
-from payroll.selectors import WEEK, Evidence, minutes_as_hmm, minutes_as_hours, timesheet_for_week
+from payroll.models import EntryKind, RunningTimer, Statement, TimeEntry, Timesheet
+from payroll.selectors import (
+    WEEK,
+    Evidence,
+    evidence_annotations,
+    minutes_as_hmm,
+    minutes_as_hours,
+    pay_terms_of_jobs,
+    timesheet_for_week,
+)
 from workforce.models import Contractor
 
 WARN_PERCENT = 80
@@ -77,14 +85,10 @@ def cap_minutes_for(*, contractor: Contractor, timesheet: Timesheet | None, mome
     worked = Q(batches__assigned_to=contractor, batches__state__in=HELD_STATES)
     if timesheet is not None:
         worked |= Q(pk__in=TimeEntry.objects.filter(timesheet=timesheet, kind=EntryKind.WORK).values("job_id"))
-    jobs = {job.pk: job for job in Job.objects.filter(worked).distinct()}
-    if not jobs:
+    terms = pay_terms_of_jobs(jobs=Job.objects.filter(worked).distinct(), moment=moment)
+    if not terms:
         return settings.DEFAULT_WEEKLY_CAP_HOURS * 60
-    caps = {pk: job.weekly_cap_hours for pk, job in jobs.items()}
-    # Oldest first, so each job ends with the latest change in force at `moment`.
-    for change in PayTermsChange.objects.filter(job_id__in=jobs, effective_from__lte=moment).order_by("effective_from"):
-        caps[change.job_id] = change.weekly_cap_hours
-    return int(min(caps.values()) * 60)
+    return min(t.cap_minutes for t in terms.values())
 
 
 def week_summary(*, contractor: Contractor, week_start: datetime, now: datetime) -> WeekSummary:
@@ -118,8 +122,7 @@ def evidence_by_week(*, contractor: Contractor, week_starts: Iterable[datetime])
     weeks = list(week_starts)
     if not weeks:
         return {}
-    rows = (Annotation.objects.filter(contractor=contractor, deleted=False, ls_created_at__gte=min(weeks),
-                                      ls_created_at__lt=max(weeks) + WEEK)
+    rows = (evidence_annotations(since=min(weeks), until=max(weeks) + WEEK).filter(contractor=contractor)
             .annotate(week=TruncWeek("ls_created_at", tzinfo=UTC)).values("week")
             .annotate(n=Count("id"), seconds=Sum("lead_time")).order_by())
     return {r["week"]: Evidence(r["n"], r["seconds"] or 0.0) for r in rows}

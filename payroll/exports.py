@@ -4,7 +4,6 @@ A week is read in one server-side query whatever the number of contractors: minu
 rates are grouped per timesheet, and the Label Studio evidence is a pair of correlated subqueries.
 Text cells are neutralized against formula injection (OWASP "CSV injection"); numbers are left alone.
 """
-import csv
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,13 +19,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from annotations.models import Annotation
+from config import csv_stream
 from payroll.models import EntryKind, Statement, TimeEntry, Timesheet
 from payroll.selectors import (
-    CENT,
     WEEK,
     Evidence,
+    amount_of,
     entries_of,
+    evidence_annotations,
     minutes_as_hmm,
     minutes_as_hours,
     money_for,
@@ -79,18 +79,9 @@ def _read_to_the_end() -> Iterator[None]:
         yield
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, so lines can be yielded one at a time."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
 def csv_of(rows: Iterable[Iterable[Cell]]) -> Iterator[str]:
     """CSV lines (RFC 4180, CRLF) of rows, each neutralized."""
-    writer = csv.writer(_Echo())
-    for row in rows:
-        yield writer.writerow(neutralized(row))
+    return csv_stream.csv_lines(neutralized(row) for row in rows)
 
 
 # --- one row per contractor-week -----------------------------------------------------------------
@@ -98,9 +89,8 @@ def csv_of(rows: Iterable[Iterable[Cell]]) -> Iterator[str]:
 
 def _week_timesheets(week_start: datetime) -> QuerySet[Timesheet]:
     """One row per timesheet of the week, its entries summed and its evidence counted in SQL."""
-    annotations = (Annotation.objects.filter(contractor=OuterRef("contractor_id"), deleted=False,
-                                             ls_created_at__gte=week_start, ls_created_at__lt=week_start + WEEK)
-                   .order_by().values("contractor"))
+    annotations = (evidence_annotations(since=week_start, until=week_start + WEEK)
+                   .filter(contractor=OuterRef("contractor_id")).order_by().values("contractor"))
     return (Timesheet.objects.filter(week_start=week_start)
             .values("id", "contractor_id", "state", "contractor__legal_name", "contractor__display_name",
                     "contractor__user__email", "contractor__country", "contractor__payout_method",
@@ -133,7 +123,7 @@ def timesheet_rows(week_start: datetime) -> Iterator[list[Cell]]:
     amount_total, seconds_total = Decimal("0.00"), 0.0
     for r in _week_timesheets(week_start).iterator(chunk_size=CHUNK):
         minutes = r["work"] + r["adjusted"]
-        amount = (r["money"] / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+        amount = amount_of(r["money"])
         evidence = Evidence(r["annotation_count"], r["active_seconds"])
         rate: Cell = r["rate"] if r["rates"] == 1 else ("mixed" if r["rates"] else None)
         yield [

@@ -1,7 +1,7 @@
 """Reads of pay weeks, pay terms, logged minutes against the cap, and Label Studio evidence.
 
-Assignment asks `remaining_cap_minutes` / `minutes_logged_by_contractor` for capacity: the one
-place that says how much of a week is left.
+Assignment asks `remaining_cap_minutes` (one contractor) and `minutes_logged_by_contractor` with
+`pay_terms_of_jobs` (a board of them) how much of a week is left.
 """
 import re
 from collections.abc import Iterable
@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from annotations.models import Annotation, Job
 from config.errors import DomainError
-from payroll.models import EntryKind, PayTermsChange, Statement, TimeEntry, Timesheet
+from payroll.models import EntryKind, PayTermsChange, TimeEntry, Timesheet
 from workforce.models import Contractor
 
 WEEK = timedelta(days=7)
@@ -61,6 +61,11 @@ def minutes_as_hmm(minutes: int) -> str:
     return f"{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d}"
 
 
+def amount_of(minutes_times_rate: Decimal) -> Decimal:
+    """What a statement pays for a sum of minutes x hourly rate: divided by 60 once, rounded half-up to cents."""
+    return (minutes_times_rate / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def money_for(minutes: int, rate: Decimal) -> Decimal:
     """Unrounded pay for minutes at an hourly rate; round only where it leaves the system."""
     return Decimal(minutes) * rate / 60
@@ -78,13 +83,22 @@ class PayTerms:
         return int(self.weekly_cap_hours * 60)
 
 
+def pay_terms_of_jobs(*, jobs: Iterable[Job], moment: datetime) -> dict[int, PayTerms]:
+    """Each job's rate and cap in force at `moment`: its latest change from before then, else its own.
+    One query for any number of jobs."""
+    by_id = {job.pk: job for job in jobs}
+    terms = {pk: PayTerms(job.hourly_rate, job.weekly_cap_hours, job.currency, None) for pk, job in by_id.items()}
+    # Oldest first, so each job ends with the latest change in force at `moment`.
+    changes = PayTermsChange.objects.filter(job_id__in=by_id, effective_from__lte=moment).order_by("effective_from")
+    for change in changes:
+        terms[change.job_id] = PayTerms(change.hourly_rate, change.weekly_cap_hours, by_id[change.job_id].currency,
+                                        change.effective_from)
+    return terms
+
+
 def pay_terms_at(*, job: Job, moment: datetime) -> PayTerms:
-    """The job's rate and cap in force at `moment`: its latest change from before then, else its own."""
-    change = (PayTermsChange.objects.filter(job=job, effective_from__lte=moment)
-              .order_by("-effective_from").first())
-    if change is None:
-        return PayTerms(job.hourly_rate, job.weekly_cap_hours, job.currency, None)
-    return PayTerms(change.hourly_rate, change.weekly_cap_hours, job.currency, change.effective_from)
+    """The job's rate and cap in force at `moment`."""
+    return pay_terms_of_jobs(jobs=[job], moment=moment)[job.pk]
 
 
 def pay_terms_history(*, job: Job) -> list[PayTerms]:
@@ -101,11 +115,6 @@ def minutes_logged_by_contractor(contractor_ids: Iterable[int], *, week_start: d
     logged = dict.fromkeys(ids, 0)
     logged.update(rows)
     return logged
-
-
-def hours_logged(*, contractor: Contractor, week_start: datetime) -> Decimal:
-    """Work hours the contractor logged in the pay week starting at `week_start` (exact, not rounded)."""
-    return Decimal(minutes_logged_by_contractor([contractor.pk], week_start=week_start)[contractor.pk]) / 60
 
 
 def remaining_cap_minutes(*, contractor: Contractor, job: Job, moment: datetime) -> int:
@@ -126,11 +135,17 @@ class Evidence:
         return seconds_as_hours(self.active_seconds)
 
 
+def evidence_annotations(*, since: datetime, until: datetime) -> QuerySet[Annotation]:
+    """The annotations that are evidence of work between two moments: synced, not deleted, made by a
+    contractor in Label Studio in that span. Every evidence figure (pages, review, export) counts these."""
+    return Annotation.objects.filter(deleted=False, contractor__isnull=False, ls_created_at__gte=since,
+                                     ls_created_at__lt=until)
+
+
 def evidence_by_contractor(contractor_ids: Iterable[int] | None, *, week_start: datetime) -> dict[int, Evidence]:
-    """Per contractor: their synced, non-deleted Label Studio annotations made in the week and the
-    sum of Label Studio's lead_time over them, in one query (all contractors when ids is None)."""
-    annotations = Annotation.objects.filter(deleted=False, contractor__isnull=False,
-                                            ls_created_at__gte=week_start, ls_created_at__lt=week_start + WEEK)
+    """Per contractor: their evidence annotations made in the week and the sum of Label Studio's
+    lead_time over them, in one query (all contractors when ids is None)."""
+    annotations = evidence_annotations(since=week_start, until=week_start + WEEK)
     if contractor_ids is not None:
         annotations = annotations.filter(contractor_id__in=list(contractor_ids))
     rows = annotations.values("contractor_id").annotate(n=Count("id"), seconds=Sum("lead_time")).order_by()
@@ -185,13 +200,7 @@ def totals_by_timesheet(timesheet_ids: Iterable[int]) -> dict[int, WeekTotals]:
         # minutes x rate is exact; dividing each rate's share by 60 before adding would round twice
         # (31 min at 2.00 less 23 min at 2.50 gave 0.07 instead of 0.075 -> 0.08).
         money[r["timesheet_id"]] += (r["work"] + r["adjusted"]) * r["hourly_rate"]
-    return {i: WeekTotals(work[i], adjusted[i], (money[i] / 60).quantize(CENT, rounding=ROUND_HALF_UP)) for i in ids}
-
-
-def carried_balance(*, contractor: Contractor) -> Decimal:
-    """What the contractor's latest statement carried forward (below the minimum payout)."""
-    latest = Statement.objects.filter(contractor=contractor).order_by("-id").first()
-    return latest.carried_out if latest else Decimal(0)
+    return {i: WeekTotals(work[i], adjusted[i], amount_of(money[i])) for i in ids}
 
 
 def timesheets_of_week(*, week_start: datetime, state: str | None = None) -> QuerySet[Timesheet]:
