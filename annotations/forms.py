@@ -45,6 +45,13 @@ class ReviewForm(AccessibleForm):
                               validators=[validate_printable], help_text="Required for rework: what to fix.")
 
 
+class QualificationForm(AccessibleForm):
+    qualification_tasks = forms.IntegerField(
+        min_value=0, max_value=50, label="Qualification photos",
+        help_text="Gold photos each new applicant labels in Label Studio to qualify, scored against gold; "
+                  "0: applicants do not qualify on this job.")
+
+
 class GoldImportForm(AccessibleForm):
     MAX_BYTES = 50 * 1024 * 1024
 

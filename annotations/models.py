@@ -24,6 +24,9 @@ class Job(models.Model):
                                     validators=[MinValueValidator(0), MaxValueValidator(1)])
     quality_threshold = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.500"))
     max_open_batches = models.PositiveIntegerField(default=2)
+    qualification_tasks = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(50)],
+        help_text="Gold photos each new applicant labels to qualify on this job (0: no qualification round here).")
     start_within_hours = models.PositiveIntegerField(default=24)
     deadline_hours = models.PositiveIntegerField(default=72)
     image_source = models.CharField(max_length=500, help_text="Folder or manifest the photos came from.")
@@ -65,11 +68,20 @@ class BatchState(models.TextChoices):
     DONE = "done", "Done"
 
 
+class BatchKind(models.TextChoices):
+    WORK = "work", "Work"
+    QUALIFICATION = "qualification", "Qualification round"
+
+
 class Batch(models.Model):
-    """A slice of a job's tasks, plus hidden gold, published as its own Label Studio project."""
+    """A slice of a job's tasks, plus hidden gold, published as its own Label Studio project.
+
+    A qualification batch is made for one applicant and holds only gold photos: it is never offered
+    to anyone else, reclaimed or auto-assigned, and closes when the applicant is decided on."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=BatchKind.choices, default=BatchKind.WORK)
     state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.OPEN)
     ls_project_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -80,7 +92,11 @@ class Batch(models.Model):
     deadline_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "number"], name="batch_number_unique_per_job")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="batch_number_unique_per_job"),
+            models.UniqueConstraint(fields=["assigned_to"], condition=models.Q(kind="qualification"),
+                                    name="one_qualification_batch_per_contractor"),
+        ]
         indexes = [models.Index(fields=["state", "assigned_to"])]
         ordering = ["job", "number"]
 

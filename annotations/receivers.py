@@ -12,12 +12,18 @@ NEEDS_ACCOUNT = frozenset({OnboardingState.QUALIFYING, OnboardingState.APPROVED,
 
 
 @receiver(state_changed)
-def on_contractor_state_changed(sender: Any, *, contractor_id: int, to_state: str, **kwargs: Any) -> None:
+def on_contractor_state_changed(sender: Any, *, contractor_id: int, from_state: str, to_state: str,
+                                **kwargs: Any) -> None:
     from annotations import tasks
+    from annotations.services.qualification import qualification_round_close
 
+    if from_state == OnboardingState.QUALIFYING:
+        qualification_round_close(contractor_id=contractor_id)  # decided on: the round is over
     if not labelstudio.is_configured():
         return
-    if to_state in NEEDS_ACCOUNT:
+    if to_state == OnboardingState.QUALIFYING:
+        tasks.open_qualification_round.delay(contractor_id)  # makes the account first
+    elif to_state in NEEDS_ACCOUNT:
         tasks.ensure_label_studio_account.delay(contractor_id)
     elif to_state == OnboardingState.OFFBOARDED:
         tasks.deactivate_label_studio_account.delay(contractor_id)

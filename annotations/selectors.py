@@ -11,7 +11,17 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, QualityScore, ReviewState, ScoreState
+from annotations.models import (
+    Annotation,
+    Batch,
+    BatchKind,
+    BatchState,
+    BatchTask,
+    Job,
+    QualityScore,
+    ReviewState,
+    ScoreState,
+)
 from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, remaining_cap_minutes, week_start_utc
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
 from workforce.selectors import current_agreements
@@ -165,7 +175,8 @@ def stale_reason(batch: Batch, *, started: bool, now: datetime) -> str | None:
 def stale_batches(*, now: datetime) -> list[tuple[Batch, str]]:
     """Held batches the periodic reclaim would take back now, with the rule each one broke."""
     held = list(Batch.objects.select_related("job", "assigned_to__user")
-                .filter(state__in=HELD_STATES, assigned_to__isnull=False).order_by("deadline_at", "id"))
+                .filter(state__in=HELD_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
+                .order_by("deadline_at", "id"))
     started = batches_started_by_holder([b.pk for b in held])
     return [(b, reason) for b in held if (reason := stale_reason(b, started=b.pk in started, now=now))]
 
@@ -261,7 +272,7 @@ def quality_rollups(contractor_ids: Iterable[int]) -> dict[int, QualityRollup]:
     class_ious: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     stamps: dict[int, int] = defaultdict(int)
     for contractor_id, macro_iou, per_class, rubber_stamp in window:
-        scores[contractor_id].append(1.0 if macro_iou is None else macro_iou)
+        scores[contractor_id].append(_task_score(macro_iou))
         for label, report in per_class.items():
             if report.get("iou") is not None:
                 class_ious[contractor_id][label].append(report["iou"])
@@ -326,3 +337,44 @@ def quality_board() -> list[tuple[Contractor, QualityRollup]]:
     rollups = quality_rollups(c.pk for c in contractors)
     return sorted(((c, rollups[c.pk]) for c in contractors),
                   key=lambda pair: (pair[1].score is None, pair[1].score or 0, pair[0].pk))
+
+
+# --- the qualification round -----------------------------------------------------------
+
+def _task_score(macro_iou: float | None) -> float:
+    # No IoU means neither gold nor the answer has a defect: "clean" was the right answer.
+    return 1.0 if macro_iou is None else macro_iou
+
+
+@dataclass(frozen=True)
+class QualificationRound:
+    """An applicant's qualification batch and how far its scoring has got."""
+
+    batch: Batch
+    tasks: int
+    scored: int  # photos of the round with a scored answer by the applicant
+    score: float | None  # mean macro IoU over those photos
+    pass_mark: float
+
+    @property
+    def complete(self) -> bool:
+        return self.scored >= self.tasks
+
+    @property
+    def passed(self) -> bool | None:
+        """None until every photo is scored."""
+        return None if not self.complete or self.score is None else self.score >= self.pass_mark
+
+
+def qualification_round(*, contractor_id: int) -> QualificationRound | None:
+    """The contractor's qualification round with its score so far (None if they never had one), in 3 queries."""
+    batch = (Batch.objects.filter(kind=BatchKind.QUALIFICATION, assigned_to_id=contractor_id)
+             .select_related("job").first())
+    if batch is None:
+        return None
+    ious = list(_scored_on_gold([contractor_id]).filter(annotation__batch_task__batch=batch)
+                .values_list("macro_iou", flat=True))
+    return QualificationRound(
+        batch=batch, tasks=batch.batch_tasks.count(), scored=len(ious),
+        score=statistics.fmean(_task_score(v) for v in ious) if ious else None,
+        pass_mark=settings.QUALITY_QUALIFICATION_PASS)

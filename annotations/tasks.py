@@ -1,4 +1,6 @@
 """Celery entry points of the annotations app: take ids, call a service, safe to retry."""
+import logging
+
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -8,6 +10,9 @@ from annotations.services import scoring
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
+from config.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, retry_backoff_max=600,
@@ -37,6 +42,27 @@ def ensure_label_studio_account(self: object, contractor_id: int) -> int:
     from workforce.models import Contractor
 
     return label_studio_account_ensure(contractor=Contractor.objects.get(pk=contractor_id)).ls_user_id
+
+
+@shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, max_retries=10)
+def open_qualification_round(self: object, contractor_id: int) -> int | None:
+    """Make the applicant's Label Studio user and qualification batch, and publish it; returns its project id.
+
+    Idempotent: the account, the batch and the published tasks are each found again on a retry. Without
+    a job that runs a round (or once the applicant is decided on) nothing is made and None is returned.
+    """
+    from annotations.services.accounts import label_studio_account_ensure
+    from annotations.services.qualification import qualification_round_open
+    from workforce.models import Contractor
+
+    contractor = Contractor.objects.select_related("user").get(pk=contractor_id)
+    label_studio_account_ensure(contractor=contractor)
+    try:
+        batch = qualification_round_open(contractor=contractor)
+    except DomainError as exc:
+        logger.warning("no qualification round for contractor %s: %s", contractor_id, exc.message)
+        return None
+    return batch_publish(batch_id=batch.pk).ls_project_id
 
 
 @shared_task

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import evidence, selectors
-from annotations.forms import GoldImportForm, JobCreateForm, ReviewForm
+from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
-from annotations.services import assignment, gold, jobs, review
-from annotations.tasks import publish_batch, rescore_job
+from annotations.services import assignment, gold, jobs, qualification, review
+from annotations.tasks import open_qualification_round, publish_batch, rescore_job
 from config.csv_stream import csv_lines
 from config.decorators import staff_required
 from config.errors import DomainError
@@ -84,6 +84,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "label_studio_url": settings.LABEL_STUDIO_URL,
         "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
         "gold_form": GoldImportForm(),
+        "qualification_form": QualificationForm(initial={"qualification_tasks": job.qualification_tasks}),
     })
 
 
@@ -115,6 +116,43 @@ def job_rescore(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, "Scoring every annotation on the job's gold photos in the background "
                               "(those already scored on the current gold are kept).")
     return redirect("console:job", pk=pk)
+
+
+@require_POST
+@staff_required
+def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
+    """How many of the job's gold photos each new applicant labels to qualify (0 stops the round here)."""
+    job = get_object_or_404(Job, pk=pk)
+    form = QualificationForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, f"Qualification round: {' '.join(errors)}")
+        return redirect("console:job", pk=pk)
+    try:
+        job = qualification.job_qualification_set(job=job, tasks=form.cleaned_data["qualification_tasks"])
+    except DomainError as exc:
+        messages.error(request, f"Qualification round unchanged: {exc.message}")
+    else:
+        messages.success(request, f"New applicants now qualify on {job.qualification_tasks} gold photo(s) of this "
+                                  "job." if job.qualification_tasks else "This job no longer runs a qualification "
+                                  "round.")
+    return redirect("console:job", pk=pk)
+
+
+@require_POST
+@staff_required
+def qualification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open an applicant's qualification round now (one made late, e.g. before any job ran a round)."""
+    contractor = get_object_or_404(Contractor, pk=pk)
+    try:
+        batch = qualification.qualification_round_open(contractor=contractor, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, f"No qualification round opened: {exc.message}")
+    else:
+        open_qualification_round.delay(contractor.pk)  # the account, then publishing (idempotent)
+        messages.success(request, f"Qualification round of {contractor}: {batch.job}, batch #{batch.number}; "
+                                  "publishing it to Label Studio in the background.")
+    return redirect("workforce:staff-applicant", pk=pk)
 
 
 @require_POST

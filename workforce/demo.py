@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import transaction
+
 from config.errors import DomainError
 from workforce import selectors, services
 from workforce.models import Contractor, OnboardingState, User
@@ -23,6 +25,7 @@ class DemoPerson:
     payout_method: str = "paypal"
 
 
+@transaction.atomic  # one commit: what reacts to the states passed through sees an active contractor
 def demo_contractor_activate(*, user: User, person: DemoPerson, qualification_score: Decimal, staff: User,
                              source: str) -> Contractor:
     """Take the user's contractor, from wherever an earlier run left them, to ACTIVE: verified email, profile,

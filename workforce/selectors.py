@@ -55,8 +55,9 @@ def next_step(contractor: Contractor) -> NextStep:
     if state == S.PROFILE_COMPLETE or pending_agreements(contractor):
         return NextStep("Read and accept the contractor agreement and the guidelines.", reverse("workforce:agreements"))
     if state == S.QUALIFYING:
-        return NextStep("Qualification: staff review your first labelled photos and then decide. "
-                        "Your qualification photos and their Label Studio link will appear here.")
+        return NextStep("Qualification: label the photos of your qualification round in Label Studio; each is "
+                        "scored against a reference answer and staff then decide. The round and its Label Studio "
+                        "link appear below as soon as it is ready.")
     if state == S.APPROVED:
         return NextStep("You are approved. Start working to receive batches.", reverse("workforce:start-working"),
                         action="Start working")

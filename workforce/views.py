@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations.defects import DEFECT_CLASSES
 from annotations.models import LabelStudioAccount
 from annotations.sample_job import example_crop
-from annotations.selectors import contractor_batches, quality_rollups
+from annotations.selectors import contractor_batches, qualification_round, quality_rollups
 from annotations.services.accounts import label_studio_password
 from config.decorators import staff_required
 from config.errors import DomainError
@@ -110,6 +110,7 @@ def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
         "tzname": contractor_zone(contractor).key,
         "last_statement": last_statement,
         "quality": quality,
+        "qualification": qualification_round(contractor_id=contractor.pk),
         "quality_per_class": sorted(quality.per_class.items(), key=lambda item: (item[1], item[0])),
         "last_statement_week": week_name(last_statement.timesheet.week_start) if last_statement else "",
     })
@@ -254,6 +255,8 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "transitions": contractor.transitions.select_related("actor").order_by("-created_at"),
         "declaration": contractor.tax_declarations.first(),
         "missing": selectors.profile_missing(contractor),
+        "qualification": qualification_round(contractor_id=contractor.pk),
+        "label_studio_url": settings.LABEL_STUDIO_URL,
     })
 
 

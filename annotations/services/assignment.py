@@ -8,6 +8,7 @@ from annotations.models import (
     AssignmentAction,
     AssignmentEvent,
     Batch,
+    BatchKind,
     BatchState,
     Job,
 )
@@ -28,8 +29,13 @@ AUTO_ASSIGNED = "auto-assigned"
 
 
 def _locked_batch(batch: Batch) -> Batch:
+    """The batch, locked; refused if it is an applicant's qualification round (that one is never handed on)."""
     # Lock only the batch row (not its job): two staff assigning the same batch queue up here.
-    return Batch.objects.select_for_update(of=("self",)).select_related("job", "assigned_to").get(pk=batch.pk)
+    batch = Batch.objects.select_for_update(of=("self",)).select_related("job", "assigned_to").get(pk=batch.pk)
+    if batch.kind == BatchKind.QUALIFICATION:
+        raise Conflict(f"Batch #{batch.number} is the qualification round of {batch.assigned_to}; it is not "
+                       "assigned, reassigned or reclaimed.", field="batch")
+    return batch
 
 
 def _locked_contractor(contractor: Contractor) -> Contractor:
@@ -140,7 +146,8 @@ def batches_auto_assign(*, job: Job, actor: User | None, now: datetime | None = 
     job = Job.objects.get(pk=job.pk)
     # Batches someone is assigning by hand right now are skipped rather than waited for.
     batches = list(Batch.objects.select_for_update(of=("self",), skip_locked=True).select_related("job")
-                   .filter(job=job, state=BatchState.OPEN, assigned_to__isnull=True, published_at__isnull=False)
+                   .filter(job=job, kind=BatchKind.WORK, state=BatchState.OPEN, assigned_to__isnull=True,
+                           published_at__isnull=False)
                    .order_by("number"))
     if not batches:
         return []
@@ -175,7 +182,7 @@ def batches_reclaim_stale(*, now: datetime | None = None) -> list[AssignmentEven
     """Offer again every held batch not started within start_within_hours, or not handed in by its deadline."""
     now = now or timezone.now()
     held = list(Batch.objects.select_for_update(of=("self",), skip_locked=True).select_related("job")
-                .filter(state__in=HELD_STATES, assigned_to__isnull=False).order_by("id"))
+                .filter(state__in=HELD_STATES, assigned_to__isnull=False, kind=BatchKind.WORK).order_by("id"))
     started = batches_started_by_holder([b.pk for b in held])
     events = []
     for batch in held:

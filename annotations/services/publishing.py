@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations import labelstudio
-from annotations.models import Batch, BatchTask
+from annotations.models import Batch, BatchKind, BatchTask
 
 REF_FIELD = "labelcrew_ref"  # a BatchTask id: says nothing about whether the task is gold
 
@@ -20,7 +20,8 @@ PROJECT_TITLE_MAX = 50  # Label Studio refuses longer project titles
 
 
 def project_title(batch: Batch) -> str:
-    suffix = f" · batch {batch.number} · lc{batch.pk}"
+    what = "qualification" if batch.kind == BatchKind.QUALIFICATION else f"batch {batch.number}"
+    suffix = f" · {what} · lc{batch.pk}"
     return batch.job.name[: PROJECT_TITLE_MAX - len(suffix)].rstrip() + suffix
 
 

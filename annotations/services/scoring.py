@@ -16,7 +16,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
 
-from annotations.models import Annotation, GoldVersion, QualityScore, ReviewState, ScoreState, Task
+from annotations.models import (
+    Annotation,
+    Batch,
+    BatchState,
+    GoldVersion,
+    QualityScore,
+    ReviewState,
+    ScoreState,
+    Task,
+)
 from annotations.quality.labelstudio_json import ScoringInputError
 from annotations.quality.metrics import Report, round_report, score_masks
 from annotations.quality.overlay import render_overlay
@@ -323,19 +332,40 @@ def _pause_reason(score: float, n: int, weakest: str | None, weakest_iou: float 
 
 @transaction.atomic
 def contractor_quality_apply(*, contractor_id: int) -> None:
-    """After a score: a qualifying contractor who passes gets their qualification score recorded; an active
-    one whose rolling score has fallen below the pause threshold is paused (and emailed why)."""
+    """After a score: a qualifying contractor's qualification score is recorded (pass or not, for staff to see)
+    and, with QUALITY_QUALIFICATION_AUTO_APPROVE, a pass approves them; an active one whose rolling score has
+    fallen below the pause threshold is paused (and emailed why)."""
     from annotations.selectors import quality_rollups
 
     contractor = Contractor.objects.select_for_update().get(pk=contractor_id)
-    rollup = quality_rollups([contractor_id])[contractor_id]
-    if rollup.score is None:
+    if contractor.state == OnboardingState.QUALIFYING:
+        _qualification_apply(contractor)
         return
-    if (contractor.state == OnboardingState.QUALIFYING and rollup.n >= settings.QUALITY_QUALIFICATION_TASKS
-            and rollup.score >= settings.QUALITY_QUALIFICATION_PASS):
-        contractor_qualification_record(contractor=contractor, score=rollup.score)
-    elif (contractor.state == OnboardingState.ACTIVE and rollup.n >= settings.QUALITY_PAUSE_MIN_TASKS
-          and rollup.score < settings.QUALITY_PAUSE_BELOW):
+    rollup = quality_rollups([contractor_id])[contractor_id]
+    if (contractor.state == OnboardingState.ACTIVE and rollup.score is not None
+            and rollup.n >= settings.QUALITY_PAUSE_MIN_TASKS and rollup.score < settings.QUALITY_PAUSE_BELOW):
         weakest_iou = rollup.per_class.get(rollup.weakest_class) if rollup.weakest_class else None
         onboarding.transition(contractor=contractor, to_state=OnboardingState.PAUSED,
                               reason=_pause_reason(rollup.score, rollup.n, rollup.weakest_class, weakest_iou))
+
+
+def _qualification_apply(contractor: Contractor) -> None:
+    """The round's score once every photo of it is scored; without a round, over QUALITY_QUALIFICATION_TASKS
+    scored gold tasks. A complete round is marked submitted; a pass approves only when configured to."""
+    from annotations.selectors import qualification_round, quality_rollups
+
+    found = qualification_round(contractor_id=contractor.pk)
+    if found is None:
+        rollup = quality_rollups([contractor.pk])[contractor.pk]
+        if rollup.score is not None and rollup.n >= settings.QUALITY_QUALIFICATION_TASKS:
+            contractor_qualification_record(contractor=contractor, score=rollup.score)
+        return
+    if not found.complete or found.score is None:
+        return
+    contractor_qualification_record(contractor=contractor, score=found.score)
+    Batch.objects.filter(pk=found.batch.pk, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS)).update(
+        state=BatchState.SUBMITTED)
+    if found.passed and settings.QUALITY_QUALIFICATION_AUTO_APPROVE:
+        onboarding.transition(contractor=contractor, to_state=OnboardingState.APPROVED, reason=(
+            f"passed the qualification round: {found.score:.2f} over {found.tasks} photos "
+            f"(pass mark {found.pass_mark:.2f})"))

@@ -243,9 +243,13 @@ LOGGING = {
 # --- Quality -------------------------------------------------------------------------
 # A contractor's rolling score is the mean macro IoU over their latest N scored gold tasks.
 QUALITY_ROLLING_WINDOW = env.int("QUALITY_ROLLING_WINDOW", default=20)
-# Qualification passes at this mean over at least this many scored gold tasks (staff still approve).
+# Qualification passes at this mean over the round's photos (or, for an applicant without a round, over at
+# least QUALITY_QUALIFICATION_TASKS scored gold tasks). Staff decide on approval unless AUTO_APPROVE is on.
 QUALITY_QUALIFICATION_PASS = env.float("QUALITY_QUALIFICATION_PASS", default=0.6)
 QUALITY_QUALIFICATION_TASKS = env.int("QUALITY_QUALIFICATION_TASKS", default=3)
+QUALITY_QUALIFICATION_AUTO_APPROVE = env.bool("QUALITY_QUALIFICATION_AUTO_APPROVE", default=False)
+# An applicant's qualification batch is due this long after it opens (it is never reclaimed).
+QUALIFICATION_ROUND_HOURS = env.int("QUALIFICATION_ROUND_HOURS", default=7 * 24)
 # An active contractor whose rolling score over at least this many tasks falls below it is paused.
 QUALITY_PAUSE_BELOW = env.float("QUALITY_PAUSE_BELOW", default=0.4)
 QUALITY_PAUSE_MIN_TASKS = env.int("QUALITY_PAUSE_MIN_TASKS", default=5)

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations import labelstudio
 from annotations.models import Annotation, Batch, BatchState, Job
-from annotations.services import jobs
+from annotations.services import jobs, qualification
 from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.assignment import batches_auto_assign
 from annotations.services.publishing import batch_publish
@@ -29,6 +29,7 @@ JOB_INSTRUCTIONS = (
 )
 GOLD_RATE = Decimal("0.25")
 LOW_SCORE = Decimal("0.45")  # below the job's quality threshold (0.5): auto-assignment skips them
+QUALIFICATION_TASKS = 3  # gold photos of the demo job in each new applicant's qualification round
 ANNOTATED_BATCHES = 3  # batches of which about half of the tasks are annotated in Label Studio
 
 
@@ -122,6 +123,12 @@ class Command(BaseCommand):
         seen = sync_poll()
         synced = Annotation.objects.filter(batch_task__batch__job=job, deleted=False).count()
         self._step(started, f"6. synced {seen} annotations from Label Studio; the job has {synced}")
+
+        started = time.perf_counter()
+        gold = job.tasks.filter(gold_result__isnull=False).count()
+        job = qualification.job_qualification_set(job=job, tasks=min(QUALIFICATION_TASKS, gold))
+        self._step(started, f"7. qualification round: each new applicant labels {job.qualification_tasks} of the "
+                            f"job's {gold} gold photos in Label Studio")
 
     def _staff(self, email: str) -> User:
         user = User.objects.filter(email=email.strip().lower()).first()

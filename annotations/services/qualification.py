@@ -1,0 +1,90 @@
+"""The qualification round: each applicant labels a few gold photos in Label Studio and is scored on them.
+
+The round is a batch of its own (kind "qualification") held by the applicant: the sync, scoring,
+overlays and rollups treat its annotations like any other work on gold. Staff decide on approval
+with the score in front of them (or, with QUALITY_QUALIFICATION_AUTO_APPROVE, a pass approves).
+"""
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotations.models import AssignmentAction, AssignmentEvent, Batch, BatchKind, BatchState, BatchTask, Job
+from config.errors import Conflict, DomainError
+from workforce.models import Contractor, OnboardingState, User
+
+logger = logging.getLogger(__name__)
+
+ROUND_REASON = "qualification round"
+
+
+def qualification_job() -> Job | None:
+    """The newest job that runs a qualification round and has gold for it, or None."""
+    for job in Job.objects.filter(qualification_tasks__gt=0).order_by("-created_at", "-id"):
+        if job.tasks.filter(gold_result__isnull=False).count() >= job.qualification_tasks:
+            return job
+    return None
+
+
+@transaction.atomic
+def job_qualification_set(*, job: Job, tasks: int) -> Job:
+    """Make new applicants qualify on `tasks` of this job's gold photos (0 stops the round here)."""
+    if not 0 <= tasks <= 50:
+        raise DomainError("qualification_tasks: between 0 and 50.", field="qualification_tasks")
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    gold = job.tasks.filter(gold_result__isnull=False).count()
+    if tasks > gold:
+        raise DomainError(f"qualification_tasks: the job has {gold} photo(s) with gold; a round of {tasks} needs "
+                          "that many.", field="qualification_tasks")
+    job.qualification_tasks = tasks
+    job.save(update_fields=["qualification_tasks"])
+    return job
+
+
+def qualification_batch_of(contractor: Contractor) -> Batch | None:
+    return Batch.objects.filter(kind=BatchKind.QUALIFICATION, assigned_to=contractor).select_related("job").first()
+
+
+@transaction.atomic
+def qualification_round_open(*, contractor: Contractor, actor: User | None = None) -> Batch:
+    """The applicant's qualification batch, made once: the job's gold photos drawn for them, held by them.
+
+    Publishing it to Label Studio is the caller's next step (the Celery task does both). The draw is
+    seeded by the contractor, so two applicants rarely get the same photos and a retry gets the same.
+    """
+    contractor = Contractor.objects.select_for_update().get(pk=contractor.pk)
+    existing = qualification_batch_of(contractor)
+    if existing is not None:
+        return existing
+    if contractor.state != OnboardingState.QUALIFYING:
+        raise Conflict(f"{contractor} is {contractor.get_state_display().lower()}, not qualifying.",
+                       field="contractor")
+    job = qualification_job()
+    if job is None:
+        raise DomainError("No job runs a qualification round: set the number of qualification photos on a job "
+                          "with gold first.", field="job")
+    job = Job.objects.select_for_update().get(pk=job.pk)  # batch numbers are handed out under the job's lock
+    pool = list(job.tasks.filter(gold_result__isnull=False).order_by("id").values_list("pk", flat=True))
+    chosen = random.Random(f"qualification:{contractor.pk}").sample(pool, job.qualification_tasks)  # noqa: S311
+    now = timezone.now()
+    batch = Batch.objects.create(
+        job=job, number=(job.batches.aggregate(n=Max("number"))["n"] or 0) + 1, kind=BatchKind.QUALIFICATION,
+        state=BatchState.ASSIGNED, assigned_to=contractor, assigned_at=now,
+        deadline_at=now + timedelta(hours=settings.QUALIFICATION_ROUND_HOURS))
+    BatchTask.objects.bulk_create([BatchTask(batch=batch, task_id=pk, is_gold=True) for pk in sorted(chosen)])
+    AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=AssignmentAction.ASSIGN, actor=actor,
+                                   reason=ROUND_REASON)
+    logger.info("qualification round of %s: batch %s on job %s, %s photos", contractor.pk, batch.pk, job.pk,
+                len(chosen))
+    return batch
+
+
+@transaction.atomic
+def qualification_round_close(*, contractor_id: int) -> bool:
+    """Close the applicant's round once they are decided on (approved, rejected, offboarded); True if it was open."""
+    return Batch.objects.filter(kind=BatchKind.QUALIFICATION, assigned_to_id=contractor_id).exclude(
+        state=BatchState.DONE).update(state=BatchState.DONE) > 0
