@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.db.models import QuerySet
 
-from annotations.models import Batch
+from annotations.models import Batch, BatchKind
 from workforce import validation
 from workforce.forms import AccessibleForm
 
@@ -15,7 +15,8 @@ CLOCK_FORMATS = ["%H:%M", "%H:%M:%S"]
 
 class BatchChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Batch) -> str:
-        return f"{obj.job.name}, batch {obj.number}"
+        what = "qualification round" if obj.kind == BatchKind.QUALIFICATION else f"batch {obj.number}"
+        return f"{obj.job.name}, {what}"
 
 
 def local_to_utc(day: date, clock: time, zone: ZoneInfo) -> datetime:

@@ -11,6 +11,7 @@ from annotations.selectors import qualification_round
 from annotations.services import assignment, qualification
 from annotations.services.scoring import contractor_quality_apply
 from config.errors import Conflict, DomainError
+from payroll.services.entries import time_entry_create
 from tests.annotations.conftest import gold_task
 from tests.factories import UserFactory, contractor_in_state
 from workforce import services as workforce_services
@@ -129,6 +130,17 @@ def test_deciding_on_the_applicant_closes_the_round(qjob: Job, applicant: Contra
     assert batch.state == BatchState.DONE
 
 
+def test_time_on_the_round_is_logged_and_paid_like_any_batch(qjob: Job, applicant: Contractor) -> None:
+    batch = qualification.qualification_round_open(contractor=applicant)
+    now = timezone.now().replace(second=0, microsecond=0)
+    entries = time_entry_create(contractor=applicant, batch=batch, start=now - timedelta(minutes=90),
+                                end=now - timedelta(minutes=30), actor=applicant.user, now=now)
+    assert sum(e.minutes for e in entries) == 60
+    assert {e.hourly_rate for e in entries} == {qjob.hourly_rate}
+    page = _client(applicant.user).get("/pay/").content.decode()
+    assert f'<option value="{batch.pk}">{qjob.name}, qualification round</option>' in page
+
+
 # --- scoring the round ----------------------------------------------------------------------
 
 def test_the_score_is_recorded_only_once_every_photo_is_scored_pass_or_not(
@@ -140,7 +152,8 @@ def test_the_score_is_recorded_only_once_every_photo_is_scored_pass_or_not(
     assert applicant.qualification_score is None
     _score_round(score, applicant, [0.9, 0.1, 0.5])  # the third photo: the first two are scored again
     found = qualification_round(contractor_id=applicant.pk)
-    assert found.complete and found.passed is False
+    assert found.complete
+    assert found.passed is False
     assert str(applicant.qualification_score) == "0.5000"
     assert found.batch.state == BatchState.SUBMITTED
     assert applicant.state == S.QUALIFYING  # staff decide

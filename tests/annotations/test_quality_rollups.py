@@ -122,7 +122,8 @@ def test_too_few_tasks_or_a_score_at_the_threshold_does_not_pause(score: Callabl
     assert ana.state == S.ACTIVE
 
 
-def test_a_qualifying_contractor_without_a_round_who_passes_gets_the_score_recorded_not_approved(score: Callable) -> None:
+def test_a_qualifying_contractor_without_a_round_who_passes_gets_the_score_recorded_not_approved(
+        score: Callable) -> None:
     ana = contractor_in_state(S.QUALIFYING)
     score(ana, 0.7)
     score(ana, 0.6)
