@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a ZIP with files; an empty ZIP
 NAMING = "<task key>_<class key>.png or <task key>/<class key>.png"
+JSON_MAX_BYTES = 50 * 2**20
 _SHOWN = 5  # file names an error lists before "and N more"
 # What an archiver adds beside the files (macOS Finder's resource forks and folder settings).
 _METADATA_FOLDER, _METADATA_FILE = "__MACOSX", ".DS_Store"
@@ -35,7 +36,8 @@ def _listed(names: list[str]) -> str:
 
 def _unsafe(name: str) -> bool:
     """Absolute, climbing out with '..', or a Windows path: never written to disk here, refused all the same."""
-    return name.startswith("/") or "\\" in name or ".." in PurePosixPath(name).parts or name[1:2] == ":"
+    return (not name or name.startswith("/") or "\\" in name or ".." in PurePosixPath(name).parts
+            or name[1:2] == ":")
 
 
 def _files(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -171,4 +173,7 @@ def gold_import_file(*, job: Job, content: bytes, name: str = "", actor: User | 
         return gold_import_masks(job=job, archive=content, actor=actor)
     if content.startswith(PNG_SIGNATURE):
         raise DomainError(f"file: a single PNG; put the masks in a ZIP, named {NAMING}.", field="file")
+    if len(content) > JSON_MAX_BYTES:  # parsed whole, a JSON export takes many times its size in memory
+        raise DomainError(f"document: {len(content):,} bytes, more than the {JSON_MAX_BYTES // 2**20} MB a Label "
+                          "Studio export may weigh.", field="document")
     return gold_import(job=job, document=content, actor=actor)

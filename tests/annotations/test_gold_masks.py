@@ -216,6 +216,8 @@ def test_an_upload_is_read_as_a_zip_or_a_json_export_by_its_content(job: Job, sa
     with pytest.raises(DomainError, match="a single PNG; put the masks in a ZIP"):
         gold_import_file(job=job, content=png(square(task)), name="mask.png")
     assert gold_import_file(job=job, content=b"[]", name="export.json") == 0
+    with pytest.raises(DomainError, match="more than the 50 MB a Label Studio export may weigh"):
+        gold_import_file(job=job, content=b"[" + b" " * 50 * 2**20 + b"]", name="export.json")
 
 
 # --- the console ------------------------------------------------------------------------------
