@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 
 from annotations.defects import DefectClass, format_classes, parse_classes
 from workforce.forms import AccessibleForm
@@ -53,14 +54,16 @@ class QualificationForm(AccessibleForm):
 
 
 class GoldImportForm(AccessibleForm):
-    MAX_BYTES = 50 * 1024 * 1024
+    export = forms.FileField(label="Label Studio JSON export or ZIP of PNG masks",
+                             widget=forms.ClearableFileInput(attrs={"accept": ".json,.zip,application/json,"
+                                                                              "application/zip"}),
+                             help_text="A project exported as JSON from Label Studio (each task's annotation, ground "
+                                       "truth first, becomes that photo's new gold), or a ZIP of PNG masks named "
+                                       "<task key>_<class key>.png or <task key>/<class key>.png, each the size of its "
+                                       "photo (a pixel above zero paints the class).")
 
-    export = forms.FileField(label="Label Studio JSON export",
-                             help_text="Export the project as JSON in Label Studio; each task's annotation (ground "
-                                       "truth first) becomes that photo's new gold.")
-
-    def clean_export(self) -> bytes:
+    def clean_export(self) -> UploadedFile:
         upload = self.cleaned_data["export"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(f"At most {self.MAX_BYTES // (1024 * 1024)} MB.")
-        return upload.read()
+        if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
+            raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+        return upload

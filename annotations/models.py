@@ -222,6 +222,7 @@ class GoldSource(models.TextChoices):
     SAMPLE = "sample", "Sample job"
     PROMOTED = "promoted", "Promoted by a reviewer"
     IMPORT = "import", "Imported from Label Studio"
+    IMPORT_PNG = "import_png", "Imported from PNG masks"
 
 
 class GoldVersion(models.Model):

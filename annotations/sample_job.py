@@ -14,8 +14,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from annotations.defects import BRUSH_FROM_NAME, DEFECT_CLASSES, IMAGE_TO_NAME, labeling_config
-from annotations.quality.rle import mask_to_rle
+from annotations.defects import DEFECT_CLASSES, labeling_config
+from annotations.quality.labelstudio_json import brush_result, result_id
 
 FORMAT = "labelcrew-sample-job/1"
 MODEL_VERSION = "sample-defect-model-v1"
@@ -242,7 +242,7 @@ def _make_task(index: int, *, root: Path, seed: int, width: int, height: int) ->
         mask = _union(scene, [i for i in instances if i.cls == cls])
         if mask.any():
             gold_masks[cls] = write(f"gold/{key}_{cls}.png", _png(mask))
-            gold_results.append(_brush_result(mask, cls, rid=_result_id(key, "gold", cls)))
+            gold_results.append(brush_result(mask, label=_LABELS[cls], rid=result_id(key, "gold", cls)))
         else:
             gold_masks[cls] = write(f"gold/{key}_{cls}.png", _empty_png(width, height))
     gold_rel = write(f"gold/{key}.json", _compact_json(gold_results))
@@ -252,7 +252,7 @@ def _make_task(index: int, *, root: Path, seed: int, width: int, height: int) ->
     for cls in _CLASS_KEYS:
         mask = _union(scene, [i for i in predicted if i.cls == cls])
         if mask.any():
-            pred_results.append(_brush_result(mask, cls, rid=_result_id(key, "prediction", cls)))
+            pred_results.append(brush_result(mask, label=_LABELS[cls], rid=result_id(key, "prediction", cls)))
     prediction = {"model_version": MODEL_VERSION, "score": score, "result": pred_results}
     pred_rel = write(f"predictions/{key}.json", _compact_json(prediction))
 
@@ -784,24 +784,6 @@ def _describe(inst: _Instance) -> dict:
     rows, cols = np.flatnonzero(inst.mask.any(axis=1)), np.flatnonzero(inst.mask.any(axis=0))
     bbox = [inst.x0 + int(cols[0]), inst.y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
     return {"class": inst.cls, "bbox": bbox, "area": int(inst.mask.sum())}
-
-
-def _brush_result(mask: np.ndarray, cls: str, *, rid: str) -> dict:
-    height, width = mask.shape
-    return {
-        "id": rid,
-        "type": "brushlabels",
-        "from_name": BRUSH_FROM_NAME,
-        "to_name": IMAGE_TO_NAME,
-        "original_width": width,
-        "original_height": height,
-        "image_rotation": 0,
-        "value": {"format": "rle", "rle": mask_to_rle(mask), "brushlabels": [_LABELS[cls]]},
-    }
-
-
-def _result_id(task: str, source: str, cls: str) -> str:
-    return hashlib.sha256(f"{task}/{source}/{cls}".encode()).hexdigest()[:10]
 
 
 def _png(mask: np.ndarray) -> bytes:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations import evidence, selectors
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
-from annotations.services import assignment, gold, jobs, qualification, review
+from annotations.services import assignment, gold_masks, jobs, qualification, review
 from annotations.tasks import open_qualification_round, publish_batch, rescore_job
 from config.csv_stream import csv_lines
 from config.decorators import staff_required
@@ -91,15 +91,17 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
-    """New gold for the job's photos from a Label Studio export; what scored on the old gold is re-scored."""
+    """New gold for the job's photos from a Label Studio export or a ZIP of PNG masks; what scored on the
+    old gold is re-scored."""
     job = get_object_or_404(Job, pk=pk)
     form = GoldImportForm(request.POST, request.FILES)
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, f"Gold import: {' '.join(errors)}")
         return redirect("console:job", pk=pk)
+    upload = form.cleaned_data["export"]
     try:
-        updated = gold.gold_import(job=job, document=form.cleaned_data["export"], actor=request.user)
+        updated = gold_masks.gold_import_file(job=job, content=upload.read(), name=upload.name, actor=request.user)
     except DomainError as exc:
         messages.error(request, f"Gold import refused, nothing changed: {exc.message}")
     else:

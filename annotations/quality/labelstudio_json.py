@@ -1,13 +1,15 @@
-"""Label Studio JSON (a result list, an annotation or a task export item) to per-class bool brush masks.
+"""Label Studio JSON (a result list, an annotation or a task export item) to per-class bool brush masks, and back.
 
 Only results of ``type == "brushlabels"`` are read; other result types (choices, rectangles...) are
 skipped. Each brush result is ``{"original_width", "original_height", "value": {"format": "rle",
 "rle": [...], "brushlabels": [label, ...]}}``; results with the same label are unioned.
 """
+import hashlib
 
 import numpy as np
 
-from annotations.quality.rle import RLEError, rle_to_mask
+from annotations.defects import BRUSH_FROM_NAME, IMAGE_TO_NAME
+from annotations.quality.rle import RLEError, mask_to_rle, rle_to_mask
 
 
 class ScoringInputError(ValueError):
@@ -140,3 +142,24 @@ def masks_from_results(results: list[dict]) -> tuple[dict[str, np.ndarray], int,
     if size is None:
         raise ScoringInputError("no brushlabels result with an RLE mask")
     return masks, size[0], size[1]
+
+
+def result_id(task_key: str, source: str, class_key: str) -> str:
+    """A stable id for the result of one class on one task ("gold", "prediction"...): the same masks
+    written again give the same JSON, so an unchanged gold compares equal."""
+    return hashlib.sha256(f"{task_key}/{source}/{class_key}".encode()).hexdigest()[:10]
+
+
+def brush_result(mask: np.ndarray, *, label: str, rid: str) -> dict:
+    """The Label Studio brush result painting a bool H x W mask with one label (our own RLE encoder)."""
+    height, width = mask.shape
+    return {
+        "id": rid,
+        "type": "brushlabels",
+        "from_name": BRUSH_FROM_NAME,
+        "to_name": IMAGE_TO_NAME,
+        "original_width": width,
+        "original_height": height,
+        "image_rotation": 0,
+        "value": {"format": "rle", "rle": mask_to_rle(mask), "brushlabels": [label]},
+    }

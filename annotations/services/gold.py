@@ -1,6 +1,8 @@
-"""The gold store: versioned gold answers per task, from the sample job, a reviewer's promotion or an import."""
+"""The gold store: versioned gold answers per task, from the sample job, a reviewer's promotion or an import
+(a Label Studio JSON export here, PNG masks in gold_masks)."""
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -49,9 +51,21 @@ def gold_current(task: Task) -> GoldVersion | None:
         return GoldVersion.objects.filter(task=task).order_by("-version").first()
 
 
+def _same_masks(current: Any, masks: dict[str, np.ndarray], task: Task) -> bool:
+    """Whether the current gold paints exactly these masks, however its JSON differs (result ids, RLE
+    of another encoder, an empty class written out or left out)."""
+    try:
+        painted = {label: m for label, m in masks_of_task(current, task).items() if m.any()}
+    except ScoringInputError:
+        return False
+    masks = {label: m for label, m in masks.items() if m.any()}
+    return painted.keys() == masks.keys() and all(np.array_equal(painted[k], masks[k]) for k in masks)
+
+
 def gold_set(*, task: Task, result: Any, source: str, actor: User | None = None,
              annotation: Annotation | None = None) -> GoldVersion:
-    """Make `result` the task's gold as its next version; a result equal to the current gold is not a new one.
+    """Make `result` the task's gold as its next version; a result painting the same masks as the current
+    gold is not a new one.
 
     Once committed, every annotation scored against an older version of this task's gold is scored again.
     """
@@ -65,13 +79,13 @@ def _gold_set(*, task: Task, result: Any, source: str, actor: User | None,
     if source not in GoldSource.values:
         raise DomainError(f"source: one of {', '.join(GoldSource.values)}.", field="source")
     try:
-        masks_of_task(result, task)
+        masks = masks_of_task(result, task)
     except ScoringInputError as exc:
         raise DomainError(f"result: the gold masks cannot be read: {exc}", field="result") from None
     # The task row lock orders versions and keeps a scorer from writing against a gold being replaced.
     task = Task.objects.select_for_update().get(pk=task.pk)
     current = gold_current(task)
-    if current is not None and current.result == result:
+    if current is not None and (current.result == result or _same_masks(current.result, masks, task)):
         return current, False
     version = (GoldVersion.objects.filter(task=task).aggregate(v=Max("version"))["v"] or 0) + 1
     gold = GoldVersion.objects.create(task=task, version=version, result=result, source=source,
@@ -116,14 +130,16 @@ def _gold_answer(item: dict, where: str) -> list | None:
     return result
 
 
-class _TaskFinder:
-    """Tasks of one job by the LabelCrew reference LabelCrew put in Label Studio, by image path or file name."""
+class TaskFinder:
+    """Tasks of one job by the LabelCrew reference LabelCrew put in Label Studio, by image path or file name,
+    or by task key."""
 
     def __init__(self, job: Job) -> None:
         self.job = job
         # Not the masks: a 20 MP job's predictions and gold weigh hundreds of MB.
         self.tasks = {t.pk: t for t in job.tasks.defer("prediction", "gold_result")}
         self.by_path = {t.image_path: t for t in self.tasks.values()}
+        self.by_key = {t.key: t for t in self.tasks.values()}
         self.by_name: dict[str, list[Task]] = {}
         for task in self.tasks.values():
             self.by_name.setdefault(PurePosixPath(task.image_path).name, []).append(task)
@@ -162,8 +178,8 @@ def gold_import(*, job: Job, document: str | bytes | list, actor: User | None = 
             raise DomainError(f"document: not JSON ({exc}).", field="document") from None
     if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
         raise DomainError("document: a Label Studio JSON export is a list of tasks.", field="document")
-    finder = _TaskFinder(job)
-    answers: dict[int, tuple[Task, list]] = {}
+    finder = TaskFinder(job)
+    answers: dict[int, tuple[Task, list, str]] = {}
     for index, item in enumerate(document):
         where = f"task #{index}" + (f" (id {item['id']})" if "id" in item else "")
         data = item.get("data")
@@ -176,11 +192,19 @@ def gold_import(*, job: Job, document: str | bytes | list, actor: User | None = 
         if task.pk in answers:
             raise DomainError(f"document: {where} is the photo {task.key} again.", field="document")
         answers[task.pk] = (task, result, where)
+    return gold_set_many(answers=list(answers.values()), source=GoldSource.IMPORT, actor=actor, field="document")
+
+
+@transaction.atomic
+def gold_set_many(*, answers: Sequence[tuple[Task, Any, str]], source: str, actor: User | None,
+                  field: str) -> int:
+    """Each (task, result, where the result came from) as the task's next gold, all or nothing; returns how
+    many tasks got a new version. A result that does not decode refuses them all, naming where it was."""
     updated = 0
-    for task, result, where in answers.values():
+    for task, result, where in answers:
         try:
-            _, new = _gold_set(task=task, result=result, source=GoldSource.IMPORT, actor=actor, annotation=None)
+            _, new = _gold_set(task=task, result=result, source=source, actor=actor, annotation=None)
         except DomainError as exc:  # rolls back the tasks already imported: all or nothing
-            raise DomainError(f"document: {where} ({task.key}): {exc.message}", field="document") from None
+            raise DomainError(f"{field}: {where} ({task.key}): {exc.message}", field=field) from None
         updated += new
     return updated

@@ -258,6 +258,11 @@ QUALITY_INSTANCE_MATCH_IOU = env.float("QUALITY_INSTANCE_MATCH_IOU", default=0.5
 QUALITY_OVERLAY_MAX_SIDE = env.int("QUALITY_OVERLAY_MAX_SIDE", default=2048)
 # Decoded gold kept per worker process: one 20 MP gold of a few classes is ~20 MB per class.
 QUALITY_GOLD_CACHE_SIZE = env.int("QUALITY_GOLD_CACHE_SIZE", default=8)
+# An imported gold file (a Label Studio export, or a ZIP of PNG masks and what its files unpack to) weighs at
+# most this; a ZIP holds at most this many files. A PNG is also refused by Pillow's decompression-bomb guard,
+# and no mask is decoded unless its header gives the photo's size.
+GOLD_IMPORT_MAX_BYTES = env.int("GOLD_IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
+GOLD_IMPORT_MAX_FILES = env.int("GOLD_IMPORT_MAX_FILES", default=10_000)
 # How long a scoring write waits for a row lock before failing with a retryable error.
 QUALITY_LOCK_TIMEOUT_MS = env.int("QUALITY_LOCK_TIMEOUT_MS", default=3000)
 # The re-score fan-out tasks belong with the scoring work, not on the Label Studio queue.

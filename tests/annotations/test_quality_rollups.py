@@ -2,6 +2,7 @@
 from collections.abc import Callable
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.core import mail
 from django.db import connection
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotations.models import Batch, BatchTask, GoldSource, Job, QualityScore, ScoreState
+from annotations.quality.labelstudio_json import brush_result
 from annotations.selectors import capacity_board, quality_rollups
 from annotations.services.assignment import batches_auto_assign
 from annotations.services.gold import gold_set
@@ -47,7 +49,8 @@ def test_a_gold_task_done_twice_counts_once_with_the_latest_annotation_on_the_ne
     score(ana, 0.2, task=task, minutes=1)
     latest = score(ana, 0.6, task=task, minutes=2)
     # Gold changed: the newest version's score of the latest annotation is the one that counts.
-    newer = gold_set(task=task, result=[{"type": "choices", "value": {}}], source=GoldSource.IMPORT)
+    newer = gold_set(task=task, result=[brush_result(np.eye(8, dtype=bool), label="Scratch", rid="s")],
+                     source=GoldSource.IMPORT)
     QualityScore.objects.create(annotation=latest.annotation, gold=newer, state=ScoreState.SCORED, macro_iou=0.9,
                                 per_class=per_class_report(Scratch=0.9), result_digest="x", scored_at=timezone.now())
     rollup = quality_rollups([ana.pk])[ana.pk]
