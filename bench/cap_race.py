@@ -13,7 +13,6 @@ import argparse
 import os
 import random
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
+from _procs import stop_process_group  # bench/, the script's own folder
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,13 +81,7 @@ def gunicorn(*, port: int, workers: int) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process, grace=20)
 
 
 @dataclass(frozen=True)

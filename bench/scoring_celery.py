@@ -14,14 +14,16 @@ and prints both, with the worker processes' peak RSS (VmHWM).
 import argparse
 import functools
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from _procs import stop_process_group  # bench/, the script's own folder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -126,18 +128,9 @@ def _start_worker(args: argparse.Namespace, log: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while not app.control.ping(destination=[node], timeout=1.0):
         if process.poll() is not None or time.monotonic() > deadline:
-            _stop_worker(process)
+            stop_process_group(process)
             raise SystemExit(f"the worker did not start; see {log}")
     return process
-
-
-def _stop_worker(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def _vm_hwm_mb(pid: int) -> float:
@@ -191,19 +184,34 @@ def _reference(ids: list[int]) -> list[float]:
     return seconds
 
 
-def main() -> None:
-    args = _arguments()
-    sample = _sample_dir(args.sample)
+@dataclass(frozen=True)
+class CeleryRun:
+    """What one run of the job through real workers measured."""
+
+    ids: list[int]
+    wall: float  # seconds from the first enqueue to the last result
+    durations_ms: list[int]  # QualityScore.duration_ms of each annotation
+    worker_peaks_mb: list[float]  # VmHWM of each worker child
+    parent_peak_mb: float
+    states: dict[str, int]
+    flagged: int
+    retried: int
+    load_before: float
+
+
+def run_job(args: argparse.Namespace, sample: Path) -> CeleryRun:
+    """Recreate the database, write the annotations, score them through `args.concurrency` worker
+    processes started here (and stopped, also on error) and read back their scores."""
     _setup(args)
+    from django.conf import settings
+
     from annotations.models import QualityScore, Task
     from annotations.tasks import score_annotation
 
     ids = _make_annotations(sample, args.annotations)
     task = Task.objects.order_by("id").first()
-    tasks = Task.objects.count()
-    print(f"sample {sample}: {tasks} photos of {task.width}x{task.height}; {len(ids)} annotations, "
+    print(f"sample {sample}: {Task.objects.count()} photos of {task.width}x{task.height}; {len(ids)} annotations, "
           f"{args.concurrency} worker processes", flush=True)
-
     load_before = os.getloadavg()[0]
     log = REPO_ROOT / "var" / "bench-scoring-celery-worker.log"
     process = _start_worker(args, log)
@@ -213,20 +221,27 @@ def main() -> None:
         for result in results:
             result.get(timeout=3600)
         wall = time.perf_counter() - started
-        children = _children(process.pid)
-        peaks = [_vm_hwm_mb(pid) for pid in children]
+        peaks = [_vm_hwm_mb(pid) for pid in _children(process.pid)]
         parent_peak = _vm_hwm_mb(process.pid)
     finally:
-        _stop_worker(process)
+        stop_process_group(process)
 
     scores = list(QualityScore.objects.filter(annotation_id__in=ids))
-    from django.conf import settings
-
     for score in scores:  # the overlays are evidence for people, not benchmark output
         if score.overlay_path:
             (settings.VAR_DIR / score.overlay_path).unlink(missing_ok=True)
-    durations = [s.duration_ms for s in scores]
-    states = {state: sum(s.state == state for s in scores) for state in {s.state for s in scores}}
+    return CeleryRun(
+        ids=ids, wall=wall, durations_ms=[s.duration_ms for s in scores], worker_peaks_mb=peaks,
+        parent_peak_mb=parent_peak, states={state: sum(s.state == state for s in scores)
+                                            for state in {s.state for s in scores}},
+        flagged=sum(s.rubber_stamp for s in scores), retried=sum(s.attempts > 1 for s in scores),
+        load_before=load_before)
+
+
+def main() -> None:
+    args = _arguments()
+    run = run_job(args, _sample_dir(args.sample))
+    ids, wall, durations, peaks = run.ids, run.wall, run.durations_ms, run.worker_peaks_mb
     reference = _reference(ids)
     serial = sum(reference)
     print()
@@ -239,14 +254,13 @@ def main() -> None:
     print(f"| per annotation, p95 | {_percentile(durations, 0.95):.0f} ms | "
           f"{_percentile(reference, 0.95) * 1000:.0f} ms |")
     print(f"| peak RSS | worker children {', '.join(f'{p:.0f}' for p in peaks)} MB "
-          f"(parent {parent_peak:.0f} MB) | - |")
+          f"(parent {run.parent_peak_mb:.0f} MB) | - |")
     print()
-    print(f"scores: {states}; rubber stamps flagged: {sum(s.rubber_stamp for s in scores)}; "
-          f"retried: {sum(s.attempts > 1 for s in scores)}")
+    print(f"scores: {run.states}; rubber stamps flagged: {run.flagged}; retried: {run.retried}")
     print(f"speed-up of Celery over serial: {serial / wall:.2f}x (ideal {args.concurrency}x); "
           f"Celery wall / serial = {wall / serial:.2f}")
     # Other work on the machine takes CPUs from the workers: a load above the CPU count voids the ratio.
-    print(f"load average at the start {load_before:.2f}, at the end {os.getloadavg()[0]:.2f}, "
+    print(f"load average at the start {run.load_before:.2f}, at the end {os.getloadavg()[0]:.2f}, "
           f"on {os.cpu_count()} CPUs")
 
 

@@ -5,10 +5,12 @@ skipped. Each brush result is ``{"original_width", "original_height", "value": {
 "rle": [...], "brushlabels": [label, ...]}}``; results with the same label are unioned.
 """
 import hashlib
+from collections.abc import Iterator
 
 import numpy as np
 
 from annotations.defects import BRUSH_FROM_NAME, IMAGE_TO_NAME
+from annotations.quality.packed import PackedMask
 from annotations.quality.rle import RLEError, mask_to_rle, rle_to_mask
 
 
@@ -102,14 +104,9 @@ def _brush_value(result: dict, what: str) -> tuple[list[str], object]:
     return labels, value["rle"]
 
 
-def masks_from_results(results: list[dict]) -> tuple[dict[str, np.ndarray], int, int]:
-    """(label -> bool H x W mask, height, width) from the brushlabels results of one annotation.
-
-    Several results with the same label are unioned; a result with several labels counts for each.
-    Raises ScoringInputError when there is no brush result, the results disagree on the image
-    size, or a result is malformed (including an RLE that does not decode to that size).
-    """
-    masks: dict[str, np.ndarray] = {}
+def _decoded(results: list[dict]) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(labels, bool H x W mask) of each brushlabels result in order, checked; raises
+    ScoringInputError when there is none or one is malformed."""
     size: tuple[int, int] | None = None
     for index, result in enumerate(_result_list(results, "document")):
         what = _describe(index, result)
@@ -133,14 +130,42 @@ def masks_from_results(results: list[dict]) -> tuple[dict[str, np.ndarray], int,
             mask = rle_to_mask(rle, *size)
         except RLEError as exc:
             raise ScoringInputError(f"{what} ({', '.join(labels)}): bad RLE: {exc}") from exc
+        yield labels, mask
+        del mask  # before the next result is decoded
+    if size is None:
+        raise ScoringInputError("no brushlabels result with an RLE mask")
+
+
+def masks_from_results(results: list[dict]) -> tuple[dict[str, np.ndarray], int, int]:
+    """(label -> bool H x W mask, height, width) from the brushlabels results of one annotation.
+
+    Several results with the same label are unioned; a result with several labels counts for each.
+    Raises ScoringInputError when there is no brush result, the results disagree on the image
+    size, or a result is malformed (including an RLE that does not decode to that size).
+    """
+    masks: dict[str, np.ndarray] = {}
+    size = (0, 0)
+    for labels, mask in _decoded(results):
+        size = mask.shape
         for label in labels:
             if label in masks:
                 np.logical_or(masks[label], mask, out=masks[label])
             else:
                 # Each label needs its own array: a later union into it must not leak into another label.
                 masks[label] = mask if len(labels) == 1 else mask.copy()
-    if size is None:
-        raise ScoringInputError("no brushlabels result with an RLE mask")
+    return masks, size[0], size[1]
+
+
+def packed_masks_from_results(results: list[dict]) -> tuple[dict[str, PackedMask], int, int]:
+    """masks_from_results with each mask bit-packed as soon as it is decoded: one full-size mask at a time."""
+    masks: dict[str, PackedMask] = {}
+    size = (0, 0)
+    for labels, mask in _decoded(results):
+        size = mask.shape
+        packed = PackedMask.of(mask)
+        del mask
+        for label in labels:
+            masks[label] = masks[label].union(packed) if label in masks else packed
     return masks, size[0], size[1]
 
 

@@ -453,38 +453,71 @@ def _overall_iou(gold: list[tuple[np.ndarray, np.ndarray]], cand: list[tuple[np.
     return _ratio(inter, union)
 
 
+def _common_shape(gold: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray]) -> tuple[int, int] | None:
+    """The one shape of all masks (read without converting them), or ValueError naming the first odd one."""
+    shape: tuple[int, int] | None = None
+    for side, masks in (("gold", gold), ("candidate", candidate)):
+        for label, mask in masks.items():
+            what, this = f"{side} mask {label!r}", np.shape(mask)
+            if len(this) != 2:
+                raise ValueError(f"{what} must be a 2-D mask, got shape {this}")
+            if shape is not None and this != shape:
+                raise ValueError(f"{what} is {this[1]}x{this[0]} but the other masks are {shape[1]}x{shape[0]}")
+            shape = this
+    return shape
+
+
+class _Union:
+    """The union of one side's masks, written only where they have pixels: np.zeros pages never
+    written cost no memory, so a 20 MP union of small defects stays small."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.mask = np.zeros(shape, bool)
+        self.grid: np.ndarray | None = None
+
+    def add(self, mask: np.ndarray, grid: np.ndarray) -> None:
+        self.grid = grid.copy() if self.grid is None else self.grid | grid
+        for region in _regions(grid, mask.shape, 0):
+            part = self.mask[region.rows, region.cols]
+            np.logical_or(part, mask[region.rows, region.cols], out=part)
+
+
 def score_masks(gold: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray], *,
                 tolerance: float = 2.0, iou_match: float = 0.5) -> Report:
     """Per-class and overall scores of a candidate annotation against gold.
 
     Classes reported: the six defect classes (by label, in DEFECT_CLASSES order), then any other
-    label present in either dict. All masks must share one shape.
+    label present in either dict. All masks must share one shape. Masks are converted one class at a
+    time (a PackedMask is unpacked only then), so a report never holds every class's masks at once.
     """
     _check_params(tolerance, iou_match)
     labels = [d.label for d in DEFECT_CLASSES]
-    labels += [label for label in {**gold, **candidate} if label not in labels]
-    shape: tuple[int, int] | None = None
-    checked: dict[tuple[str, str], np.ndarray] = {}
-    for side, masks in (("gold", gold), ("candidate", candidate)):
-        for label, mask in masks.items():
-            checked[side, label] = _as_bool(mask, f"{side} mask {label!r}", shape)
-            shape = checked[side, label].shape
-    grids = {key: _coarse(mask) for key, mask in checked.items()}
+    labels += [label for label in dict.fromkeys([*gold, *candidate]) if label not in labels]
+    shape = _common_shape(gold, candidate)
+    unions = {"gold": _Union(shape), "candidate": _Union(shape)} if shape is not None else {}
 
     classes: dict[str, ClassScore] = {}
     for label in labels:
-        present = [grids[key] for key in (("gold", label), ("candidate", label)) if key in grids]
+        masks, grids = {}, {}
+        for side, given in (("gold", gold), ("candidate", candidate)):
+            if label in given:
+                masks[side] = _as_bool(given[label], f"{side} mask {label!r}", shape)
+                grids[side] = _coarse(masks[side])
+        present = list(grids.values())
         coarse = present[0] | present[1] if len(present) == 2 else (present[0] if present else None)
-        tally = _tally(checked.get(("gold", label)), checked.get(("candidate", label)), coarse,
-                       tolerance=tolerance, iou_match=iou_match)
+        tally = _tally(masks.get("gold"), masks.get("candidate"), coarse, tolerance=tolerance, iou_match=iou_match)
         classes[label] = _class_score(tally)
+        for side, mask in masks.items():
+            unions[side].add(mask, grids[side])
+        del masks
 
     scored = [s for s in classes.values() if s["gold_pixels"] or s["candidate_pixels"]]
-    all_coarse = np.logical_or.reduce(list(grids.values())) if grids else None
+    sides = [(u.mask, u.grid) for u in unions.values() if u.grid is not None]
+    all_coarse = np.logical_or.reduce([grid for _, grid in sides]) if sides else None
     overall: OverallScore = {
         "iou": _overall_iou(
-            [(m, grids[key]) for key, m in checked.items() if key[0] == "gold"],
-            [(m, grids[key]) for key, m in checked.items() if key[0] == "candidate"],
+            [(u.mask, u.grid) for side, u in unions.items() if side == "gold" and u.grid is not None],
+            [(u.mask, u.grid) for side, u in unions.items() if side == "candidate" and u.grid is not None],
             all_coarse,
             shape,
         ),

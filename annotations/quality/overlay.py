@@ -32,6 +32,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from annotations.quality.packed import PackedMask
+
 ALPHA = 0.45
 
 # Category index = position here; the order is the tie-break of np.argmax (first wins), so errors
@@ -108,6 +110,9 @@ def _shrink_image(photo: Image.Image, width: int, height: int) -> np.ndarray:
     if photo.mode not in ("RGB", "RGBA", "RGBX", "L"):
         photo = photo.convert("RGB")  # palette, CMYK, 16-bit...: resizing those directly is wrong or slow
     if photo.size != (width, height):
+        # A JPEG not yet loaded decodes straight at 1/2, 1/4 or 1/8 scale (DCT scaling), never below the
+        # output size: a 20 MP photo for a 2048 px overlay is decoded at 2736 x 1824, a quarter of the pixels.
+        photo.draft(photo.mode, (width, height))
         photo = photo.resize((width, height), Image.Resampling.BOX)
     return np.array(photo.convert("RGB"))
 
@@ -115,20 +120,27 @@ def _shrink_image(photo: Image.Image, width: int, height: int) -> np.ndarray:
 # --- masks --------------------------------------------------------------------------------------
 
 
-def _checked_masks(masks: Mapping[str, np.ndarray], side: str, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+def _checked_masks(masks: Mapping[str, np.ndarray | PackedMask], side: str, shape: tuple[int, int],
+                   ) -> dict[str, np.ndarray | PackedMask]:
     checked = {}
     for label, mask in masks.items():
-        mask = np.asarray(mask)
+        if not isinstance(mask, PackedMask):  # read strip by strip below, never unpacked whole
+            mask = np.asarray(mask)
         if mask.shape != shape:
             raise ValueError(f"{side} mask {label!r} has shape {mask.shape}, the photo is {shape[1]}x{shape[0]}")
         checked[label] = mask
     return checked
 
 
-def _rows(mask: np.ndarray | None, y0: int, y1: int) -> np.ndarray | None:
-    """Bool rows y0:y1 of a mask (a view when it is bool), None when it has no pixel there."""
+def _rows(mask: np.ndarray | PackedMask | None, y0: int, y1: int) -> np.ndarray | None:
+    """Bool rows y0:y1 of a mask (a view when it is a bool array), None when it has no pixel there."""
     if mask is None:
         return None
+    if isinstance(mask, PackedMask):
+        if not mask.any_rows(y0, y1):
+            return None
+        part = mask.rows(y0, y1)
+        return part if part.any() else None
     part = mask[y0:y1]
     if part.dtype != bool:
         part = part != 0
@@ -253,7 +265,8 @@ def render_overlay(*, photo: Image.Image | np.ndarray, gold: Mapping[str, np.nda
     """JPEG bytes of the photo, longest side <= max_side, tinted by the candidate's agreement with gold.
 
     `photo` is a PIL image or a uint8 array (H x W grey, H x W x 3 RGB, H x W x 4 RGBA); masks are
-    label -> H x W arrays of the photo's size (bool, or nonzero = set); a missing label is empty.
+    label -> H x W arrays of the photo's size (bool, or nonzero = set) or PackedMasks of that shape, which
+    are unpacked a strip of rows at a time; a missing label is empty.
     See the module docstring for the colours (overlay_legend() lists them).
     """
     if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:

@@ -50,26 +50,31 @@ class RubberStamp:
     prediction_vs_gold_iou: float | None
 
 
-def _checked(masks: Mapping[str, np.ndarray], side: str, shape: tuple[int, int] | None,
-             ) -> tuple[dict[str, np.ndarray], tuple[int, int] | None]:
-    """Bool masks of `side` with the empty ones dropped, and the common shape so far."""
-    kept = {}
+def _common_shape(masks: Mapping[str, np.ndarray], side: str, shape: tuple[int, int] | None,
+                  ) -> tuple[int, int] | None:
+    """The shape of `side`'s masks and those before (read without converting any mask), checked."""
     for label, mask in masks.items():
-        mask = np.asarray(mask)
-        if mask.ndim != 2:
-            raise ValueError(f"{side} mask {label!r} must be a 2-D mask, got shape {mask.shape}")
-        if shape is not None and mask.shape != shape:
-            raise ValueError(f"{side} mask {label!r} is {mask.shape[1]}x{mask.shape[0]} but other masks are "
+        this = np.shape(mask)
+        if len(this) != 2:
+            raise ValueError(f"{side} mask {label!r} must be a 2-D mask, got shape {this}")
+        if shape is not None and this != shape:
+            raise ValueError(f"{side} mask {label!r} is {this[1]}x{this[0]} but other masks are "
                              f"{shape[1]}x{shape[0]}")
-        shape = mask.shape
-        mask = mask if mask.dtype == bool else mask != 0
-        if mask.any():
-            kept[label] = mask
-    return kept, shape
+        shape = this
+    return shape
+
+
+def _nonempty(mask: np.ndarray | None) -> np.ndarray | None:
+    """The mask as a bool array, None when it is missing or empty."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    mask = mask if mask.dtype == bool else mask != 0
+    return mask if mask.any() else None
 
 
 def _iou(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
-    """IoU where None is an empty mask (masks here are never empty arrays, see _checked)."""
+    """IoU where None is an empty mask (masks here are never empty arrays, see _nonempty)."""
     if a is None and b is None:
         return None
     if a is None or b is None:
@@ -77,12 +82,10 @@ def _iou(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
     return iou(a, b)
 
 
-def _union(masks: dict[str, np.ndarray]) -> np.ndarray | None:
-    # In place: logical_or.reduce of a list would first stack every mask into one n x H x W array.
-    union = None
-    for mask in masks.values():
-        union = mask.copy() if union is None else np.logical_or(union, mask, out=union)
-    return union
+def _add(union: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray | None:
+    if mask is None:
+        return union
+    return mask.copy() if union is None else np.logical_or(union, mask, out=union)
 
 
 def _check_threshold(name: str, value: float) -> None:
@@ -103,20 +106,25 @@ def detect_rubber_stamp(*, candidate: Mapping[str, np.ndarray], prediction: Mapp
     """
     _check_threshold("identical_iou", identical_iou)
     _check_threshold("wrong_iou", wrong_iou)
-    cand, shape = _checked(candidate, "candidate", None)
-    pred, shape = _checked(prediction, "prediction", shape)
-    gold_masks, shape = _checked(gold, "gold", shape)
+    shape = _common_shape(candidate, "candidate", None)
+    shape = _common_shape(prediction, "prediction", shape)
+    _common_shape(gold, "gold", shape)
 
     labels = [d.label for d in DEFECT_CLASSES]
-    labels += [label for label in {**candidate, **prediction, **gold} if label not in labels]
-    per_class: dict[str, ClassAgreement] = {
-        label: {
-            "candidate_vs_prediction_iou": _iou(cand.get(label), pred.get(label)),
-            "prediction_vs_gold_iou": _iou(pred.get(label), gold_masks.get(label)),
+    labels += [label for label in dict.fromkeys([*candidate, *prediction, *gold]) if label not in labels]
+    # One label's masks at a time (a PackedMask is unpacked only here), with the unions built on the way.
+    per_class: dict[str, ClassAgreement] = {}
+    pred_union = gold_union = None
+    for label in labels:
+        cand, pred, gold_mask = (_nonempty(masks.get(label)) for masks in (candidate, prediction, gold))
+        per_class[label] = {
+            "candidate_vs_prediction_iou": _iou(cand, pred),
+            "prediction_vs_gold_iou": _iou(pred, gold_mask),
         }
-        for label in labels
-    }
-    overall = _iou(_union(pred), _union(gold_masks))
+        # In place: logical_or.reduce of a list would first stack every mask into one n x H x W array.
+        pred_union, gold_union = _add(pred_union, pred), _add(gold_union, gold_mask)
+        del cand, pred, gold_mask
+    overall = _iou(pred_union, gold_union)
 
     changed = [(label, s["candidate_vs_prediction_iou"]) for label, s in per_class.items()
                if s["candidate_vs_prediction_iou"] is not None and s["candidate_vs_prediction_iou"] < identical_iou]
@@ -124,7 +132,7 @@ def detect_rubber_stamp(*, candidate: Mapping[str, np.ndarray], prediction: Mapp
              if s["prediction_vs_gold_iou"] is not None and s["prediction_vs_gold_iou"] < wrong_iou]
     wrong_overall = overall is not None and overall < wrong_iou
 
-    if not pred:
+    if pred_union is None:
         flagged, message = False, "Not flagged: the pre-annotation is empty, so submitting it says nothing."
     elif changed:
         flagged = False

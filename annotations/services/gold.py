@@ -2,7 +2,7 @@
 (a Label Studio JSON export here, PNG masks in gold_masks)."""
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from annotations.models import Annotation, GoldSource, GoldVersion, Job, QualityScore, Task
-from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results
+from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results, packed_masks_from_results
+from annotations.quality.packed import PackedMask
 from annotations.services.publishing import REF_FIELD
 from config.errors import DomainError
 from workforce.models import User
@@ -26,10 +27,19 @@ def masks_of_task(result: Any, task: Task) -> dict[str, np.ndarray]:
     A list without any brush result is a photo with no defect (empty masks); anything that does
     not decode raises ScoringInputError saying what and where.
     """
+    return _masks_of_task(result, task, masks_from_results)
+
+
+def packed_masks_of_task(result: Any, task: Task) -> dict[str, PackedMask]:
+    """masks_of_task, each mask bit-packed as soon as it is decoded (what a scoring worker holds)."""
+    return _masks_of_task(result, task, packed_masks_from_results)
+
+
+def _masks_of_task(result: Any, task: Task, decode: Callable[[list], tuple[dict, int, int]]) -> dict:
     if isinstance(result, list) and not any(isinstance(r, dict) and r.get("type") == "brushlabels"
                                             for r in result):
         return {}
-    masks, height, width = masks_from_results(result)
+    masks, height, width = decode(result)
     if (height, width) != (task.height, task.width):
         raise ScoringInputError(f"the masks are {width}x{height} but the photo is {task.width}x{task.height}")
     return masks

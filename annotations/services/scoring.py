@@ -6,6 +6,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -29,8 +30,9 @@ from annotations.models import (
 from annotations.quality.labelstudio_json import ScoringInputError
 from annotations.quality.metrics import Report, round_report, score_masks
 from annotations.quality.overlay import render_overlay
+from annotations.quality.packed import PackedMask, union_box
 from annotations.quality.rubber_stamp import detect_rubber_stamp
-from annotations.services.gold import gold_current, masks_of_task
+from annotations.services.gold import gold_current, packed_masks_of_task
 from workforce import onboarding
 from workforce.models import Contractor, OnboardingState
 
@@ -52,39 +54,24 @@ def result_digest(result: object) -> str:
 
 @dataclass(frozen=True)
 class _CompactMasks:
-    """Masks kept as the bit-packed crop of each one's bounding box: a 20 MP gold of six classes is 130 MB
-    as bool arrays but a few MB packed, and unpacking costs a fraction of decoding the RLE again."""
+    """A task's non-empty masks, bit-packed (annotations.quality.packed): a 20 MP gold of six classes is
+    130 MB as bool arrays but a few MB packed, and unpacking costs a fraction of decoding the RLE again."""
 
     shape: tuple[int, int]
-    crops: dict[str, tuple[int, int, int, int, np.ndarray]]  # label -> (top, left, height, width, packed bits)
+    masks: dict[str, PackedMask]
 
     @classmethod
-    def of(cls, masks: dict[str, np.ndarray], shape: tuple[int, int]) -> "_CompactMasks":
-        crops = {}
-        for label, mask in masks.items():
-            rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-            if rows.size:
-                crop = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-                crops[label] = (int(rows[0]), int(cols[0]), *crop.shape, np.packbits(crop, axis=None))
-        return cls(shape=shape, crops=crops)
+    def of(cls, masks: Mapping[str, np.ndarray | PackedMask], shape: tuple[int, int]) -> "_CompactMasks":
+        packed = {label: m if isinstance(m, PackedMask) else PackedMask.of(m) for label, m in masks.items()}
+        return cls(shape=shape, masks={label: m for label, m in packed.items() if m.box() is not None})
 
     def box(self) -> tuple[int, int, int, int] | None:
         """(top, left, bottom, right) around every mask, None when all are empty."""
-        if not self.crops:
-            return None
-        return (min(c[0] for c in self.crops.values()), min(c[1] for c in self.crops.values()),
-                max(c[0] + c[2] for c in self.crops.values()), max(c[1] + c[3] for c in self.crops.values()))
+        return union_box(m.box() for m in self.masks.values())
 
-    def expand(self, box: tuple[int, int, int, int] | None = None) -> dict[str, np.ndarray]:
-        """Full-size masks, or the part of them inside `box` when it holds every mask."""
-        top0, left0, bottom, right = box or (0, 0, *self.shape)
-        masks = {}
-        for label, (top, left, height, width, packed) in self.crops.items():
-            mask = np.zeros((bottom - top0, right - left0), bool)
-            crop = np.unpackbits(packed, count=height * width).reshape(height, width)
-            mask[top - top0:top - top0 + height, left - left0:left - left0 + width] = crop.view(bool)
-            masks[label] = mask
-        return masks
+    def within(self, box: tuple[int, int, int, int]) -> dict[str, PackedMask]:
+        """The masks as masks of the box's size; `box` must hold every mask."""
+        return {label: mask.crop(box) for label, mask in self.masks.items()}
 
 
 @functools.lru_cache(maxsize=settings.QUALITY_GOLD_CACHE_SIZE)
@@ -92,7 +79,7 @@ def _gold_masks(gold_id: int) -> _CompactMasks:
     """Decoded masks of a gold version, kept per worker process: versions are never edited, and every
     annotation of a gold task is scored against the same one. Raises ScoringInputError."""
     gold = GoldVersion.objects.select_related("task").defer("task__prediction", "task__gold_result").get(pk=gold_id)
-    return _CompactMasks.of(masks_of_task(gold.result, gold.task), (gold.task.height, gold.task.width))
+    return _CompactMasks.of(packed_masks_of_task(gold.result, gold.task), (gold.task.height, gold.task.width))
 
 
 @functools.lru_cache(maxsize=settings.QUALITY_GOLD_CACHE_SIZE)
@@ -104,7 +91,7 @@ def _prediction_masks(task_id: int) -> _CompactMasks | str | None:
     if not prediction:
         return None
     try:
-        return _CompactMasks.of(masks_of_task(prediction, task), (task.height, task.width))
+        return _CompactMasks.of(packed_masks_of_task(prediction, task), (task.height, task.width))
     except ScoringInputError as exc:
         return str(exc)
 
@@ -129,15 +116,20 @@ def _instance_f1(report: Report) -> float | None:
     return 2 * matched / (gold + candidate) if gold + candidate else None
 
 
-def _clearly_edited(candidate: dict[str, np.ndarray], prediction: dict[str, np.ndarray]) -> str | None:
+def _pixels(mask: np.ndarray | PackedMask) -> int:
+    return mask.count() if isinstance(mask, PackedMask) else int(np.count_nonzero(mask))
+
+
+def _clearly_edited(candidate: Mapping[str, np.ndarray | PackedMask],
+                    prediction: Mapping[str, np.ndarray | PackedMask]) -> str | None:
     """Why the candidate cannot be the pre-annotation unchanged, from pixel counts alone; None if it might be.
 
     Two masks with IoU >= IDENTICAL_IOU differ in size by at most 1 - IDENTICAL_IOU, so counting pixels
     (cheap) settles most annotations without the per-class IoUs of detect_rubber_stamp.
     """
     for label in sorted({*candidate, *prediction}):
-        drawn = int(np.count_nonzero(candidate[label])) if label in candidate else 0
-        predicted = int(np.count_nonzero(prediction[label])) if label in prediction else 0
+        drawn = _pixels(candidate[label]) if label in candidate else 0
+        predicted = _pixels(prediction[label]) if label in prediction else 0
         if min(drawn, predicted) < IDENTICAL_IOU * max(drawn, predicted):
             return (f"Not flagged: the candidate edited the pre-annotation ({label}: {drawn} px drawn, "
                     f"{predicted} px predicted).")
@@ -153,34 +145,38 @@ def _box_of(masks: dict[str, np.ndarray]) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
-def _rubber_stamp(task: Task, candidate: dict[str, np.ndarray], gold: _CompactMasks) -> tuple[bool, str]:
+def _rubber_stamp(task: Task, candidate: Mapping[str, np.ndarray | PackedMask],
+                  gold: _CompactMasks) -> tuple[bool, str]:
     predicted = _prediction_masks(task.pk)
     if predicted is None:
         return False, "Not checked: the photo had no pre-annotation."
     if isinstance(predicted, str):
         return False, f"Not checked: the pre-annotation cannot be read ({predicted})."
-    if not predicted.crops:
+    if not predicted.masks:
         return False, "Not flagged: the pre-annotation is empty, so submitting it says nothing."
     # Every IoU of the rule is the same on the box around all three sets of masks, and far cheaper.
-    boxes = [b for b in (_box_of(candidate), gold.box(), predicted.box()) if b is not None]
-    box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-    prediction = predicted.expand(box)
-    drawn = {label: mask[box[0]:box[2], box[1]:box[3]] for label, mask in candidate.items()}
+    arrays = {label: m for label, m in candidate.items() if not isinstance(m, PackedMask)}
+    box = union_box([_box_of(arrays), gold.box(), predicted.box(),
+                     *(m.box() for m in candidate.values() if isinstance(m, PackedMask))])
+    prediction = predicted.within(box)
+    drawn = {label: mask.crop(box) if isinstance(mask, PackedMask) else mask[box[0]:box[2], box[1]:box[3]]
+             for label, mask in candidate.items()}
     edited = _clearly_edited(drawn, prediction)
     if edited is not None:
         return False, edited
-    verdict = detect_rubber_stamp(candidate=drawn, prediction=prediction, gold=gold.expand(box),
+    # PackedMasks: detect_rubber_stamp unpacks one class at a time.
+    verdict = detect_rubber_stamp(candidate=drawn, prediction=prediction, gold=gold.within(box),
                                   identical_iou=IDENTICAL_IOU)
     return verdict.flagged, verdict.message
 
 
-def _write_overlay(*, annotation: Annotation, gold: GoldVersion, candidate: dict[str, np.ndarray],
-                   gold_masks: dict[str, np.ndarray]) -> str:
+def _write_overlay(*, annotation: Annotation, gold: GoldVersion, candidate: Mapping[str, PackedMask],
+                   gold_masks: Mapping[str, PackedMask]) -> str:
     """The evidence JPEG under VAR_DIR/overlays/; its VAR_DIR-relative path, or "" when the photo is gone."""
     task = annotation.batch_task.task
     try:
         with Image.open(settings.VAR_DIR / task.image_path) as photo:
-            # Not converted here: render_overlay shrinks the photo first, then converts the small copy.
+            # Not loaded here: render_overlay decodes the JPEG at a reduced scale, then converts the small copy.
             jpeg = render_overlay(photo=photo, gold=gold_masks, candidate=candidate,
                                   max_side=settings.QUALITY_OVERLAY_MAX_SIDE)
     except OSError as exc:
@@ -207,14 +203,13 @@ def _measure(annotation: Annotation, gold: GoldVersion) -> _Measured:
     except ScoringInputError as exc:
         return _Measured(state=ScoreState.ERROR, error=f"Gold v{gold.version} of this photo cannot be read: {exc}")
     try:
-        candidate = masks_of_task(annotation.result, task)
+        # Packed: a worker never holds more than one class of full-size masks (the 500 MB budget).
+        candidate = packed_masks_of_task(annotation.result, task)
     except ScoringInputError as exc:
         return _Measured(state=ScoreState.ERROR, error=f"The annotation's masks cannot be read: {exc}")
-    gold_masks = compact_gold.expand()
-    report = score_masks(gold_masks, candidate, tolerance=settings.QUALITY_BOUNDARY_TOLERANCE_PX,
+    report = score_masks(compact_gold.masks, candidate, tolerance=settings.QUALITY_BOUNDARY_TOLERANCE_PX,
                          iou_match=settings.QUALITY_INSTANCE_MATCH_IOU)
-    overlay = _write_overlay(annotation=annotation, gold=gold, candidate=candidate, gold_masks=gold_masks)
-    del gold_masks  # the rubber-stamp check works on crops: the full-size copies can go
+    overlay = _write_overlay(annotation=annotation, gold=gold, candidate=candidate, gold_masks=compact_gold.masks)
     flagged, detail = _rubber_stamp(task, candidate, compact_gold)
     return _Measured(state=ScoreState.SCORED, report=report, rubber_stamp=flagged, rubber_stamp_detail=detail,
                      overlay_path=overlay)
