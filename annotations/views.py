@@ -2,6 +2,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -88,6 +89,15 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+def _valid_or_said(request: HttpRequest, form: forms.Form, what: str) -> bool:
+    """True if the small form posted from the job page is valid; else each error becomes a message."""
+    if form.is_valid():
+        return True
+    for errors in form.errors.values():
+        messages.error(request, f"{what}: {' '.join(errors)}")
+    return False
+
+
 @require_POST
 @staff_required
 def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
@@ -95,9 +105,7 @@ def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
     old gold is re-scored."""
     job = get_object_or_404(Job, pk=pk)
     form = GoldImportForm(request.POST, request.FILES)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, f"Gold import: {' '.join(errors)}")
+    if not _valid_or_said(request, form, "Gold import"):
         return redirect("console:job", pk=pk)
     upload = form.cleaned_data["export"]
     try:
@@ -126,9 +134,7 @@ def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
     """How many of the job's gold photos each new applicant labels to qualify (0 stops the round here)."""
     job = get_object_or_404(Job, pk=pk)
     form = QualificationForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, f"Qualification round: {' '.join(errors)}")
+    if not _valid_or_said(request, form, "Qualification round"):
         return redirect("console:job", pk=pk)
     try:
         job = qualification.job_qualification_set(job=job, tasks=form.cleaned_data["qualification_tasks"])

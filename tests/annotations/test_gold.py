@@ -15,7 +15,7 @@ from annotations.services.gold import gold_current, gold_import, gold_set
 from annotations.services.publishing import REF_FIELD, image_url
 from annotations.services.review import annotation_accept, annotation_promote_to_gold
 from config.errors import DomainError
-from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
+from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def job(sample: Path) -> Job:  # noqa: F811
-    job, _ = jobs.job_create(name="Screens", client="Refurb Co", instructions="Paint every defect.",
-                             specs=jobs.specs_from_manifest(sample / "manifest.json"), image_source=str(sample),
-                             actor=None, batch_size=2)
+    job, _ = create_sample_job(sample, batch_size=2)
     jobs.batches_cut(job=job)
     return job
 

@@ -22,7 +22,7 @@ from annotations.services.gold import gold_current, gold_set, masks_of_task
 from annotations.services.gold_masks import gold_import_file, gold_import_masks
 from config.errors import DomainError
 from tests.annotations.quality.test_png_masks import _bomb_header
-from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
+from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
 from tests.conftest import REPO_ROOT, _database_url
 from tests.factories import UserFactory, contractor_in_state
 from workforce.models import OnboardingState
@@ -34,11 +34,11 @@ CLASSES = ("scratch", "pit", "blemish", "missing_surface", "crack", "discolorati
 
 @pytest.fixture
 def job(sample: Path) -> Job:  # noqa: F811
-    job, _ = jobs.job_create(name="Screens", client="Refurb Co", instructions="Paint every defect.",
-                             specs=jobs.specs_from_manifest(sample / "manifest.json"), image_source=str(sample),
-                             actor=None, batch_size=2)
+    job, _ = create_sample_job(sample, batch_size=2)
     jobs.batches_cut(job=job)
     return job
+
+
 
 
 def zip_of(files: dict[str, bytes] | list[tuple[str, bytes]]) -> bytes:

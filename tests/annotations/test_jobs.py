@@ -23,7 +23,8 @@ def sample() -> Iterator[Path]:
     shutil.rmtree(out.parent)
 
 
-def _create(sample: Path, **kwargs: object) -> tuple[Job, int]:
+def create_sample_job(sample: Path, **kwargs: object) -> tuple[Job, int]:
+    """The sample job ("Screens" for Refurb Co) from its manifest; kwargs go to job_create."""
     return jobs.job_create(name="Screens", client="Refurb Co", instructions="Paint every defect.",
                            specs=jobs.specs_from_manifest(sample / "manifest.json"), image_source=str(sample),
                            actor=None, **kwargs)
@@ -31,7 +32,7 @@ def _create(sample: Path, **kwargs: object) -> tuple[Job, int]:
 
 @pytest.mark.django_db
 def test_creating_a_job_from_a_sample_manifest_stores_tasks_with_predictions_and_gold(sample: Path) -> None:
-    job, added = _create(sample)
+    job, added = create_sample_job(sample)
     assert added == 5
     task = job.tasks.order_by("id").first()
     assert (task.width, task.height) == (640, 427)
@@ -46,8 +47,8 @@ def test_creating_a_job_from_a_sample_manifest_stores_tasks_with_predictions_and
 
 @pytest.mark.django_db
 def test_running_it_again_with_the_same_photos_creates_nothing_new(sample: Path) -> None:
-    first, _ = _create(sample)
-    again, added = _create(sample)
+    first, _ = create_sample_job(sample)
+    again, added = create_sample_job(sample)
     assert again.pk == first.pk
     assert added == 0
     assert Task.objects.count() == 5
@@ -100,7 +101,7 @@ def test_photos_outside_var_and_wrong_manifest_sizes_are_refused(sample: Path, t
 
 @pytest.mark.django_db
 def test_tasks_are_cut_into_batches_of_the_job_size_with_hidden_gold_from_other_tasks(sample: Path) -> None:
-    job, _ = _create(sample, batch_size=2, gold_rate=Decimal("0.5"))
+    job, _ = create_sample_job(sample, batch_size=2, gold_rate=Decimal("0.5"))
     batches = jobs.batches_cut(job=job)
     assert [b.number for b in batches] == [1, 2, 3]
     regular = [list(b.batch_tasks.filter(is_gold=False).values_list("task_id", flat=True)) for b in batches]
