@@ -77,7 +77,8 @@ class StaffDecisionForm(AccessibleForm):
                              validators=[validation.validate_printable],
                              help_text="Required to reject or pause; the contractor reads it.")
     qualification_score = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, required=False,
-                                             help_text="0 to 1, from the staff review of the qualification tasks.")
+                                             help_text="0 to 1. Recorded by itself once the qualification round "
+                                                       "is scored; fill it only to override that score.")
 
 
 class AgreementPublishForm(AccessibleForm):
