@@ -91,6 +91,29 @@ def test_mask_to_rle_matches_sdk_and_round_trips(mask: np.ndarray) -> None:
     assert np.array_equal(rle_to_mask(rle, *mask.shape), mask > 0)
 
 
+@st.composite
+def sparse_rgba_streams(draw: st.DrawFn) -> tuple[list[int], int, int]:
+    """(RLE, height, width) of a mostly empty RGBA image with stray values in any channel, alpha or not."""
+    height, width = draw(shapes)
+    flat = np.zeros(height * width * 4, np.uint8)
+    spots = draw(st.lists(st.tuples(st.integers(0, flat.size - 1), st.integers(1, 40), st.integers(1, 255)),
+                          max_size=6))
+    for start, length, value in spots:
+        flat[start : start + length] = value
+    return encode_rle(flat), height, width
+
+
+@SETTINGS
+@given(sparse_rgba_streams(), st.sampled_from([1, 1 << 40]))
+def test_sparse_and_dense_mask_writes_agree_with_the_sdk(
+    stream: tuple[list[int], int, int], sparse_factor: int
+) -> None:
+    # Factor 1 takes the index-setting path for every mask, 2**40 the whole-mask np.repeat.
+    rle, height, width = stream
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rle_module, "_SPARSE_FACTOR", sparse_factor)
+        assert np.array_equal(rle_to_mask(rle, height, width), sdk_mask(rle, height, width))
+
 @SETTINGS
 @given(shapes.flatmap(lambda shape: hnp.arrays(np.bool_, shape)))
 def test_bool_mask_is_written_as_255(mask: np.ndarray) -> None:
