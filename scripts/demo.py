@@ -106,7 +106,8 @@ def main() -> int:
     else:
         manage("make_sample_job", "--images", str(images), "--width", str(width), "--height", str(height),
                "--seed", str(args.seed), "--out", str(sample))
-    manage("load_demo_job", "--batch-size", "2")
+    crew_password_file = demo_password_file("contractor")
+    manage("load_demo_job", "--batch-size", "2", "--password-file", str(crew_password_file))
     pay_week = last_ended_week()
     manage("load_demo_workforce", "--contractors", "50", "--week", pay_week, "--seed", str(args.seed))
 
@@ -159,7 +160,10 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
   Label Studio   {ls_env["LABEL_STUDIO_URL"]}/   login admin@labelcrew.local / {ls_password}
   Console        {web}/console/
   Sample job     {sample.relative_to(ROOT)}/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
-  Demo crew      demo-contractor-N@labelcrew.local (N = 1..6): active, assigned, some work synced
+  Demo crew      demo-contractor-N@labelcrew.local (N = 1..6) / {crew_password_file.read_text().strip()}
+                 active, assigned, some work synced; the gold photos they labelled are scored by the worker
+  Quality        {web}/quality/ (a contractor's scores and overlays), {web}/console/quality/ (staff:
+                 weakest first, per-class weaknesses; demo-contractor-2 rubber-stamps the pre-annotations)
   Payroll        {web}/console/payroll/?week={pay_week}   50 demo workers' timesheets (demo-worker-001..050):
                  approve, run the pay run, then the statements and payout files
   Export         {web}/console/payroll/weeks/{pay_week}/export.csv (or export.xlsx)

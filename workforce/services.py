@@ -307,6 +307,19 @@ def contractor_data_export(*, contractor: Contractor) -> dict[str, Any]:
 
 
 @transaction.atomic
+def user_sign_in_set(*, user: User, password: str) -> None:
+    """Save the user with this password and their address as verified, for logins made by an operator's command
+    (staff, demo crew) rather than through signup."""
+    from allauth.account.models import EmailAddress
+
+    user.set_password(password)
+    user.save()
+    # allauth signs in (with mandatory verification) only addresses it has on file as verified.
+    EmailAddress.objects.filter(user=user).exclude(email=user.email).delete()
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+
+
+@transaction.atomic
 def contractor_delete(*, contractor: Contractor) -> None:
     """Close the account and anonymize personal fields; pay and tax records stay for accounting."""
     from allauth.account.models import EmailAddress

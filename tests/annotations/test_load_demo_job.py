@@ -1,15 +1,16 @@
 """manage.py load_demo_job against the real Label Studio: a published job, active contractors, synced work."""
+import random
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from annotations import labelstudio
-from annotations.management.commands.load_demo_job import JOB_CLIENT, JOB_NAME, demo_email
-from annotations.models import Annotation, AssignmentEvent, Batch, Job, LabelStudioAccount
+from annotations.management.commands.load_demo_job import JOB_CLIENT, JOB_NAME, demo_email, demo_result
+from annotations.models import Annotation, AssignmentEvent, Batch, BatchTask, Job, LabelStudioAccount, Task
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from workforce.models import Contractor, OnboardingState, User
 
@@ -26,9 +27,9 @@ def demo(sample: Path, label_studio: str) -> Iterator[Path]:  # noqa: F811
         labelstudio.project_delete(project_id=project_id)
 
 
-def _load() -> str:
+def _load(*extra: str) -> str:
     out = StringIO()
-    call_command("load_demo_job", "--contractors", "3", "--batch-size", "2", stdout=out)
+    call_command("load_demo_job", "--contractors", "3", "--batch-size", "2", *extra, stdout=out)
     return out.getvalue()
 
 
@@ -37,7 +38,9 @@ def _counts() -> tuple[int, ...]:
             LabelStudioAccount.objects.count(), AssignmentEvent.objects.count(), Annotation.objects.count())
 
 
-def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations_once(demo: Path) -> None:
+def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations_once(
+    demo: Path, tmp_path: Path
+) -> None:
     output = _load()
     for step in range(1, 7):
         assert f"\n{step}. " in f"\n{output}"
@@ -67,12 +70,37 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
         assert not annotation.unassigned_work
         assert not annotation.problems
         assert 120 <= annotation.lead_time <= 900
+    # Every held batch's gold photo is labelled, so the worker has something to score for each holder.
+    gold_rows = BatchTask.objects.filter(batch__job=job, is_gold=True)
+    assert gold_rows.count() == len(batches)
+    assert {a.batch_task_id for a in annotations} >= set(gold_rows.values_list("pk", flat=True))
+    # demo-contractor-2 submits the pre-annotation unchanged; demo-contractor-1 fixes it toward the gold.
+    by_holder = {a.contractor.user.email: a for a in annotations if a.batch_task.is_gold}
+    stamped = by_holder[demo_email(2)]
+    assert stamped.result == stamped.batch_task.task.prediction["result"]
+    careful = by_holder[demo_email(1)]
+    assert careful.result != careful.batch_task.task.prediction["result"]
 
     before = _counts()
-    _load()
+    password = tmp_path / "crew-password"
+    password.write_text("a demo crew password\n")
+    _load("--password-file", str(password))
     assert _counts() == before
+    for n in (1, 2, 3):  # through allauth's form, which signs in verified addresses only
+        client = Client()
+        client.post("/accounts/login/", {"login": demo_email(n), "password": "a demo crew password"})
+        assert client.session.get("_auth_user_id") == str(contractors[demo_email(n)].user_id), demo_email(n)
     in_studio = sum(len(labelstudio.annotations_of_project(project_id=b.ls_project_id)) for b in batches)
     assert in_studio == len(annotations)
+
+
+def test_a_short_crew_password_is_refused_before_anything_is_made(demo: Path, tmp_path: Path) -> None:
+    password = tmp_path / "crew-password"
+    password.write_text("short")
+    with pytest.raises(CommandError, match="shorter than 12 characters"):
+        _load("--password-file", str(password))
+    assert not Job.objects.exists()
+    assert not Contractor.objects.exists()
 
 
 def test_without_label_studio_it_stops_with_one_readable_line(demo: Path) -> None:
@@ -81,3 +109,27 @@ def test_without_label_studio_it_stops_with_one_readable_line(demo: Path) -> Non
         _load()
     assert "\n" not in str(caught.value)
     assert not Job.objects.exists()
+
+
+def _labels(result: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for item in result:
+        grouped.setdefault(item["value"]["brushlabels"][0], []).append(item)
+    return grouped
+
+
+def _brush(label: str, rle: list[int]) -> dict:
+    return {"type": "brushlabels", "value": {"format": "rle", "rle": rle, "brushlabels": [label]}}
+
+
+def test_demo_results_take_each_class_from_gold_or_the_pre_annotation_by_skill() -> None:
+    gold = [_brush("Scratch", [1]), _brush("Pit", [2]), _brush("Pit", [3])]
+    prediction = [_brush("Scratch", [9]), _brush("Crack", [8])]
+    task = Task(prediction={"result": prediction}, gold_result=gold)
+    assert demo_result(task=task, skill=0.0, rng=random.Random(1)) == prediction
+    assert _labels(demo_result(task=task, skill=1.0, rng=random.Random(1))) == _labels(gold)
+    mixes = [_labels(demo_result(task=task, skill=0.5, rng=random.Random(seed))) for seed in range(40)]
+    for mix in mixes:  # each class whole from one source: gold's, or the pre-annotation's (maybe none)
+        for label in ("Scratch", "Pit", "Crack"):
+            assert mix.get(label) in (_labels(gold).get(label), _labels(prediction).get(label))
+    assert len({repr(sorted(mix.items())) for mix in mixes}) > 2

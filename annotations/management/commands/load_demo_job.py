@@ -4,13 +4,14 @@ import random
 import time
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations import labelstudio
-from annotations.models import Annotation, Batch, BatchState, Job
+from annotations.models import Annotation, Batch, BatchState, Job, Task
 from annotations.services import jobs, qualification
 from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.assignment import batches_auto_assign
@@ -18,7 +19,9 @@ from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
 from config.errors import DomainError
 from workforce.demo import DemoPerson, demo_contractor_activate
+from workforce.management.password_file import password_from_file
 from workforce.models import Contractor, User
+from workforce.services import user_sign_in_set
 
 JOB_NAME = "Smartphone screen defects"
 JOB_CLIENT = "Refurb Co"
@@ -30,7 +33,12 @@ JOB_INSTRUCTIONS = (
 GOLD_RATE = Decimal("0.25")
 LOW_SCORE = Decimal("0.45")  # below the job's quality threshold (0.5): auto-assignment skips them
 QUALIFICATION_TASKS = 3  # gold photos of the demo job in each new applicant's qualification round
-ANNOTATED_BATCHES = 3  # batches of which about half of the tasks are annotated in Label Studio
+ANNOTATED_BATCHES = 3  # held batches of which about half of the other photos are annotated too
+# How a demo contractor labels a photo, by their number: per defect class, the chance that they
+# paint it as the gold does rather than leave the model's pre-annotation of it. The second one
+# submits the pre-annotation unchanged, so the quality board shows a rubber stamp.
+CAREFUL, RUBBER_STAMP, HALF = 0.9, 0.0, 0.5
+SKILLS = (CAREFUL, RUBBER_STAMP, HALF)
 
 
 PEOPLE = (
@@ -45,6 +53,28 @@ PEOPLE = (
 
 def demo_email(n: int) -> str:
     return f"demo-contractor-{n}@labelcrew.local"
+
+
+def demo_skill(n: int) -> float:
+    return SKILLS[(n - 1) % len(SKILLS)]
+
+
+def _label(item: dict) -> str:
+    labels = item.get("value", {}).get("brushlabels") or [""]
+    return labels[0]
+
+
+def demo_result(*, task: Task, skill: float, rng: random.Random) -> list[dict]:
+    """An annotator's brush results for a photo: per class, the gold's masks with probability `skill`,
+    else the pre-annotation's (which may miss the class or paint it where there is none)."""
+    prediction = list((task.prediction or {}).get("result") or [])
+    if skill <= 0 or not task.gold_result:
+        return prediction
+    result = []
+    for label in sorted({_label(item) for item in (*task.gold_result, *prediction)}):
+        source = task.gold_result if rng.random() < skill else prediction
+        result += [item for item in source if _label(item) == label]
+    return result
 
 
 def qualification_scores(count: int) -> list[Decimal]:
@@ -68,10 +98,13 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=4, help="tasks per batch (default 4)")
         parser.add_argument("--contractors", type=int, default=6, help="demo contractors (default 6)")
         parser.add_argument("--seed", type=int, default=7, help="random seed of the annotations (default 7)")
+        parser.add_argument("--password-file", type=Path,
+                            help="the demo contractors' password, so they can sign in (without it they cannot)")
 
     def handle(self, *args: object, **options: Any) -> None:
         if options["contractors"] < 1:
             raise CommandError("--contractors: at least 1.")
+        password = password_from_file(options["password_file"]) if options["password_file"] else None
         if not labelstudio.is_configured():
             raise CommandError("Label Studio is not configured: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY "
                                "(./run labelstudio start writes them to var/labelstudio.env).")
@@ -81,7 +114,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} Start it with ./run labelstudio start.") from None
         self._say(f"Label Studio {version} at {settings.LABEL_STUDIO_URL}")
         try:
-            self._load(options)
+            self._load(options, password=password)
         except (labelstudio.LabelStudioUnavailable, DomainError) as exc:
             raise CommandError(str(exc)) from None
 
@@ -91,7 +124,7 @@ class Command(BaseCommand):
     def _step(self, started: float, line: str) -> None:
         self._say(f"{line} ({time.perf_counter() - started:.1f} s)")
 
-    def _load(self, options: dict[str, Any]) -> None:
+    def _load(self, options: dict[str, Any], *, password: str | None) -> None:
         started = time.perf_counter()
         staff = self._staff(options["staff_email"])
         self._step(started, f"1. staff user {staff.email}")
@@ -102,7 +135,7 @@ class Command(BaseCommand):
                             f"{published} of {job.batches.count()} batches published to Label Studio")
 
         started = time.perf_counter()
-        contractors, made = self._contractors(staff=staff, count=options["contractors"])
+        contractors, made = self._contractors(staff=staff, count=options["contractors"], password=password)
         scores = ", ".join(f"{c.display_name} {c.qualification_score:.2f}" for c in contractors)
         self._step(started, f"3. {len(contractors)} active demo contractors ({made} new) with Label Studio "
                             f"accounts; scores: {scores}")
@@ -115,7 +148,8 @@ class Command(BaseCommand):
                             f"threshold {job.quality_threshold:.2f}, not assigned: {', '.join(skipped) or 'nobody'}")
 
         started = time.perf_counter()
-        created, batches = self._annotate(job=job, seed=options["seed"])
+        skill_of = {contractor.pk: demo_skill(n) for n, contractor in enumerate(contractors, start=1)}
+        created, batches = self._annotate(job=job, skill_of=skill_of, seed=options["seed"])
         self._step(started, f"5. {created} new annotations made in Label Studio by the holders of "
                             f"{batches} batches")
 
@@ -159,7 +193,7 @@ class Command(BaseCommand):
                 published += 1
         return job, added, len(cut), published
 
-    def _contractors(self, *, staff: User, count: int) -> tuple[list[Contractor], int]:
+    def _contractors(self, *, staff: User, count: int, password: str | None) -> tuple[list[Contractor], int]:
         contractors, made = [], 0
         for n, score in enumerate(qualification_scores(count), start=1):
             person = PEOPLE[(n - 1) % len(PEOPLE)]
@@ -167,32 +201,37 @@ class Command(BaseCommand):
             if user is None:
                 user = User.objects.create_user(email=demo_email(n), password=None)  # unusable password
                 made += 1
+            if password is not None:
+                user_sign_in_set(user=user, password=password)
             contractor = demo_contractor_activate(user=user, person=person, qualification_score=score, staff=staff,
                                                   source="manage.py load_demo_job")
             label_studio_account_ensure(contractor=contractor)
             contractors.append(contractor)
         return contractors, made
 
-    def _annotate(self, *, job: Job, seed: int) -> tuple[int, int]:
-        """About half the tasks of the first held batches, annotated in Label Studio as their holder."""
+    def _annotate(self, *, job: Job, skill_of: dict[int, float], seed: int) -> tuple[int, int]:
+        """In every held batch its gold photo, and in the first few about half of the other photos too,
+        annotated in Label Studio as their holder, as well as that holder's skill makes them."""
         rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
         # Only holders with a Label Studio user can annotate (payroll's demo crew may hold batches without one).
         held = list(Batch.objects.filter(job=job, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS),
                                          assigned_to__label_studio_account__isnull=False)
-                    .select_related("assigned_to__label_studio_account").order_by("number")[:ANNOTATED_BATCHES])
+                    .select_related("assigned_to__label_studio_account").order_by("number"))
         created = 0
-        for batch in held:
+        for place, batch in enumerate(held):
             ls_user_id = batch.assigned_to.label_studio_account.ls_user_id
             done = {row["task"] for row in labelstudio.annotations_of_project(project_id=batch.ls_project_id)}
             rows = list(batch.batch_tasks.select_related("task").order_by("id"))
             # The draw depends only on the seed and the batch, so a second run picks the same tasks.
-            chosen = random.Random(f"{seed}:{batch.number}").sample(rows, math.ceil(len(rows) / 2))  # noqa: S311
+            others = [row for row in rows if not row.is_gold]
+            chosen = [row for row in rows if row.is_gold]
+            if place < ANNOTATED_BATCHES:
+                chosen += random.Random(f"{seed}:{batch.number}").sample(others, math.ceil(len(others) / 2))  # noqa: S311
             for bt in sorted(chosen, key=lambda row: row.pk):
                 if bt.ls_task_id is None or bt.ls_task_id in done:
                     continue
-                result = list((bt.task.prediction or {}).get("result") or [])
-                if len(result) > 1 and rng.random() < 0.4:
-                    result.pop(rng.randrange(len(result)))  # the annotator dropped a wrong pre-annotation
+                result = demo_result(task=bt.task, skill=skill_of.get(batch.assigned_to_id, HALF),
+                                     rng=random.Random(f"{seed}:{bt.task_id}"))  # noqa: S311
                 lead_time = round(rng.uniform(120, 900), 1)
                 # The admin token annotates on the holder's behalf: Label Studio keeps completed_by as given.
                 labelstudio.call(

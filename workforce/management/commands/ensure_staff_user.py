@@ -2,14 +2,15 @@
 from argparse import ArgumentParser
 from pathlib import Path
 
-from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from workforce.management.password_file import password_from_file
 from workforce.models import normalize_email_address
+from workforce.services import user_sign_in_set
 
 
 class Command(BaseCommand):
@@ -25,17 +26,8 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError:
             raise CommandError(f"--email: {email!r} is not an email address") from None
-        if not password_file.is_file():
-            raise CommandError(f"--password-file: {password_file} does not exist")
-        password = password_file.read_text().strip()
-        if len(password) < 12:
-            raise CommandError(f"--password-file: the password in {password_file} is shorter than 12 characters")
+        password = password_from_file(password_file)
         user, created = get_user_model().objects.get_or_create(email=normalize_email_address(email))
         user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        # allauth signs in (with mandatory verification) only addresses it has on file as verified.
-        EmailAddress.objects.filter(user=user).exclude(email=user.email).delete()
-        EmailAddress.objects.update_or_create(user=user, email=user.email,
-                                              defaults={"verified": True, "primary": True})
+        user_sign_in_set(user=user, password=password)
         self.stdout.write(f"{'created' if created else 'updated'} staff user {email}")
