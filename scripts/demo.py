@@ -162,8 +162,8 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
   Sample job     {sample.relative_to(ROOT)}/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
   Demo crew      demo-contractor-N@labelcrew.local (N = 1..6) / {crew_password_file.read_text().strip()}
                  active, assigned, some work synced; the gold photos they labelled are scored by the worker
-  Quality        {web}/quality/ (a contractor's scores and overlays), {web}/console/quality/ (staff:
-                 weakest first, per-class weaknesses; demo-contractor-2 rubber-stamps the pre-annotations)
+  Quality        {web}/quality/          a contractor's scores and overlays (demo-contractor-2 rubber-stamps)
+                 {web}/console/quality/  staff: weakest first, per-class weaknesses, rubber-stamp flags
   Payroll        {web}/console/payroll/?week={pay_week}   50 demo workers' timesheets (demo-worker-001..050):
                  approve, run the pay run, then the statements and payout files
   Export         {web}/console/payroll/weeks/{pay_week}/export.csv (or export.xlsx)
