@@ -387,11 +387,12 @@ def rle_to_mask(rle: Sequence[int] | np.ndarray | bytes, height: int, width: int
     # the alpha of exactly the pixels [s // 4, e // 4).
     ends = np.cumsum(lengths) // 4
     pixels = np.diff(ends, prepend=0)
-    on = (values > 0) & (pixels > 0)
+    alpha = values > 0
+    on = alpha & (pixels > 0)
     runs = pixels[on]
     painted = int(runs.sum())
     if painted * _SPARSE_FACTOR > height * width:
-        return np.repeat(values > 0, pixels).reshape(height, width)
+        return np.repeat(alpha, pixels).reshape(height, width)
     # A defect covers a sliver of a 20 MP photo: zero the mask and set only its painted pixels,
     # instead of writing every byte of it a second time through np.repeat.
     mask = np.zeros(height * width, dtype=bool)

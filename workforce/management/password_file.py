@@ -6,11 +6,11 @@ from django.core.management.base import CommandError
 MIN_LENGTH = 12
 
 
-def password_from_file(path: Path, *, option: str = "--password-file") -> str:
+def password_from_file(path: Path) -> str:
     """The file's password (surrounding whitespace stripped), or one readable CommandError line."""
     if not path.is_file():
-        raise CommandError(f"{option}: {path} does not exist")
+        raise CommandError(f"--password-file: {path} does not exist")
     password = path.read_text().strip()
     if len(password) < MIN_LENGTH:
-        raise CommandError(f"{option}: the password in {path} is shorter than {MIN_LENGTH} characters")
+        raise CommandError(f"--password-file: the password in {path} is shorter than {MIN_LENGTH} characters")
     return password
