@@ -1,14 +1,19 @@
 """annotations.quality.rle is bit-exact with label_studio_sdk's brush RLE and rejects bad input cleanly."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from label_studio_sdk.converter.brush import decode_rle, encode_rle, mask2rle
+from PIL import Image
 
 from annotations.quality import rle as rle_module
 from annotations.quality.rle import RLEError, decode, encode, mask_to_rle, rle_to_mask
+from annotations.sample_job import generate_sample_job
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -347,3 +352,32 @@ def test_corrupted_streams_decode_like_the_sdk_or_raise(mask: np.ndarray, flips:
     except RLEError:
         return
     assert np.array_equal(decoded, sdk_mask(rle, *mask.shape))
+
+
+@pytest.fixture(scope="module")
+def full_size_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """One photo of the sample job at its real size (5472 x 3648), with gold and pre-annotation."""
+    out = tmp_path_factory.mktemp("sample") / "job"
+    generate_sample_job(out=out, images=1, width=5472, height=3648, seed=7)
+    return out, json.loads((out / "manifest.json").read_text())["tasks"][0]
+
+
+@pytest.mark.slow
+def test_the_full_size_sample_jobs_masks_are_bit_exact_with_the_sdk(full_size_sample: tuple[Path, dict]) -> None:
+    root, task = full_size_sample
+    height, width = task["height"], task["width"]
+    gold = json.loads((root / task["gold_result"]).read_text())
+    prediction = json.loads((root / task["prediction"]).read_text())["result"]
+    assert gold
+    assert prediction
+    for result in (*gold, *prediction):
+        rle = result["value"]["rle"]
+        sdk_rgba = decode_rle(rle)
+        assert np.array_equal(decode(rle), sdk_rgba)
+        mask = rle_to_mask(rle, height, width)
+        assert np.array_equal(mask, sdk_rgba.reshape(height, width, 4)[:, :, 3] > 0)
+        assert mask_to_rle(mask) == mask2rle(mask.astype(np.uint8) * 255)
+    for key, rel in task["gold_masks"].items():  # the reviewed PNG masks, encoded as the SDK would
+        with Image.open(root / rel) as png:
+            painted = np.asarray(png)
+        assert mask_to_rle(painted) == mask2rle(painted), key
