@@ -221,6 +221,33 @@ def test_submitting_a_wrong_pre_annotation_unchanged_is_flagged(job: Job) -> Non
 
 
 @pytest.mark.django_db
+def test_a_gold_version_is_decoded_once_for_all_the_annotations_scored_against_it(
+    job: Job, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bt = _gold_bts(job)[0]
+    decoded = []
+    real = scoring.packed_masks_of_task
+
+    def counting(result: list, task: Task) -> dict:
+        decoded.append(result)
+        return real(result, task)
+
+    monkeypatch.setattr(scoring, "packed_masks_of_task", counting)
+    scoring._gold_masks.cache_clear()
+    answers = [bt.task.prediction["result"], bt.task.gold_result, bt.task.prediction["result"][1:]]
+    for result in answers:
+        scoring.score_annotation(annotation_id=_annotate(bt, result).pk)
+    gold_decodes = [result for result in decoded if result == bt.task.gold_result]
+    assert len(gold_decodes) == 1 + 1  # the gold once, and the one annotation that equals it
+    # A new gold version is a new key: decoded once more, never served from the old one.
+    new_gold = bt.task.gold_result[1:]
+    gold_set(task=bt.task, result=new_gold, source=GoldSource.IMPORT)
+    rescored = scoring.score_annotation(annotation_id=_annotate(bt, new_gold).pk)
+    assert rescored.macro_iou == 1.0
+    assert sum(result == new_gold for result in decoded) == 2  # the new gold once, and that annotation
+
+
+@pytest.mark.django_db
 def test_the_rubber_stamp_check_on_crops_agrees_with_the_rule_on_full_masks(job: Job) -> None:
     for task in job.tasks.all():
         gold = masks_of_task(task.gold_result, task)
