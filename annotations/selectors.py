@@ -317,6 +317,9 @@ def contractor_scores(*, contractor_id: int, limit: int = 20) -> list[ScoreRow]:
     """The contractor's latest scores on gold tasks (errors included, so they can see what went wrong), newest first."""
     scores = (QualityScore.objects.filter(annotation__contractor_id=contractor_id, annotation__deleted=False)
               .select_related("annotation__batch_task__task", "annotation__batch_task__batch", "gold")
+              # The brush RLEs (tens of kB each at 20 MP) are not shown: leave them in the database.
+              .defer("annotation__result", "annotation__batch_task__task__prediction",
+                     "annotation__batch_task__task__gold_result", "gold__result")
               .order_by("-scored_at", "-id")[:limit])
     rows = []
     for score in scores:

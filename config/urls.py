@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/payroll/", include("payroll.api_urls")),
+    path("api/v1/quality/", include("annotations.api")),
     path("api/v1/", include("workforce.api_urls")),
     path("", include("payroll.export_urls")),
     path("console/payroll/", include("payroll.console_urls")),

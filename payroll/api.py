@@ -10,7 +10,7 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,16 +33,14 @@ from payroll.selectors import (
 from payroll.services.entries import time_entry_create, time_entry_delete, timer_start, timer_stop
 from payroll.services.timesheets import timesheet_submit
 from workforce import validation
+from workforce.api import own_contractor
 from workforce.models import Contractor
 
 WEEK_PARAMETER = OpenApiParameter("week", str, description="ISO week, e.g. 2026-W48; the current week if left out.")
 
 
 def _own_contractor(request: Request) -> Contractor:
-    contractor = Contractor.objects.select_related("user").filter(user=request.user).first()
-    if contractor is None:
-        raise NotFound("This account has no contractor profile: /api/v1/payroll/me/ is for contractors.")
-    return contractor
+    return own_contractor(request, staff_use="/api/v1/payroll/weeks/<week>/timesheets/")
 
 
 class MomentField(serializers.DateTimeField):

@@ -33,12 +33,17 @@ STAFF_ACTION_CHOICES = list(services.STAFF_ACTIONS)
 
 
 
-def _own_contractor(request: Request) -> Contractor:
+def own_contractor(request: Request, *, staff_use: str) -> Contractor:
+    """The signed-in user's contractor, or a 404 that points staff to their own endpoint (`staff_use`)."""
     contractor = Contractor.objects.select_related("user").filter(user=request.user).first()
     if contractor is None:
-        raise NotFound("This account has no contractor profile: /api/v1/me/ is for contractors. "
-                       "Staff accounts use /api/v1/contractors/.")
+        raise NotFound(f"This account has no contractor profile: {request.path} is for contractors. "
+                       f"Staff accounts use {staff_use}.")
     return contractor
+
+
+def _own_contractor(request: Request) -> Contractor:
+    return own_contractor(request, staff_use="/api/v1/contractors/")
 
 
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
