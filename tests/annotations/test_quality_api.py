@@ -1,5 +1,4 @@
 """The quality API: a contractor's own rolling score and scores, staff's board, detail and job re-score."""
-import time
 from collections.abc import Callable
 
 import pytest
@@ -9,6 +8,7 @@ from rest_framework.test import APIClient
 
 from annotations.models import Job, QualityScore, ScoreState
 from tests.annotations.conftest import per_class_report
+from tests.annotations.test_scoring import _wait_for
 from tests.factories import UserFactory, contractor_in_state
 from workforce.models import Contractor, OnboardingState
 
@@ -116,10 +116,8 @@ def test_staff_rescore_a_job_and_the_worker_scores_its_gold_annotations(
     response = staff.post(f"/api/v1/quality/jobs/{job.pk}/rescore/")
     assert response.status_code == 202
     assert response.json() == {"job": job.pk, "queued": True}
-    deadline = time.monotonic() + 60
-    while not QualityScore.objects.filter(annotation_id=annotation_id, state=ScoreState.SCORED).exists():
-        assert time.monotonic() < deadline, "waited 60 s for the worker's re-score"
-        time.sleep(0.2)
+    _wait_for(lambda: QualityScore.objects.filter(annotation_id=annotation_id, state=ScoreState.SCORED).exists(),
+              "the worker's re-score")
 
 
 def test_the_own_quality_costs_the_same_queries_for_one_score_as_for_many(ana: Contractor, score: Callable) -> None:
