@@ -13,7 +13,7 @@ from annotations import selectors
 from annotations.models import Job
 from annotations.selectors import QualityRollup, ScoreRow
 from annotations.tasks import rescore_job
-from workforce.api import own_contractor
+from common.api import own_contractor
 from workforce.models import Contractor
 
 MAX_LIMIT = 200

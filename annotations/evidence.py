@@ -5,7 +5,7 @@ from PIL import Image
 from annotations.models import Annotation
 from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results
 from annotations.quality.overlay import render_overlay
-from config.errors import DomainError
+from common.errors import DomainError
 
 REFERENCES = ("prediction", "gold")
 EVIDENCE_MAX_SIDE = 1600  # fits a reviewer's screen; the 20 MP original stays in Label Studio

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from annotations.defects import DefectClass, format_classes, parse_classes
-from workforce.forms import AccessibleForm
-from workforce.validation import validate_printable
+from common.forms import AccessibleForm
+from common.validators import validate_printable
 
 
 class JobCreateForm(AccessibleForm):

@@ -123,7 +123,7 @@ class LabelStudioAccount(models.Model):
     contractor = models.OneToOneField(Contractor, on_delete=models.CASCADE, related_name="label_studio_account")
     ls_user_id = models.PositiveIntegerField(unique=True)
     email = models.EmailField()
-    # Fernet-encrypted (config.secrets_box); empty when the user existed before LabelCrew made it.
+    # Fernet-encrypted (common.secrets_box); empty when the user existed before LabelCrew made it.
     sealed_password = models.TextField(blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

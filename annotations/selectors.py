@@ -1,7 +1,7 @@
 """Reads for assignment: how long a batch will take a contractor, and who has room for more work."""
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,6 +11,7 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from annotations import labelstudio
 from annotations.models import (
     Annotation,
     Batch,
@@ -381,3 +382,8 @@ def qualification_round(*, contractor_id: int) -> QualificationRound | None:
         batch=batch, tasks=batch.batch_tasks.count(), scored=len(ious),
         score=statistics.fmean(_task_score(v) for v in ious) if ious else None,
         pass_mark=settings.QUALITY_QUALIFICATION_PASS)
+
+
+def service_checks() -> dict[str, Callable[[], str]]:
+    """The outside services this app is configured to use, each with a call that answers or raises (for /healthz)."""
+    return {"label_studio": labelstudio.server_version} if labelstudio.is_configured() else {}

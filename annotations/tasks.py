@@ -10,7 +10,7 @@ from annotations.services import scoring
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
-from config.errors import DomainError
+from common.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -16,13 +16,12 @@ from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm, 
 from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
 from annotations.services import assignment, gold_masks, jobs, qualification, review
 from annotations.tasks import open_qualification_round, publish_batch, rescore_job
-from config.csv_stream import csv_lines
-from config.decorators import staff_required
-from config.errors import DomainError
+from common.csv_stream import csv_lines
+from common.decorators import contractor_required, staff_required
+from common.errors import DomainError
 from payroll.console_forms import PayTermsForm
 from payroll.selectors import pay_terms_history
 from workforce.models import Contractor
-from workforce.views import contractor_required
 
 
 def _publish_unpublished(job: Job) -> int:

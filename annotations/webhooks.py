@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from annotations.services.sync import webhook_handle
-from config.errors import DomainError
+from common.errors import DomainError
 
 SECRET_HEADER = "X-LabelCrew-Webhook-Secret"  # noqa: S105 - a header name, not a secret
 

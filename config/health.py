@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from annotations import labelstudio
+from annotations.selectors import service_checks as annotations_service_checks
 from config.celery import app as celery_app
 
 
@@ -35,10 +35,6 @@ def _celery() -> str:
     return f"worker {next(iter(replies[0]))} answered"
 
 
-def _label_studio() -> str:
-    return labelstudio.server_version()
-
-
 def configured_checks() -> dict[str, Callable[[], str]]:
     """The services this installation is configured to use; embedded mode has only the database."""
     checks: dict[str, Callable[[], str]] = {"database": _database}
@@ -46,8 +42,7 @@ def configured_checks() -> dict[str, Callable[[], str]]:
         checks["redis"] = _redis
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         checks["celery"] = _celery
-    if labelstudio.is_configured():
-        checks["label_studio"] = _label_studio
+    checks.update(annotations_service_checks())  # Label Studio, when one is configured
     return checks
 
 

@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.models import Batch
+from common.api import own_contractor
+from common.validators import validate_printable
 from payroll.contractor_weeks import evidence_by_week, statements_of
 from payroll.models import RunningTimer, Statement, TimeEntry, Timesheet
 from payroll.selectors import (
@@ -32,8 +34,6 @@ from payroll.selectors import (
 )
 from payroll.services.entries import time_entry_create, time_entry_delete, timer_start, timer_stop
 from payroll.services.timesheets import timesheet_submit
-from workforce import validation
-from workforce.api import own_contractor
 from workforce.models import Contractor
 
 WEEK_PARAMETER = OpenApiParameter("week", str, description="ISO week, e.g. 2026-W48; the current week if left out.")
@@ -162,7 +162,7 @@ class MeTimeEntriesApi(APIView):
         start = MomentField(help_text="ISO 8601 with offset; seconds are dropped.")
         end = MomentField(help_text="ISO 8601 with offset; at most 12 hours after start, not in the future.")
         note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
-                                     validators=[validation.validate_printable])
+                                     validators=[validate_printable])
 
     class CapExceededOutputSerializer(serializers.Serializer):
         class Meta:

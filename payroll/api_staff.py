@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.models import Job
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll import review
 from payroll.api import StatementOutputSerializer
 from payroll.export_views import TimesheetExportApi

@@ -7,11 +7,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from annotations.models import Job
-from config.errors import DomainError
+from common.errors import DomainError
+from common.forms import AccessibleForm
+from common.validators import validate_printable
 from payroll.models import TimesheetState
 from payroll.selectors import WEEK, PayTerms, week_parse, week_start_utc
-from workforce.forms import AccessibleForm
-from workforce.validation import validate_printable
 
 
 class IsoWeekField(forms.CharField):

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.models import Job
-from config.decorators import staff_required
-from config.errors import DomainError
+from common.decorators import staff_required
+from common.errors import DomainError
 from payroll import payouts, review
 from payroll.console_forms import (
     AdjustmentForm,

@@ -29,7 +29,7 @@ from annotations.models import (
     ReviewState,
     Task,
 )
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll.models import TimeEntry, Timesheet, TimesheetState
 from payroll.selectors import (
     WEEK,

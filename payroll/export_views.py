@@ -15,8 +15,8 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from config.decorators import staff_required
-from config.errors import DomainError
+from common.decorators import staff_required
+from common.errors import DomainError
 from payroll import exports
 from payroll.models import PayRun, Statement
 from payroll.payouts import PAYOUT_FILES, payout_csv_lines

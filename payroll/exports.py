@@ -19,7 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from config import csv_stream
+from common import csv_stream
 from payroll.models import EntryKind, Statement, TimeEntry, Timesheet
 from payroll.selectors import (
     WEEK,

@@ -7,8 +7,8 @@ from django import forms
 from django.db.models import QuerySet
 
 from annotations.models import Batch, BatchKind
-from workforce import validation
-from workforce.forms import AccessibleForm
+from common.forms import AccessibleForm
+from common.validators import validate_printable
 
 CLOCK_FORMATS = ["%H:%M", "%H:%M:%S"]
 
@@ -45,7 +45,7 @@ class TimeEntryForm(AccessibleForm):
                                  input_formats=CLOCK_FORMATS)
     end_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                                input_formats=CLOCK_FORMATS, help_text="An end before the start means the next day.")
-    note = forms.CharField(max_length=500, required=False, validators=[validation.validate_printable],
+    note = forms.CharField(max_length=500, required=False, validators=[validate_printable],
                            help_text="Optional: what you worked on.")
 
     def __init__(self, *args: Any, batches: QuerySet[Batch], zone: ZoneInfo, **kwargs: Any) -> None:

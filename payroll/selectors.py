@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 
 from annotations.models import Annotation, Job
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll.models import EntryKind, PayTermsChange, TimeEntry, Timesheet
 from workforce.models import Contractor
 

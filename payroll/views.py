@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from config.errors import DomainError
+from common.decorators import contractor_page, contractor_required
+from common.errors import DomainError
+from common.forms import form_error
 from payroll.contractor_weeks import contractor_zone, loggable_batches, statements_of, timer_batches, week_summary
 from payroll.forms import TimeEntryForm, TimerStartForm
 from payroll.models import Statement, TimeEntry, Timesheet
@@ -34,7 +36,6 @@ from payroll.selectors import (
 from payroll.services.entries import EDITABLE, time_entry_create, time_entry_delete, timer_start, timer_stop
 from payroll.services.timesheets import timesheet_submit
 from workforce.models import Contractor
-from workforce.views import contractor_page, contractor_required
 
 # The service names the moment it refuses; the page asks for it as a time of day.
 FORM_FIELD = {"start": "start_time", "end": "end_time"}
@@ -53,11 +54,6 @@ def _week_of(value: str | None, *, now: datetime) -> tuple[datetime, str]:
 
 def _pay_url(week_start: datetime) -> str:
     return f"{reverse('payroll:pay')}?week={week_name(week_start)}"
-
-
-def _add_error(form: TimeEntryForm | TimerStartForm, exc: DomainError) -> None:
-    field = FORM_FIELD.get(exc.field or "", exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
 
 
 def _pay_page(request: HttpRequest, contractor: Contractor, *, week_start: datetime,
@@ -114,7 +110,7 @@ def entry_create(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             entries = time_entry_create(contractor=contractor, batch=data["batch"], start=data["start"],
                                         end=data["end"], note=data["note"], actor=request.user)
         except DomainError as exc:
-            _add_error(form, exc)
+            form_error(form, exc, fields=FORM_FIELD)
         else:
             logged = minutes_as_hmm(sum(e.minutes for e in entries))
             split = " (split at Monday 00:00 UTC into both weeks)" if len(entries) > 1 else ""
@@ -147,7 +143,7 @@ def timer_start_view(request: HttpRequest, contractor: Contractor) -> HttpRespon
         try:
             timer_start(contractor=contractor, batch=form.cleaned_data["batch"], now=now)
         except DomainError as exc:
-            _add_error(form, exc)
+            form_error(form, exc, fields=FORM_FIELD)
         else:
             messages.success(request, "Timer started. Stop it when you take a break or finish.")
             return redirect("payroll:pay")

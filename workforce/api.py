@@ -14,7 +14,7 @@ from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import JSONRenderer
@@ -22,7 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.http import client_ip
+from common.api import own_contractor
+from common.http import client_ip
+from common.validators import validate_printable
 from workforce import selectors, services, validation
 from workforce.models import Agreement, Contractor, OnboardingState, OnboardingTransition, PayoutMethod
 from workforce.onboarding import REASON_MAX_LENGTH
@@ -32,23 +34,14 @@ LANGUAGE_CHOICES = sorted(validation.LANGUAGE_CODES)
 STAFF_ACTION_CHOICES = list(services.STAFF_ACTIONS)
 
 
-
-def own_contractor(request: Request, *, staff_use: str) -> Contractor:
-    """The signed-in user's contractor, or a 404 that points staff to their own endpoint (`staff_use`)."""
-    contractor = Contractor.objects.select_related("user").filter(user=request.user).first()
-    if contractor is None:
-        raise NotFound(f"This account has no contractor profile: {request.path} is for contractors. "
-                       f"Staff accounts use {staff_use}.")
-    return contractor
-
-
 def _own_contractor(request: Request) -> Contractor:
-    return own_contractor(request, staff_use="/api/v1/contractors/")
+    return own_contractor(  # type: ignore[return-value]
+        request, staff_use="/api/v1/contractors/")
 
 
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
     """Text a person types: any script, no control characters (newlines, NUL, bidi overrides)."""
-    return serializers.CharField(max_length=max_length, validators=[validation.validate_printable], **kwargs)
+    return serializers.CharField(max_length=max_length, validators=[validate_printable], **kwargs)
 
 
 @extend_schema_field({"type": "string", "pattern": "^[A-Z]{2}$", "example": "BR"})

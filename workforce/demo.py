@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from config.errors import DomainError
+from common.errors import DomainError
 from workforce import selectors, services
 from workforce.models import Contractor, OnboardingState, User
 

@@ -2,6 +2,8 @@
 from django import forms
 from django_countries import countries
 
+from common.forms import AccessibleForm
+from common.validators import validate_printable
 from workforce import validation
 from workforce.models import AgreementKind, OnboardingState, PayoutMethod
 from workforce.services import STAFF_ACTIONS
@@ -10,22 +12,10 @@ LANGUAGE_CHOICES = sorted(validation.LANGUAGE_NAMES.items(), key=lambda choice: 
 TIMEZONE_CHOICES = [(name, name) for name in validation.available_timezones()]
 
 
-class AccessibleForm(forms.Form):
-    """Points each input with an error at its message, so screen readers read them together."""
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                auto_id = self[name].auto_id
-                described = [f"{auto_id}_helptext"] if self.fields[name].help_text else []
-                self.fields[name].widget.attrs["aria-describedby"] = " ".join([*described, f"{auto_id}_error"])
-
-
 class ProfileForm(AccessibleForm):
-    legal_name = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validation.validate_printable],
+    legal_name = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validate_printable],
                                  help_text="As on your ID; used for tax forms and payouts. Any script.")
-    display_name = forms.CharField(max_length=100, validators=[validation.validate_printable],
+    display_name = forms.CharField(max_length=100, validators=[validate_printable],
                                    help_text="What reviewers and staff see.")
     country = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country where you live")
     timezone = forms.ChoiceField(choices=[("", "Choose…"), *TIMEZONE_CHOICES], label="Time zone")
@@ -46,9 +36,9 @@ class TaxDeclarationForm(AccessibleForm):
         widget=forms.RadioSelect,
     )
     tax_legal_name = forms.CharField(label="Legal name for tax purposes", max_length=validation.NAME_MAX_LENGTH,
-                                     validators=[validation.validate_printable])
+                                     validators=[validate_printable])
     country_of_residence = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country of tax residence")
-    signature = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validation.validate_printable],
+    signature = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validate_printable],
                                 help_text="Type your legal name again to sign.")
     certified = forms.BooleanField(label="I certify under penalty of perjury that the information above is true.")
 
@@ -74,7 +64,7 @@ class ApplicantFilterForm(forms.Form):
 class StaffDecisionForm(AccessibleForm):
     action = forms.ChoiceField(choices=[(a, a.capitalize()) for a in STAFF_ACTIONS])
     reason = forms.CharField(max_length=500, required=False, widget=forms.TextInput,
-                             validators=[validation.validate_printable],
+                             validators=[validate_printable],
                              help_text="Required to reject or pause; the contractor reads it.")
     qualification_score = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, required=False,
                                              help_text="0 to 1. Recorded by itself once the qualification round "
@@ -83,5 +73,5 @@ class StaffDecisionForm(AccessibleForm):
 
 class AgreementPublishForm(AccessibleForm):
     kind = forms.ChoiceField(choices=AgreementKind.choices)
-    title = forms.CharField(max_length=200, validators=[validation.validate_printable])
+    title = forms.CharField(max_length=200, validators=[validate_printable])
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), max_length=100_000)

@@ -12,7 +12,7 @@ from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from config.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from config.errors import DomainError, NotAllowed
+from common.errors import DomainError, NotAllowed
+from common.validators import validate_printable
 from workforce import onboarding, validation
 from workforce.models import (
     Agreement,
@@ -44,7 +45,7 @@ def _check_text(field: str, value: Any, *, max_length: int, required: bool = Tru
         raise DomainError(f"{field}: this field is required.", field=field)
     if len(value) > max_length:
         raise DomainError(f"{field}: at most {max_length} characters (got {len(value)}).", field=field)
-    _check(field, validation.validate_printable, value)
+    _check(field, validate_printable, value)
     return value
 
 

@@ -1,5 +1,4 @@
 """Field rules for contractor data, shared by the pages' forms and the API's serializers."""
-import unicodedata
 import zoneinfo
 from datetime import date
 
@@ -18,13 +17,6 @@ LANGUAGE_CODES = frozenset(LANGUAGE_NAMES)
 
 def available_timezones() -> list[str]:
     return sorted(zoneinfo.available_timezones())
-
-
-def validate_printable(value: str) -> None:
-    """Letters of any script are welcome; control characters (newlines, NUL, bidi overrides) are not."""
-    for char in value:
-        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn") and char not in "\u200c\u200d":
-            raise ValidationError(f"Contains a control character (U+{ord(char):04X}); remove it.", code="control")
 
 
 def validate_country(value: str) -> None:

@@ -1,13 +1,10 @@
 """Server-rendered pages: the public job page, the contractor's own pages and the staff review queue."""
 import json
 from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,9 +18,10 @@ from annotations.models import LabelStudioAccount
 from annotations.sample_job import example_crop
 from annotations.selectors import contractor_batches, qualification_round, quality_rollups
 from annotations.services.accounts import label_studio_password
-from config.decorators import staff_required
-from config.errors import DomainError
-from config.http import client_ip
+from common.decorators import contractor_page, contractor_required, staff_required
+from common.errors import DomainError
+from common.forms import form_error
+from common.http import client_ip
 from payroll.contractor_weeks import contractor_zone, statements_of, week_summary
 from payroll.selectors import week_name, week_start_utc
 from workforce import selectors, services
@@ -38,31 +36,6 @@ from workforce.forms import (
 from workforce.models import Agreement, Contractor, OnboardingState
 
 View = Callable[..., HttpResponse]
-
-
-def contractor_page(*, staff_home: str | None = None) -> Callable[[View], View]:
-    """A page for a signed-in contractor, passed to the view. Staff without a contractor profile are sent
-    to `staff_home` (their side of the same thing) when given; anyone else without one gets 404."""
-    def decorate(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            contractor = Contractor.objects.filter(user=request.user).select_related("user").first()
-            if contractor is None:
-                if staff_home and request.user.is_staff:
-                    return redirect(staff_home)
-                raise Http404("This page is for contractors; staff accounts have none.")
-            return view(request, contractor, *args, **kwargs)
-
-        return wrapper
-    return decorate
-
-
-contractor_required = contractor_page()
-
-
-def _form_error(form: Any, exc: DomainError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 # --- public ---------------------------------------------------------------------------
@@ -138,7 +111,7 @@ def profile(request: HttpRequest, contractor: Contractor) -> HttpResponse:
                 services.profile_submit(contractor=contractor, profile=form.cleaned_data, tax=tax,
                                         ip_address=client_ip(request))
             except DomainError as exc:
-                _form_error(tax_form if exc.field in tax_form.fields else form, exc)
+                form_error(tax_form if exc.field in tax_form.fields else form, exc)
             else:
                 messages.success(request, "Profile saved.")
                 return redirect("workforce:dashboard")
@@ -158,7 +131,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
                 ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
             )
         except DomainError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, "Thank you: your acceptance is recorded.")
             return redirect("workforce:dashboard")
@@ -246,7 +219,7 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                        actor=request.user, reason=form.cleaned_data["reason"],
                                        qualification_score=form.cleaned_data["qualification_score"])
         except DomainError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"{contractor}: now {contractor.get_state_display().lower()}.")
             return redirect("workforce:staff-applicant", pk=pk)
@@ -268,7 +241,7 @@ def staff_agreements(request: HttpRequest) -> HttpResponse:
         try:
             agreement = services.agreement_publish(actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Published {agreement}. Contractors must accept it before new batches.")
             return redirect("workforce:staff-agreements")

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from annotations import labelstudio
 from annotations.models import LabelStudioAccount
-from config.secrets_box import seal, unseal
+from common.secrets_box import seal, unseal
 from workforce.models import Contractor
 
 

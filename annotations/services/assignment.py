@@ -21,7 +21,7 @@ from annotations.selectors import (
     remaining_capacity_hours,
     stale_reason,
 )
-from config.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, User
 from workforce.selectors import can_receive_batches
 

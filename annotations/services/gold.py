@@ -15,7 +15,7 @@ from annotations.models import Annotation, GoldSource, GoldVersion, Job, Quality
 from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results, packed_masks_from_results
 from annotations.quality.packed import PackedMask
 from annotations.services.publishing import REF_FIELD
-from config.errors import DomainError
+from common.errors import DomainError
 from workforce.models import User
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from annotations.models import GoldSource, Job, Task
 from annotations.quality.labelstudio_json import brush_result, result_id
 from annotations.quality.png_masks import PNG_SIGNATURE, MaskImageError, mask_from_png
 from annotations.services.gold import TaskFinder, gold_import, gold_set_many
-from config.errors import DomainError
+from common.errors import DomainError
 from workforce.models import User
 
 logger = logging.getLogger(__name__)

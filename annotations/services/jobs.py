@@ -14,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from annotations.defects import DEFECT_CLASSES, DefectClass, labeling_config
 from annotations.models import Batch, BatchTask, Job, Task
-from config.errors import DomainError
+from common.errors import DomainError
 from workforce.models import User
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")

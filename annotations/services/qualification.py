@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotations.models import AssignmentAction, AssignmentEvent, Batch, BatchKind, BatchState, BatchTask, Job
-from config.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, User
 
 logger = logging.getLogger(__name__)

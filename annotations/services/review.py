@@ -3,7 +3,7 @@ from django.db import transaction
 
 from annotations.models import Annotation, BatchState, GoldSource, Review, ReviewState
 from annotations.services.gold import gold_set
-from config.errors import Conflict, DomainError, NotAllowed
+from common.errors import Conflict, DomainError, NotAllowed
 from workforce.models import User
 
 COMMENT_MAX_LENGTH = 2000

@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from annotations import labelstudio
 from annotations.models import Annotation, Batch, BatchTask, LabelStudioAccount, ReviewState, SyncState
-from config.errors import DomainError
+from common.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -164,11 +164,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_QUEUES_ALL = ("default", "labelstudio", "scoring", "payroll")
+# Routes match in order: the scoring and re-score fan-out tasks belong with the scoring work,
+# every other annotations task talks to Label Studio.
 CELERY_TASK_ROUTES = {
     "annotations.tasks.score_*": {"queue": "scoring"},
+    "annotations.tasks.rescore_*": {"queue": "scoring"},
     "annotations.tasks.*": {"queue": "labelstudio"},
     "payroll.tasks.*": {"queue": "payroll"},
-    "workforce.tasks.*": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat copies these into its database schedule on start; staff can change them in the admin.
@@ -204,7 +206,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
@@ -265,5 +267,3 @@ GOLD_IMPORT_MAX_BYTES = env.int("GOLD_IMPORT_MAX_BYTES", default=256 * 1024 * 10
 GOLD_IMPORT_MAX_FILES = env.int("GOLD_IMPORT_MAX_FILES", default=10_000)
 # How long a scoring write waits for a row lock before failing with a retryable error.
 QUALITY_LOCK_TIMEOUT_MS = env.int("QUALITY_LOCK_TIMEOUT_MS", default=3000)
-# The re-score fan-out tasks belong with the scoring work, not on the Label Studio queue.
-CELERY_TASK_ROUTES = {"annotations.tasks.rescore_*": {"queue": "scoring"}, **CELERY_TASK_ROUTES}

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import AssignmentEvent, Batch, Job
-from config.errors import CapExceeded, Conflict, DomainError, NotAllowed
+from common.errors import CapExceeded, Conflict, DomainError, NotAllowed
 from payroll.models import EntryKind, RunningTimer, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors import WEEK, minutes_as_hmm, pay_terms_at, week_name, week_start_utc
 from workforce.models import Contractor, User

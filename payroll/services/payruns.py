@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 
-from config.errors import DomainError, NotAllowed
+from common.errors import DomainError, NotAllowed
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
 from payroll.selectors import totals_by_timesheet
 from workforce.models import Contractor, User

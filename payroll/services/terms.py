@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Job
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll.models import PayTermsChange
 from workforce.models import User
 

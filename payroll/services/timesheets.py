@@ -10,7 +10,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import Conflict, DomainError, NotAllowed
+from common.errors import Conflict, DomainError, NotAllowed
 from payroll import review
 from payroll.models import Timesheet, TimesheetState
 from payroll.selectors import week_name, week_start_utc

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from annotations.models import LabelStudioAccount
-from config.secrets_box import seal, unseal
+from common.secrets_box import seal, unseal
 from tests.factories import UserFactory, contractor_in_state
 from workforce.models import OnboardingState
 

@@ -29,7 +29,7 @@ from annotations.services.assignment import (
     batches_auto_assign,
     batches_reclaim_stale,
 )
-from config.errors import DomainError
+from common.errors import DomainError
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import AgreementFactory, ContractorFactory, UserFactory, contractor_in_state
 from workforce import selectors, services

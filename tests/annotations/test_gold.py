@@ -14,7 +14,7 @@ from annotations.services import jobs
 from annotations.services.gold import gold_current, gold_import, gold_set
 from annotations.services.publishing import REF_FIELD, image_url
 from annotations.services.review import annotation_accept, annotation_promote_to_gold
-from config.errors import DomainError
+from common.errors import DomainError
 from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
 from tests.factories import UserFactory
 

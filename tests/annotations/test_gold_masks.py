@@ -20,7 +20,7 @@ from annotations.models import GoldSource, GoldVersion, Job, Task
 from annotations.services import jobs
 from annotations.services.gold import gold_current, gold_set, masks_of_task
 from annotations.services.gold_masks import gold_import_file, gold_import_masks
-from config.errors import DomainError
+from common.errors import DomainError
 from tests.annotations.quality.test_png_masks import _bomb_header
 from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
 from tests.conftest import REPO_ROOT, _database_url

@@ -11,7 +11,7 @@ from django.conf import settings
 from annotations.models import Batch, BatchTask, Job, Task
 from annotations.sample_job import generate_sample_job
 from annotations.services import jobs
-from config.errors import DomainError
+from common.errors import DomainError
 
 
 @pytest.fixture(scope="module")

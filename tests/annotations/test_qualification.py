@@ -10,7 +10,7 @@ from annotations.models import Batch, BatchKind, BatchState, Job
 from annotations.selectors import qualification_round
 from annotations.services import assignment, qualification
 from annotations.services.scoring import contractor_quality_apply
-from config.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError
 from payroll.services.entries import time_entry_create
 from tests.annotations.conftest import gold_task
 from tests.factories import UserFactory, contractor_in_state

@@ -8,7 +8,7 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from annotations.models import Batch
-from config.errors import CapExceeded, Conflict
+from common.errors import CapExceeded, Conflict
 from payroll.models import TimeEntry, Timesheet
 from payroll.services.entries import time_entry_create
 from tests.payroll.conftest import at

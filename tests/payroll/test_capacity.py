@@ -7,7 +7,7 @@ import pytest
 from annotations.models import Batch, BatchTask, Job, Task
 from annotations.selectors import capacity_board
 from annotations.services.assignment import batch_assign, batches_auto_assign
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll.services.entries import time_entry_create
 from payroll.services.terms import pay_terms_change
 from tests.factories import job_plain

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from annotations.models import Annotation, AssignmentEvent, Batch, Job
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll.demo_workforce import COUNTRIES, DEMO_JOB_NAME, WeekPlan, demo_workforce_load, week_sessions
 from payroll.models import EntryKind, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors import WEEK, evidence_by_contractor, timesheet_flags, week_parse

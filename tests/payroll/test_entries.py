@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from annotations.models import Batch
-from config.errors import CapExceeded, Conflict, DomainError, NotAllowed
+from common.errors import CapExceeded, Conflict, DomainError, NotAllowed
 from payroll.models import EntryKind, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors import remaining_cap_minutes, week_name
 from payroll.services.entries import adjustment_create, time_entry_create, time_entry_delete, timer_start, timer_stop

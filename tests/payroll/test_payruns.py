@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import mail
 
 from annotations.models import Batch
-from config.errors import NotAllowed
+from common.errors import NotAllowed
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
 from payroll.services.entries import adjustment_create, time_entry_create
 from payroll.services.payruns import pay_run_execute

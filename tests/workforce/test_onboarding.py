@@ -4,7 +4,7 @@ import itertools
 import pytest
 from django.core import mail
 
-from config.errors import DomainError
+from common.errors import DomainError
 from workforce import onboarding
 from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from config.errors import DomainError
+from common.errors import DomainError
 from workforce import selectors, services
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, TaxDeclaration, User
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations.models import Job
 from annotations.services.gold_masks import NAMING, gold_import_file
-from config.errors import DomainError
+from common.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -17,7 +17,7 @@ from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.assignment import batches_auto_assign
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
-from config.errors import DomainError
+from common.errors import DomainError
 from workforce.demo import DemoPerson, demo_contractor_activate
 from workforce.management.password_file import password_from_file
 from workforce.models import Contractor, User

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll import exports
 from payroll.selectors import week_parse
 

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.errors import DomainError
+from common.errors import DomainError
 from payroll.demo_workforce import STAFF_EMAIL, demo_workforce_load
 from payroll.selectors import week_parse
 
