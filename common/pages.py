@@ -1,0 +1,38 @@
+"""How a page runs a service: a refusal (DomainError) becomes the form's error or a message, never a 500."""
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest
+
+from common.errors import DomainError
+from common.forms import form_error
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What a service call gave: its value, or the refusal that was shown to the user."""
+    value: T | None = None
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_service(request: HttpRequest, call: Callable[[], T], *, form: forms.Form | None = None,
+                fields: Mapping[str, str] | None = None, refused: str = "") -> Outcome[T]:
+    """Call `call()`; a DomainError goes on `form` (on the field it names, mapped through `fields`) when a form
+    is given, else into an error message prefixed by `refused` ("Gold import refused: "). Other errors propagate."""
+    try:
+        return Outcome(value=call())
+    except DomainError as exc:
+        if form is not None:
+            form_error(form, exc, fields=fields)
+        else:
+            messages.error(request, f"{refused}{exc.message}")
+        return Outcome(error=exc)
