@@ -12,8 +12,12 @@ from factory.django import DjangoModelFactory, Password
 
 from annotations.defects import DEFECT_CLASSES, labeling_config
 from annotations.models import Batch, BatchState, Job
-from workforce import selectors, services
+from workforce import selectors
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, User
+from workforce.services.agreements import agreements_accept
+from workforce.services.decisions import contractor_decide, contractor_start_working
+from workforce.services.profile import profile_update, tax_declare
+from workforce.services.registration import contractor_email_verified, contractor_register
 
 TEST_PASSWORD = "a-long-test-password"
 S = OnboardingState
@@ -61,7 +65,7 @@ class AgreementFactory(DjangoModelFactory):
 
 
 def profile_data(**overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for services.profile_update that pass every check."""
+    """Keyword arguments for profile_update that pass every check."""
     return {
         "legal_name": "Ana Lúcia Souza", "display_name": "Ana", "country": "BR",
         "timezone_name": "America/Sao_Paulo", "languages": ["en", "pt"], "hours_available_per_week": 10,
@@ -84,10 +88,10 @@ def contractor_in_state(state: str, *, user: User | None = None, staff: User | N
     """
     if state not in _REACHABLE:
         raise ValueError(f"{state!r} is not a state the services leave a contractor in.")
-    contractor = services.contractor_register(user=user or UserFactory())
+    contractor = contractor_register(user=user or UserFactory())
     if state == S.APPLIED:
         return contractor
-    services.contractor_email_verified(user=contractor.user)
+    contractor_email_verified(user=contractor.user)
     # The service moves its own copy of the row; profile_update saves every field, state included.
     contractor.refresh_from_db()
     if state == S.EMAIL_VERIFIED:
@@ -97,29 +101,29 @@ def contractor_in_state(state: str, *, user: User | None = None, staff: User | N
         if not Agreement.objects.filter(kind=kind, published_at__isnull=False).exists():
             AgreementFactory(kind=kind)
     data = profile_data(**profile)
-    services.profile_update(contractor=contractor, **data)
-    services.tax_declare(contractor=contractor, is_us_person=False, legal_name=data["legal_name"],
+    profile_update(contractor=contractor, **data)
+    tax_declare(contractor=contractor, is_us_person=False, legal_name=data["legal_name"],
                          country_of_residence=data["country"], signature=data["legal_name"], certified=True,
                          ip_address="203.0.113.7")
     if state == S.PROFILE_COMPLETE:
         return contractor
     pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
-    services.agreements_accept(contractor=contractor, agreement_ids=pending, ip_address="203.0.113.7",
+    agreements_accept(contractor=contractor, agreement_ids=pending, ip_address="203.0.113.7",
                                user_agent="pytest")
     if state == S.QUALIFYING:
         return contractor
     staff = staff or UserFactory(is_staff=True)
     if state in (S.REJECTED, S.OFFBOARDED):
         action = "reject" if state == S.REJECTED else "offboard"
-        services.contractor_decide(contractor=contractor, action=action, actor=staff, reason="test decision")
+        contractor_decide(contractor=contractor, action=action, actor=staff, reason="test decision")
         return contractor
-    services.contractor_decide(contractor=contractor, action="approve", actor=staff,
+    contractor_decide(contractor=contractor, action="approve", actor=staff,
                                qualification_score=Decimal("0.9"))
     if state == S.APPROVED:
         return contractor
-    services.contractor_start_working(contractor=contractor)
+    contractor_start_working(contractor=contractor)
     if state == S.PAUSED:
-        services.contractor_decide(contractor=contractor, action="pause", actor=staff, reason="quality review")
+        contractor_decide(contractor=contractor, action="pause", actor=staff, reason="quality review")
     return contractor
 
 

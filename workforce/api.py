@@ -25,13 +25,17 @@ from rest_framework.views import APIView
 from common.api import own_contractor
 from common.http import client_ip
 from common.validators import validate_printable
-from workforce import selectors, services, validation
+from workforce import selectors, validation
 from workforce.models import Agreement, Contractor, OnboardingState, OnboardingTransition, PayoutMethod
 from workforce.onboarding import REASON_MAX_LENGTH
+from workforce.services.agreements import agreements_accept
+from workforce.services.decisions import STAFF_ACTIONS, contractor_decide, contractor_start_working, contractors_decide
+from workforce.services.privacy import contractor_data_export, contractor_delete
+from workforce.services.profile import profile_update, tax_declare
 
 COUNTRY_CHOICES = list(countries)
 LANGUAGE_CHOICES = sorted(validation.LANGUAGE_CODES)
-STAFF_ACTION_CHOICES = list(services.STAFF_ACTIONS)
+STAFF_ACTION_CHOICES = list(STAFF_ACTIONS)
 
 
 def _own_contractor(request: Request) -> Contractor:
@@ -172,7 +176,7 @@ class MeApi(APIView):
         serializer = self.ProfileInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
-        services.profile_update(contractor=contractor, timezone_name=fields.pop("timezone"), **fields)
+        profile_update(contractor=contractor, timezone_name=fields.pop("timezone"), **fields)
         return Response(self.MeOutputSerializer(contractor).data)
 
 
@@ -203,7 +207,7 @@ class MeTaxDeclarationApi(APIView):
         contractor = _own_contractor(request)
         serializer = self.TaxDeclarationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        declaration = services.tax_declare(contractor=contractor, ip_address=client_ip(request),
+        declaration = tax_declare(contractor=contractor, ip_address=client_ip(request),
                                            **serializer.validated_data)
         return Response(self.TaxDeclarationOutputSerializer(declaration).data, status=status.HTTP_201_CREATED)
 
@@ -251,7 +255,7 @@ class MeAgreementsAcceptApi(APIView):
         contractor = _own_contractor(request)
         serializer = self.AcceptInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        accepted = services.agreements_accept(
+        accepted = agreements_accept(
             contractor=contractor, agreement_ids=serializer.validated_data["agreements"],
             ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
         )
@@ -284,7 +288,7 @@ class MeExportApi(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        data = services.contractor_data_export(contractor=_own_contractor(request))
+        data = contractor_data_export(contractor=_own_contractor(request))
         filename = f"labelcrew-my-data-{timezone.now():%Y-%m-%d}.json"
         return Response(data, headers={"Content-Disposition": f'attachment; filename="{filename}"',
                                        "Cache-Control": "private, no-store"})
@@ -309,7 +313,7 @@ class MeDeletionApi(APIView):
         contractor = _own_contractor(request)
         serializer = self.DeletionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.contractor_delete(contractor=contractor)
+        contractor_delete(contractor=contractor)
         logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -317,7 +321,7 @@ class MeDeletionApi(APIView):
 class MeStartWorkingApi(APIView):
     @extend_schema(request=None, responses=MeApi.MeOutputSerializer)
     def post(self, request: Request) -> Response:
-        contractor = services.contractor_start_working(contractor=_own_contractor(request))
+        contractor = contractor_start_working(contractor=_own_contractor(request))
         return Response(MeApi.MeOutputSerializer(contractor).data)
 
 
@@ -423,7 +427,7 @@ class ContractorTransitionsApi(generics.ListAPIView):
         contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
         serializer = self.ContractorDecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.contractor_decide(contractor=contractor, actor=request.user, **serializer.validated_data)
+        contractor_decide(contractor=contractor, actor=request.user, **serializer.validated_data)
         record = _newest_first(contractor.transitions.select_related("actor")).first()
         return Response(StaffTransitionOutputSerializer(record).data, status=status.HTTP_201_CREATED)
 
@@ -451,7 +455,7 @@ class ContractorBulkDecideApi(APIView):
         serializer = self.BulkDecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        decided = services.contractors_decide(contractor_ids=data["contractors"], action=data["action"],
+        decided = contractors_decide(contractor_ids=data["contractors"], action=data["action"],
                                               actor=request.user, reason=data["reason"])
         return Response(self.BulkDecisionOutputSerializer({"decided": decided}).data)
 

@@ -6,8 +6,12 @@ from decimal import Decimal
 from django.db import transaction
 
 from common.errors import DomainError
-from workforce import selectors, services
+from workforce import selectors
 from workforce.models import Contractor, OnboardingState, User
+from workforce.services.agreements import agreements_accept
+from workforce.services.decisions import contractor_decide, contractor_start_working
+from workforce.services.profile import profile_update, tax_declare
+from workforce.services.registration import contractor_email_verified, contractor_register
 
 S = OnboardingState
 DEMO_IP = "203.0.113.7"  # documentation range (RFC 5737)
@@ -30,21 +34,21 @@ def demo_contractor_activate(*, user: User, person: DemoPerson, qualification_sc
                              source: str) -> Contractor:
     """Take the user's contractor, from wherever an earlier run left them, to ACTIVE: verified email, profile,
     tax declaration, agreements, staff approval, start working. `source` names the command in the audit."""
-    contractor = services.contractor_register(user=user)
+    contractor = contractor_register(user=user)
     if contractor.state == S.ACTIVE:
         return contractor
-    services.contractor_email_verified(user=user)
+    contractor_email_verified(user=user)
     contractor.refresh_from_db()
     if contractor.state == S.EMAIL_VERIFIED:
         local = user.email.split("@")[0]
-        services.profile_update(
+        profile_update(
             contractor=contractor, legal_name=person.legal_name, display_name=person.display_name,
             country=person.country, timezone_name=person.timezone, languages=list(person.languages),
             hours_available_per_week=person.hours_available, payout_method=person.payout_method,
             payout_email=f"{local}.{person.payout_method}@labelcrew.local", date_of_birth=person.born,
         )
         if not contractor.tax_declarations.exists():
-            services.tax_declare(contractor=contractor, is_us_person=False, legal_name=person.legal_name,
+            tax_declare(contractor=contractor, is_us_person=False, legal_name=person.legal_name,
                                  country_of_residence=person.country, signature=person.legal_name,
                                  certified=True, ip_address=DEMO_IP)
         contractor.refresh_from_db()
@@ -52,15 +56,15 @@ def demo_contractor_activate(*, user: User, person: DemoPerson, qualification_sc
         pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
         if not pending:
             raise DomainError("No agreements are published: run python manage.py migrate first.")
-        services.agreements_accept(contractor=contractor, agreement_ids=pending, ip_address=DEMO_IP,
+        agreements_accept(contractor=contractor, agreement_ids=pending, ip_address=DEMO_IP,
                                    user_agent=source)
         contractor.refresh_from_db()
     if contractor.state == S.QUALIFYING:
-        services.contractor_decide(contractor=contractor, action="approve", actor=staff, reason="demo contractor",
+        contractor_decide(contractor=contractor, action="approve", actor=staff, reason="demo contractor",
                                    qualification_score=qualification_score)
         contractor.refresh_from_db()
     if contractor.state == S.APPROVED:
-        services.contractor_start_working(contractor=contractor)
+        contractor_start_working(contractor=contractor)
         contractor.refresh_from_db()
     if contractor.state != S.ACTIVE:
         raise DomainError(f"{user.email} is {contractor.get_state_display().lower()}, not active; "

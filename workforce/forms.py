@@ -6,7 +6,7 @@ from common.forms import AccessibleForm
 from common.validators import validate_printable
 from workforce import validation
 from workforce.models import AgreementKind, OnboardingState, PayoutMethod
-from workforce.services import STAFF_ACTIONS
+from workforce.services.decisions import STAFF_ACTIONS
 
 LANGUAGE_CHOICES = sorted(validation.LANGUAGE_NAMES.items(), key=lambda choice: choice[1])
 TIMEZONE_CHOICES = [(name, name) for name in validation.available_timezones()]

@@ -12,8 +12,9 @@ from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from common.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError, NotAllowed
 from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
+from workforce.selectors import current_agreements, pending_agreements, profile_missing
 
 logger = logging.getLogger(__name__)
 S = OnboardingState
@@ -92,3 +93,20 @@ def _email_contractor(*, contractor_id: int, state: str, reason: str) -> None:
     subject = render_to_string("workforce/email/state_subject.txt", context).strip()
     body = render_to_string("workforce/email/state_body.txt", context)
     send_mail(subject, body, None, [contractor.user.email])
+
+
+def advance(contractor: Contractor) -> None:
+    """Take every step the contractor's data now allows; each one is audited."""
+    if contractor.state == S.EMAIL_VERIFIED and not profile_missing(contractor):
+        transition(contractor=contractor, to_state=S.PROFILE_COMPLETE, reason="profile completed")
+    if contractor.state == S.PROFILE_COMPLETE and current_agreements() and not pending_agreements(contractor):
+        transition(contractor=contractor, to_state=S.AGREEMENT_ACCEPTED, reason="agreements accepted")
+        transition(contractor=contractor, to_state=S.QUALIFYING, reason="qualification round opened")
+
+
+def lock_fresh(contractor: Contractor) -> None:
+    """Lock the row and reload it, so a save never writes back a state another request changed."""
+    Contractor.objects.select_for_update().filter(pk=contractor.pk).first()
+    contractor.refresh_from_db()
+    if contractor.state in (S.OFFBOARDED, S.REJECTED):
+        raise NotAllowed("This account is closed; it can no longer be changed.")

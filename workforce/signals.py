@@ -5,14 +5,14 @@ from allauth.account.signals import email_confirmed, user_signed_up
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from workforce import services
+from workforce.services.registration import contractor_email_verified, contractor_register
 
 
 @receiver(user_signed_up)
 def on_user_signed_up(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    services.contractor_register(user=user)
+    contractor_register(user=user)
 
 
 @receiver(email_confirmed)
 def on_email_confirmed(sender: Any, request: HttpRequest, email_address: Any, **kwargs: Any) -> None:
-    services.contractor_email_verified(user=email_address.user)
+    contractor_email_verified(user=email_address.user)

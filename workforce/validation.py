@@ -1,11 +1,16 @@
 """Field rules for contractor data, shared by the pages' forms and the API's serializers."""
 import zoneinfo
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.core.exceptions import ValidationError
 from django_countries import countries
+
+from common.errors import DomainError
+from common.validators import validate_printable
 
 MIN_AGE_YEARS = 18
 NAME_MAX_LENGTH = 200
@@ -53,3 +58,24 @@ def validate_adult(born: date) -> None:
         raise ValidationError("The date of birth is in the future.", code="dob")
     if age_on(born, today) < MIN_AGE_YEARS:
         raise ValidationError(f"You must be at least {MIN_AGE_YEARS} years old.", code="dob")
+
+
+def checked(field: str, validator: Callable[[Any], None], value: Any) -> None:
+    """Run a field rule for a service: its ValidationError becomes a DomainError naming the field."""
+    try:
+        validator(value)
+    except ValidationError as exc:
+        raise DomainError(f"{field}: {exc.messages[0]}", field=field) from None
+
+
+def checked_text(field: str, value: Any, *, max_length: int, required: bool = True) -> str:
+    """Typed text for a service: trimmed, required unless told, at most max_length, printable."""
+    if not isinstance(value, str):
+        raise DomainError(f"{field}: must be text.", field=field)
+    value = value.strip()
+    if required and not value:
+        raise DomainError(f"{field}: this field is required.", field=field)
+    if len(value) > max_length:
+        raise DomainError(f"{field}: at most {max_length} characters (got {len(value)}).", field=field)
+    checked(field, validate_printable, value)
+    return value

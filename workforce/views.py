@@ -24,7 +24,7 @@ from common.forms import form_error
 from common.http import client_ip
 from payroll.contractor_weeks import contractor_zone, statements_of, week_summary
 from payroll.selectors import week_name, week_start_utc
-from workforce import selectors, services
+from workforce import selectors
 from workforce.forms import (
     AgreementAcceptForm,
     AgreementPublishForm,
@@ -34,6 +34,10 @@ from workforce.forms import (
     TaxDeclarationForm,
 )
 from workforce.models import Agreement, Contractor, OnboardingState
+from workforce.services.agreements import agreement_publish, agreements_accept
+from workforce.services.decisions import contractor_decide, contractor_start_working, contractors_decide
+from workforce.services.privacy import contractor_data_export, contractor_delete
+from workforce.services.profile import profile_submit
 
 View = Callable[..., HttpResponse]
 
@@ -108,7 +112,7 @@ def profile(request: HttpRequest, contractor: Contractor) -> HttpResponse:
         if form.is_valid() and (not wants_tax or tax_form.is_valid()):
             tax = tax_form.cleaned_data if wants_tax else None
             try:
-                services.profile_submit(contractor=contractor, profile=form.cleaned_data, tax=tax,
+                profile_submit(contractor=contractor, profile=form.cleaned_data, tax=tax,
                                         ip_address=client_ip(request))
             except DomainError as exc:
                 form_error(tax_form if exc.field in tax_form.fields else form, exc)
@@ -126,7 +130,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     form = AgreementAcceptForm(request.POST or None, pending=pending)
     if request.method == "POST" and form.is_valid():
         try:
-            services.agreements_accept(
+            agreements_accept(
                 contractor=contractor, agreement_ids=form.cleaned_data["agreements"],
                 ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
             )
@@ -145,7 +149,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 @contractor_required
 def start_working(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     try:
-        services.contractor_start_working(contractor=contractor)
+        contractor_start_working(contractor=contractor)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -160,7 +164,7 @@ def privacy(request: HttpRequest, contractor: Contractor) -> HttpResponse:
         if request.POST.get("confirm") != "DELETE":
             messages.error(request, "Type DELETE in capitals to confirm.")
             return redirect("workforce:privacy")
-        services.contractor_delete(contractor=contractor)
+        contractor_delete(contractor=contractor)
         logout(request)
         messages.success(request, "Your account is closed and your personal data removed.")
         return redirect("workforce:job")
@@ -170,7 +174,7 @@ def privacy(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 @require_GET
 @contractor_required
 def data_export(request: HttpRequest, contractor: Contractor) -> HttpResponse:
-    data = services.contractor_data_export(contractor=contractor)
+    data = contractor_data_export(contractor=contractor)
     response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="labelcrew-my-data.json"'
     return response
@@ -188,7 +192,7 @@ def applicants(request: HttpRequest) -> HttpResponse:
             messages.error(request, "Choose at least one contractor.")
         elif decision.is_valid():
             try:
-                n = services.contractors_decide(contractor_ids=ids, action=decision.cleaned_data["action"],
+                n = contractors_decide(contractor_ids=ids, action=decision.cleaned_data["action"],
                                                 actor=request.user, reason=decision.cleaned_data["reason"])
             except DomainError as exc:
                 messages.error(request, exc.message)
@@ -215,7 +219,7 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = StaffDecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.contractor_decide(contractor=contractor, action=form.cleaned_data["action"],
+            contractor_decide(contractor=contractor, action=form.cleaned_data["action"],
                                        actor=request.user, reason=form.cleaned_data["reason"],
                                        qualification_score=form.cleaned_data["qualification_score"])
         except DomainError as exc:
@@ -239,7 +243,7 @@ def staff_agreements(request: HttpRequest) -> HttpResponse:
     form = AgreementPublishForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            agreement = services.agreement_publish(actor=request.user, **form.cleaned_data)
+            agreement = agreement_publish(actor=request.user, **form.cleaned_data)
         except DomainError as exc:
             form_error(form, exc)
         else:

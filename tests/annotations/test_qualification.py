@@ -14,8 +14,8 @@ from common.errors import Conflict, DomainError
 from payroll.services.entries import time_entry_create
 from tests.annotations.conftest import gold_task
 from tests.factories import UserFactory, contractor_in_state
-from workforce import services as workforce_services
 from workforce.models import Contractor, OnboardingState
+from workforce.services.decisions import contractor_decide
 
 S = OnboardingState
 pytestmark = pytest.mark.django_db
@@ -124,7 +124,7 @@ def test_deciding_on_the_applicant_closes_the_round(qjob: Job, applicant: Contra
                                                     django_capture_on_commit_callbacks: Callable) -> None:
     batch = qualification.qualification_round_open(contractor=applicant)
     with django_capture_on_commit_callbacks(execute=True):
-        workforce_services.contractor_decide(contractor=applicant, action="approve",
+        contractor_decide(contractor=applicant, action="approve",
                                              actor=UserFactory(is_staff=True), reason="good work")
     batch.refresh_from_db()
     assert batch.state == BatchState.DONE

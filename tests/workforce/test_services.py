@@ -7,8 +7,13 @@ import pytest
 from django.core import mail
 
 from common.errors import DomainError
-from workforce import selectors, services
+from workforce import selectors
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, TaxDeclaration, User
+from workforce.services.agreements import agreement_publish, agreements_accept
+from workforce.services.decisions import contractor_decide, contractor_start_working, contractors_decide
+from workforce.services.privacy import contractor_data_export, contractor_delete
+from workforce.services.profile import profile_update, tax_declare
+from workforce.services.registration import contractor_email_verified, contractor_register
 
 S = OnboardingState
 GOOD_PROFILE: dict[str, Any] = {
@@ -25,22 +30,22 @@ def staff() -> User:
 
 def _verified(email: str = "mo@example.org") -> Contractor:
     user = User.objects.create_user(email, "a-long-test-password")
-    contractor = services.contractor_register(user=user)
-    services.contractor_email_verified(user=user)
+    contractor = contractor_register(user=user)
+    contractor_email_verified(user=user)
     contractor.refresh_from_db()
     return contractor
 
 
 def _declare(contractor: Contractor, name: str = "محمد الأحمد") -> TaxDeclaration:
-    return services.tax_declare(contractor=contractor, is_us_person=False, legal_name=name,
+    return tax_declare(contractor=contractor, is_us_person=False, legal_name=name,
                                 country_of_residence="EG", signature=name, certified=True, ip_address="127.0.0.1")
 
 
 def _qualifying(email: str = "mo@example.org") -> Contractor:
     contractor = _verified(email)
-    services.profile_update(contractor=contractor, **GOOD_PROFILE)
+    profile_update(contractor=contractor, **GOOD_PROFILE)
     _declare(contractor)
-    services.agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in selectors.current_agreements()],
+    agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in selectors.current_agreements()],
                                ip_address="127.0.0.1", user_agent="pytest")
     contractor.refresh_from_db()
     return contractor
@@ -50,12 +55,12 @@ def _qualifying(email: str = "mo@example.org") -> Contractor:
 def test_completing_profile_tax_and_agreements_walks_the_contractor_to_qualifying() -> None:
     contractor = _verified()
     assert contractor.state == S.EMAIL_VERIFIED
-    services.profile_update(contractor=contractor, **GOOD_PROFILE)
+    profile_update(contractor=contractor, **GOOD_PROFILE)
     assert contractor.state == S.EMAIL_VERIFIED  # no tax declaration yet
     assert selectors.profile_missing(contractor) == ["tax_declaration"]
     _declare(contractor)
     assert contractor.state == S.PROFILE_COMPLETE
-    services.agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in selectors.current_agreements()],
+    agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in selectors.current_agreements()],
                                ip_address="10.1.2.3", user_agent="Firefox")
     contractor.refresh_from_db()
     assert contractor.state == S.QUALIFYING
@@ -84,7 +89,7 @@ def test_bad_profile_input_is_refused_naming_the_field_and_nothing_is_saved(fiel
                                                                            message: str) -> None:
     contractor = _verified()
     with pytest.raises(DomainError, match=message) as caught:
-        services.profile_update(contractor=contractor, **{**GOOD_PROFILE, field: value})
+        profile_update(contractor=contractor, **{**GOOD_PROFILE, field: value})
     assert caught.value.field == ("timezone" if field == "timezone_name" else field)
     stored = Contractor.objects.get(pk=contractor.pk)
     assert (stored.legal_name, stored.country, stored.hours_available_per_week) == ("", "", None)
@@ -94,7 +99,7 @@ def test_bad_profile_input_is_refused_naming_the_field_and_nothing_is_saved(fiel
 @pytest.mark.parametrize("name", ["José Ñúñez", "王小明", "محمد", "Иван Петров", "Nguyễn Thị Minh Khai"])
 def test_names_in_any_script_are_accepted(name: str) -> None:
     contractor = _verified()
-    services.profile_update(contractor=contractor, **{**GOOD_PROFILE, "legal_name": name})
+    profile_update(contractor=contractor, **{**GOOD_PROFILE, "legal_name": name})
     assert Contractor.objects.get(pk=contractor.pk).legal_name == name
 
 
@@ -103,34 +108,34 @@ def test_tax_declaration_must_be_certified_signed_with_the_legal_name_and_us_res
     contractor = _verified()
     kwargs = {"contractor": contractor, "legal_name": "Ann Lee", "signature": "Ann Lee", "ip_address": None}
     with pytest.raises(DomainError, match="certify"):
-        services.tax_declare(is_us_person=False, country_of_residence="KE", certified=False, **kwargs)
+        tax_declare(is_us_person=False, country_of_residence="KE", certified=False, **kwargs)
     with pytest.raises(DomainError, match="signature"):
-        services.tax_declare(is_us_person=False, country_of_residence="KE", certified=True,
+        tax_declare(is_us_person=False, country_of_residence="KE", certified=True,
                              **{**kwargs, "signature": "A. Lee"})
     with pytest.raises(DomainError, match="US persons"):
-        services.tax_declare(is_us_person=False, country_of_residence="US", certified=True, **kwargs)
+        tax_declare(is_us_person=False, country_of_residence="US", certified=True, **kwargs)
     assert not TaxDeclaration.objects.exists()
-    assert services.tax_declare(is_us_person=True, country_of_residence="US", certified=True, **kwargs).form == "w9"
-    assert services.tax_declare(is_us_person=False, country_of_residence="KE", certified=True,
+    assert tax_declare(is_us_person=True, country_of_residence="US", certified=True, **kwargs).form == "w9"
+    assert tax_declare(is_us_person=False, country_of_residence="KE", certified=True,
                                 **kwargs).form == "w8ben"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_new_agreement_version_requires_reacceptance_before_batches(staff: User) -> None:
     contractor = _qualifying()
-    services.contractor_decide(contractor=contractor, action="approve", actor=staff, reason="ok")
-    services.contractor_start_working(contractor=contractor)
+    contractor_decide(contractor=contractor, action="approve", actor=staff, reason="ok")
+    contractor_start_working(contractor=contractor)
     assert selectors.can_receive_batches(contractor)
     mail.outbox.clear()
-    v2 = services.agreement_publish(kind=AgreementKind.GUIDELINES, title="Guidelines", body="Zoom to 200%.",
+    v2 = agreement_publish(kind=AgreementKind.GUIDELINES, title="Guidelines", body="Zoom to 200%.",
                                     actor=staff)
     assert v2.version == 2
     assert not selectors.can_receive_batches(contractor)
     assert [a.pk for a in selectors.pending_agreements(contractor)] == [v2.pk]
     assert [m.to for m in mail.outbox] == [["mo@example.org"]]
     with pytest.raises(DomainError, match="not current versions"):
-        services.agreements_accept(contractor=contractor, agreement_ids=[v2.pk - 100], ip_address=None, user_agent="")
-    services.agreements_accept(contractor=contractor, agreement_ids=[v2.pk], ip_address=None, user_agent="")
+        agreements_accept(contractor=contractor, agreement_ids=[v2.pk - 100], ip_address=None, user_agent="")
+    agreements_accept(contractor=contractor, agreement_ids=[v2.pk], ip_address=None, user_agent="")
     assert selectors.can_receive_batches(contractor)
     assert Agreement.objects.filter(kind=AgreementKind.GUIDELINES).count() == 2
 
@@ -138,11 +143,11 @@ def test_a_new_agreement_version_requires_reacceptance_before_batches(staff: Use
 @pytest.mark.django_db
 def test_staff_decisions_record_actor_reason_and_score(staff: User) -> None:
     contractor = _qualifying()
-    services.contractor_decide(contractor=contractor, action="approve", actor=staff, reason="clean masks",
+    contractor_decide(contractor=contractor, action="approve", actor=staff, reason="clean masks",
                                qualification_score=Decimal("0.91"))
-    services.contractor_start_working(contractor=contractor)
-    services.contractor_decide(contractor=contractor, action="pause", actor=staff, reason="quality dropped")
-    services.contractor_decide(contractor=contractor, action="resume", actor=staff)
+    contractor_start_working(contractor=contractor)
+    contractor_decide(contractor=contractor, action="pause", actor=staff, reason="quality dropped")
+    contractor_decide(contractor=contractor, action="resume", actor=staff)
     contractor.refresh_from_db()
     assert contractor.state == S.ACTIVE
     assert contractor.qualification_score == Decimal("0.91")
@@ -155,19 +160,19 @@ def test_staff_decisions_record_actor_reason_and_score(staff: User) -> None:
 def test_contractors_cannot_decide_and_resume_needs_a_pause(staff: User) -> None:
     contractor = _qualifying()
     with pytest.raises(DomainError, match="Only staff"):
-        services.contractor_decide(contractor=contractor, action="approve", actor=contractor.user)
+        contractor_decide(contractor=contractor, action="approve", actor=contractor.user)
     with pytest.raises(DomainError, match="cannot become active"):
-        services.contractor_decide(contractor=contractor, action="resume", actor=staff)
+        contractor_decide(contractor=contractor, action="resume", actor=staff)
 
 
 @pytest.mark.django_db
 def test_bulk_decision_is_all_or_nothing(staff: User) -> None:
     a, b = _qualifying("a@example.org"), _verified("b@example.org")
     with pytest.raises(DomainError, match="Nothing was changed"):
-        services.contractors_decide(contractor_ids=[a.pk, b.pk], action="approve", actor=staff, reason="batch")
+        contractors_decide(contractor_ids=[a.pk, b.pk], action="approve", actor=staff, reason="batch")
     a.refresh_from_db()
     assert a.state == S.QUALIFYING
-    assert services.contractors_decide(contractor_ids=[a.pk, b.pk], action="reject", actor=staff,
+    assert contractors_decide(contractor_ids=[a.pk, b.pk], action="reject", actor=staff,
                                        reason="closing the round") == 2
     assert set(Contractor.objects.values_list("state", flat=True)) == {S.REJECTED}
 
@@ -175,12 +180,12 @@ def test_bulk_decision_is_all_or_nothing(staff: User) -> None:
 @pytest.mark.django_db
 def test_export_holds_the_contractors_data_and_deletion_anonymizes_but_keeps_tax_records() -> None:
     contractor = _qualifying()
-    data = services.contractor_data_export(contractor=contractor)
+    data = contractor_data_export(contractor=contractor)
     assert data["account"]["email"] == "mo@example.org"
     assert data["profile"]["legal_name"] == "محمد الأحمد"
     assert len(data["agreement_acceptances"]) == 2
     assert len(data["tax_declarations"]) == 1
-    services.contractor_delete(contractor=contractor)
+    contractor_delete(contractor=contractor)
     contractor.refresh_from_db()
     contractor.user.refresh_from_db()
     assert contractor.state == S.OFFBOARDED
@@ -198,7 +203,7 @@ def test_export_holds_the_contractors_data_and_deletion_anonymizes_but_keeps_tax
 def test_nobody_passes_the_agreement_step_before_an_agreement_is_published() -> None:
     Agreement.objects.all().delete()
     contractor = _verified()
-    services.profile_update(contractor=contractor, **GOOD_PROFILE)
+    profile_update(contractor=contractor, **GOOD_PROFILE)
     _declare(contractor)
     contractor.refresh_from_db()
     assert contractor.state == S.PROFILE_COMPLETE

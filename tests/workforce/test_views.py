@@ -5,8 +5,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from workforce import services
 from workforce.models import Contractor, User
+from workforce.services.profile import profile_update
+from workforce.services.registration import contractor_email_verified, contractor_register
 
 
 @pytest.fixture(autouse=True)
@@ -16,8 +17,8 @@ def _fresh_rate_limits() -> None:
 
 def _contractor(email: str) -> tuple[Client, Contractor]:
     user = User.objects.create_user(email, "a-long-test-password")
-    contractor = services.contractor_register(user=user)
-    services.contractor_email_verified(user=user)
+    contractor = contractor_register(user=user)
+    contractor_email_verified(user=user)
     client = Client()
     client.force_login(user)
     return client, contractor
@@ -55,7 +56,7 @@ def test_staff_pages_refuse_contractors(url: str) -> None:
 def test_contractor_pages_show_only_the_signed_in_contractors_data() -> None:
     a_client, _ = _contractor("a@example.org")
     _, b = _contractor("b@example.org")
-    services.profile_update(contractor=b, legal_name="Bea Secret", display_name="Bea", country="PE",
+    profile_update(contractor=b, legal_name="Bea Secret", display_name="Bea", country="PE",
                             timezone_name="America/Lima", languages=["es"], hours_available_per_week=5,
                             payout_method="wise", payout_email="bea@example.org",
                             date_of_birth=date(1990, 1, 1))
@@ -78,7 +79,7 @@ def test_staff_accounts_land_on_the_review_queue_and_have_no_contractor_pages() 
 @pytest.mark.django_db
 def test_posts_without_a_csrf_token_are_refused() -> None:
     user = User.objects.create_user("a@example.org", "a-long-test-password")
-    services.contractor_register(user=user)
+    contractor_register(user=user)
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     assert client.post("/agreements/", {"agreements": [1]}).status_code == 403

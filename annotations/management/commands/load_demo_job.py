@@ -21,7 +21,7 @@ from common.errors import DomainError
 from workforce.demo import DemoPerson, demo_contractor_activate
 from workforce.management.password_file import password_from_file
 from workforce.models import Contractor, User
-from workforce.services import user_sign_in_set
+from workforce.services.accounts import user_sign_in_set
 
 JOB_NAME = "Smartphone screen defects"
 JOB_CLIENT = "Refurb Co"

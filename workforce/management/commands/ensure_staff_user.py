@@ -10,7 +10,7 @@ from django.db import transaction
 
 from workforce.management.password_file import password_from_file
 from workforce.models import normalize_email_address
-from workforce.services import user_sign_in_set
+from workforce.services.accounts import user_sign_in_set
 
 
 class Command(BaseCommand):

@@ -1,0 +1,70 @@
+"""The contractor's privacy rights: all their data as JSON, and deleting the account."""
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+from django.utils import timezone
+
+from workforce import onboarding
+from workforce.models import (
+    AgreementAcceptance,
+    Contractor,
+    OnboardingState,
+)
+
+S = OnboardingState
+
+
+def contractor_data_export(*, contractor: Contractor) -> dict[str, Any]:
+    """Everything LabelCrew holds about the contractor, as JSON-ready data."""
+    user = contractor.user
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "account": {"email": user.email, "date_joined": user.date_joined.isoformat(),
+                    "last_login": user.last_login.isoformat() if user.last_login else None},
+        "profile": {
+            "state": contractor.state, "state_reason": contractor.state_reason,
+            "legal_name": contractor.legal_name, "display_name": contractor.display_name,
+            "country": str(contractor.country), "timezone": contractor.timezone, "languages": contractor.languages,
+            "hours_available_per_week": contractor.hours_available_per_week,
+            "payout_method": contractor.payout_method, "payout_email": contractor.payout_email,
+            "date_of_birth": contractor.date_of_birth.isoformat() if contractor.date_of_birth else None,
+            "qualification_score": str(contractor.qualification_score) if contractor.qualification_score else None,
+        },
+        "tax_declarations": [
+            {"form": d.form, "legal_name": d.legal_name, "country_of_residence": str(d.country_of_residence),
+             "is_us_person": d.is_us_person, "signature": d.signature, "declared_at": d.declared_at.isoformat(),
+             "ip_address": d.ip_address}
+            for d in contractor.tax_declarations.all()
+        ],
+        "agreement_acceptances": [
+            {"agreement": a.agreement.get_kind_display(), "version": a.agreement.version,
+             "accepted_at": a.accepted_at.isoformat(), "ip_address": a.ip_address, "user_agent": a.user_agent}
+            for a in contractor.acceptances.select_related("agreement").order_by("accepted_at")
+        ],
+        "state_history": [
+            {"from": t.from_state, "to": t.to_state, "reason": t.reason, "at": t.created_at.isoformat()}
+            for t in contractor.transitions.all()
+        ],
+    }
+
+
+@transaction.atomic
+def contractor_delete(*, contractor: Contractor) -> None:
+    """Close the account and anonymize personal fields; pay and tax records stay for accounting."""
+    if contractor.state != S.OFFBOARDED:
+        onboarding.transition(contractor=contractor, to_state=S.OFFBOARDED, actor=contractor.user,
+                              reason="account deleted at the contractor's request")
+    user = contractor.user
+    EmailAddress.objects.filter(user=user).delete()
+    user.email = f"deleted-{user.pk}@deleted.invalid"
+    user.first_name = user.last_name = ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+    now = timezone.now()
+    Contractor.objects.filter(pk=contractor.pk).update(
+        legal_name="", display_name="", timezone="", languages=[], hours_available_per_week=None,
+        payout_email="", date_of_birth=None, deletion_requested_at=now, anonymized_at=now,
+    )
+    AgreementAcceptance.objects.filter(contractor=contractor).update(ip_address=None, user_agent="")
