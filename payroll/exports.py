@@ -19,7 +19,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from common import csv_stream
+from common.csv_stream import csv_lines as guarded_csv_lines
+from common.csv_stream import neutralized
 from payroll.models import EntryKind, Statement, TimeEntry, Timesheet
 from payroll.selectors import (
     WEEK,
@@ -38,7 +39,6 @@ from payroll.selectors import (
 Cell = str | int | Decimal | None
 CHUNK = 2000
 FORMATS = ("csv", "xlsx")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIMESHEET_COLUMNS = (
     "contractor_id", "name", "email", "country", "payout_method", "payout_email", "iso_week", "week_start_utc",
@@ -49,15 +49,6 @@ ENTRY_COLUMNS = (
     "contractor_id", "email", "entry_id", "kind", "job", "batch", "start_utc", "end_utc", "minutes", "hourly_rate",
     "amount", "note", "corrects_week", "created_by",
 )
-
-
-def cell_text(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading = + - @ tab or CR would start a formula, so it gets a quote."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def neutralized(row: Iterable[Cell]) -> list[Cell]:
-    return [cell_text(value) if isinstance(value, str) else value for value in row]
 
 
 def utc_text(moment: datetime | None) -> str:
@@ -77,11 +68,6 @@ def _read_to_the_end() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
         yield
-
-
-def csv_of(rows: Iterable[Iterable[Cell]]) -> Iterator[str]:
-    """CSV lines (RFC 4180, CRLF) of rows, each neutralized."""
-    return csv_stream.csv_lines(neutralized(row) for row in rows)
 
 
 # --- one row per contractor-week -----------------------------------------------------------------
@@ -146,10 +132,10 @@ def timesheet_rows(week_start: datetime) -> Iterator[list[Cell]]:
 
 def csv_lines(week_start: datetime, *, bom: bool = False) -> Iterator[str]:
     """The week's export as CSV lines (UTF-8 text; with bom, a byte order mark first so Excel reads UTF-8)."""
-    header = next(csv_of([TIMESHEET_COLUMNS]))
+    header = next(guarded_csv_lines([TIMESHEET_COLUMNS]))
     yield ("\ufeff" if bom else "") + header
     with _read_to_the_end():
-        yield from csv_of(timesheet_rows(week_start))
+        yield from guarded_csv_lines(timesheet_rows(week_start))
 
 
 # --- every entry of the week ---------------------------------------------------------------------
@@ -207,7 +193,7 @@ def statement_csv_lines(statement: Statement) -> Iterator[str]:
     contractor = statement.contractor
     entries = list(entries_of(statement.timesheet))
     rates = "; ".join(str(rate) for rate in sorted({e.hourly_rate for e in entries}))
-    yield from csv_of([
+    yield from guarded_csv_lines([
         ["field", "value"],
         ["contractor", contractor.legal_name or contractor.display_name],
         ["contractor_id", contractor.pk],
@@ -228,7 +214,7 @@ def statement_csv_lines(statement: Statement) -> Iterator[str]:
         ["entry_id", "kind", "job", "batch", "start_utc", "end_utc", "minutes", "hourly_rate", "amount", "note",
          "corrects_week"],
     ])
-    yield from csv_of(
+    yield from guarded_csv_lines(
         [e.pk, e.kind, e.job.name, e.batch.number if e.batch else None, utc_text(e.start), utc_text(e.end),
          e.minutes, e.hourly_rate, money_for(e.minutes, e.hourly_rate).quantize(Decimal("0.0001"),
                                                                                  rounding=ROUND_HALF_UP),

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator
 
 from django.db.models import Q, QuerySet
 
-from payroll.exports import Cell, csv_of
+from common.csv_stream import csv_lines
+from payroll.exports import Cell
 from payroll.models import PayRun, Statement
 from payroll.selectors import week_name
 from workforce.models import PayoutMethod
@@ -74,4 +75,4 @@ PAYOUT_FILES: dict[str, Callable[[PayRun], Iterator[list[Cell]]]] = {
 
 def payout_csv_lines(*, pay_run: PayRun, method: str) -> Iterator[str]:
     """The payout file of the run for one method (a PayoutMethod value), as CSV lines with formulas neutralized."""
-    return csv_of(PAYOUT_FILES[method](pay_run))
+    return csv_lines(PAYOUT_FILES[method](pay_run))
