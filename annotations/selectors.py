@@ -25,7 +25,7 @@ from annotations.models import (
 )
 from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, remaining_cap_minutes, week_start_utc
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
-from workforce.selectors import current_agreements
+from workforce.selectors.agreements import current_agreements
 
 # Hours one photo takes someone with no history yet: a defect-painting photo is a few minutes of
 # careful brushing, so a quarter of an hour errs on the side of not overbooking a newcomer.

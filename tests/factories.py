@@ -12,8 +12,8 @@ from factory.django import DjangoModelFactory, Password
 
 from annotations.defects import DEFECT_CLASSES, labeling_config
 from annotations.models import Batch, BatchState, Job
-from workforce import selectors
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, User
+from workforce.selectors.agreements import pending_agreements
 from workforce.services.agreements import agreements_accept
 from workforce.services.decisions import contractor_decide, contractor_start_working
 from workforce.services.profile import profile_update, tax_declare
@@ -107,7 +107,7 @@ def contractor_in_state(state: str, *, user: User | None = None, staff: User | N
                          ip_address="203.0.113.7")
     if state == S.PROFILE_COMPLETE:
         return contractor
-    pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
+    pending = [agreement.pk for agreement in pending_agreements(contractor)]
     agreements_accept(contractor=contractor, agreement_ids=pending, ip_address="203.0.113.7",
                                user_agent="pytest")
     if state == S.QUALIFYING:

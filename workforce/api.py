@@ -25,9 +25,13 @@ from rest_framework.views import APIView
 from common.api import own_contractor
 from common.http import client_ip
 from common.validators import validate_printable
-from workforce import selectors, validation
+from workforce import validation
 from workforce.models import Agreement, Contractor, OnboardingState, OnboardingTransition, PayoutMethod
 from workforce.onboarding import REASON_MAX_LENGTH
+from workforce.selectors.agreements import current_agreements, pending_agreements
+from workforce.selectors.applicants import applicant_list, counts_by_country, counts_by_state
+from workforce.selectors.profile import PROFILE_FIELDS, profile_missing
+from workforce.selectors.standing import next_step
 from workforce.services.agreements import agreements_accept
 from workforce.services.decisions import STAFF_ACTIONS, contractor_decide, contractor_start_working, contractors_decide
 from workforce.services.privacy import contractor_data_export, contractor_delete
@@ -142,14 +146,14 @@ class MeApi(APIView):
 
         @extend_schema_field(NextStepOutputSerializer)
         def get_next_step(self, contractor: Contractor) -> dict[str, Any]:
-            return NextStepOutputSerializer(selectors.next_step(contractor)).data
+            return NextStepOutputSerializer(next_step(contractor)).data
 
         def get_missing_profile_fields(self, contractor: Contractor) -> list[str]:
-            return selectors.profile_missing(contractor)
+            return profile_missing(contractor)
 
         @extend_schema_field(AgreementBriefOutputSerializer(many=True))
         def get_pending_agreements(self, contractor: Contractor) -> list[dict[str, Any]]:
-            return AgreementBriefOutputSerializer(selectors.pending_agreements(contractor), many=True).data
+            return AgreementBriefOutputSerializer(pending_agreements(contractor), many=True).data
 
     @extend_schema(responses=MeOutputSerializer)
     def get(self, request: Request) -> Response:
@@ -165,7 +169,7 @@ class MeApi(APIView):
         if not isinstance(request.data, Mapping):
             raise ValidationError({"non_field_errors": ["Send a JSON object."]})
         contractor = _own_contractor(request)
-        stored = {name: getattr(contractor, name) for name in selectors.PROFILE_FIELDS}
+        stored = {name: getattr(contractor, name) for name in PROFILE_FIELDS}
         stored["country"] = stored["country"].code if stored["country"] else ""
         # Empty stored fields are left out, so a PATCH that does not fill them is refused naming them.
         stored = {name: value for name, value in stored.items() if value not in (None, "", [])}
@@ -229,8 +233,8 @@ class MeAgreementsApi(APIView):
     @extend_schema(responses=AgreementOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         contractor = _own_contractor(request)
-        pending_ids = {agreement.pk for agreement in selectors.pending_agreements(contractor)}
-        serializer = self.AgreementOutputSerializer(selectors.current_agreements(), many=True,
+        pending_ids = {agreement.pk for agreement in pending_agreements(contractor)}
+        serializer = self.AgreementOutputSerializer(current_agreements(), many=True,
                                                     context={"pending_ids": pending_ids})
         return Response(serializer.data)
 
@@ -333,7 +337,7 @@ class WholeNumberFilter(django_filters.NumberFilter):
 
 
 class ContractorFilter(django_filters.FilterSet):
-    """Reads and checks the list's query; selectors.applicant_list, shared with the staff pages, filters."""
+    """Reads and checks the list's query; applicant_list, shared with the staff pages, filters."""
 
     state = django_filters.ChoiceFilter(choices=OnboardingState.choices)
     country = django_filters.ChoiceFilter(choices=COUNTRY_CHOICES)
@@ -343,7 +347,7 @@ class ContractorFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(max_length=100, help_text="Part of the email, legal or display name.")
 
     def filter_queryset(self, queryset: QuerySet[Contractor]) -> QuerySet[Contractor]:
-        return selectors.applicant_list(**self.form.cleaned_data)
+        return applicant_list(**self.form.cleaned_data)
 
 
 class StaffContractorOutputSerializer(ProfileOutputSerializer):
@@ -363,7 +367,7 @@ class ContractorListApi(generics.ListAPIView):
     filterset_class = ContractorFilter
 
     def get_queryset(self) -> QuerySet[Contractor]:
-        return selectors.applicant_list()
+        return applicant_list()
 
 
 class ContractorDetailApi(generics.RetrieveAPIView):
@@ -372,7 +376,7 @@ class ContractorDetailApi(generics.RetrieveAPIView):
     serializer_class = StaffContractorOutputSerializer
 
     def get_queryset(self) -> QuerySet[Contractor]:
-        return selectors.applicant_list()
+        return applicant_list()
 
 
 class ContractorCountsApi(APIView):
@@ -390,8 +394,8 @@ class ContractorCountsApi(APIView):
 
     @extend_schema(responses=CountsOutputSerializer)
     def get(self, request: Request) -> Response:
-        counts = {"by_state": selectors.counts_by_state(),
-                  "by_country": [[code, n] for code, n in selectors.counts_by_country()]}
+        counts = {"by_state": counts_by_state(),
+                  "by_country": [[code, n] for code, n in counts_by_country()]}
         return Response(counts)
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from common.errors import DomainError
-from workforce import selectors
 from workforce.models import Contractor, OnboardingState, User
+from workforce.selectors.agreements import pending_agreements
 from workforce.services.agreements import agreements_accept
 from workforce.services.decisions import contractor_decide, contractor_start_working
 from workforce.services.profile import profile_update, tax_declare
@@ -53,7 +53,7 @@ def demo_contractor_activate(*, user: User, person: DemoPerson, qualification_sc
                                  certified=True, ip_address=DEMO_IP)
         contractor.refresh_from_db()
     if contractor.state == S.PROFILE_COMPLETE:
-        pending = [agreement.pk for agreement in selectors.pending_agreements(contractor)]
+        pending = [agreement.pk for agreement in pending_agreements(contractor)]
         if not pending:
             raise DomainError("No agreements are published: run python manage.py migrate first.")
         agreements_accept(contractor=contractor, agreement_ids=pending, ip_address=DEMO_IP,

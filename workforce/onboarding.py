@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from common.errors import Conflict, DomainError, NotAllowed
 from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
-from workforce.selectors import current_agreements, pending_agreements, profile_missing
+from workforce.selectors.agreements import current_agreements, pending_agreements
+from workforce.selectors.profile import profile_missing
 
 logger = logging.getLogger(__name__)
 S = OnboardingState

@@ -24,7 +24,6 @@ from common.forms import form_error
 from common.http import client_ip
 from payroll.contractor_weeks import contractor_zone, statements_of, week_summary
 from payroll.selectors import week_name, week_start_utc
-from workforce import selectors
 from workforce.forms import (
     AgreementAcceptForm,
     AgreementPublishForm,
@@ -34,6 +33,10 @@ from workforce.forms import (
     TaxDeclarationForm,
 )
 from workforce.models import Agreement, Contractor, OnboardingState
+from workforce.selectors.agreements import current_agreements, pending_agreements
+from workforce.selectors.applicants import applicant_list, counts_by_country, counts_by_state
+from workforce.selectors.profile import profile_missing
+from workforce.selectors.standing import next_step
 from workforce.services.agreements import agreement_publish, agreements_accept
 from workforce.services.decisions import contractor_decide, contractor_start_working, contractors_decide
 from workforce.services.privacy import contractor_data_export, contractor_delete
@@ -78,9 +81,9 @@ def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     return render(request, "workforce/dashboard.html", {
         "contractor": contractor, "batches": contractor_batches(contractor=contractor),
         "label_studio_account": account, "label_studio_url": settings.LABEL_STUDIO_URL,
-        "next_step": selectors.next_step(contractor),
-        "missing": selectors.profile_missing(contractor),
-        "pending_agreements": selectors.pending_agreements(contractor),
+        "next_step": next_step(contractor),
+        "missing": profile_missing(contractor),
+        "pending_agreements": pending_agreements(contractor),
         "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
         "rate": settings.DEFAULT_HOURLY_RATE_USD,
         "week": week_summary(contractor=contractor, week_start=week_start_utc(now), now=now),
@@ -126,7 +129,7 @@ def profile(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @contractor_required
 def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
-    pending = selectors.pending_agreements(contractor)
+    pending = pending_agreements(contractor)
     form = AgreementAcceptForm(request.POST or None, pending=pending)
     if request.method == "POST" and form.is_valid():
         try:
@@ -140,7 +143,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             messages.success(request, "Thank you: your acceptance is recorded.")
             return redirect("workforce:dashboard")
     return render(request, "workforce/agreements.html", {
-        "form": form, "pending": pending, "current": selectors.current_agreements(),
+        "form": form, "pending": pending, "current": current_agreements(),
         "accepted": contractor.acceptances.select_related("agreement").order_by("-accepted_at"),
     })
 
@@ -203,11 +206,11 @@ def applicants(request: HttpRequest) -> HttpResponse:
         return redirect(request.get_full_path())
     filters = ApplicantFilterForm(request.GET or None)
     criteria = filters.cleaned_data if filters.is_valid() else {}
-    rows = selectors.applicant_list(**{k: v for k, v in criteria.items() if v not in (None, "")})
+    rows = applicant_list(**{k: v for k, v in criteria.items() if v not in (None, "")})
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "workforce/staff/applicants.html", {
         "filters": filters, "page": page, "decision": StaffDecisionForm(),
-        "by_state": selectors.counts_by_state(), "by_country": selectors.counts_by_country()[:15],
+        "by_state": counts_by_state(), "by_country": counts_by_country()[:15],
         "states": OnboardingState,
     })
 
@@ -231,7 +234,7 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contractor": contractor, "form": form,
         "transitions": contractor.transitions.select_related("actor").order_by("-created_at"),
         "declaration": contractor.tax_declarations.first(),
-        "missing": selectors.profile_missing(contractor),
+        "missing": profile_missing(contractor),
         "qualification": qualification_round(contractor_id=contractor.pk),
         "label_studio_url": settings.LABEL_STUDIO_URL,
     })

@@ -23,7 +23,7 @@ from annotations.selectors import (
 )
 from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, User
-from workforce.selectors import can_receive_batches
+from workforce.selectors.standing import can_receive_batches
 
 AUTO_ASSIGNED = "auto-assigned"
 

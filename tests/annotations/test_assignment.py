@@ -32,8 +32,8 @@ from annotations.services.assignment import (
 from common.errors import DomainError
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import AgreementFactory, ContractorFactory, UserFactory, contractor_in_state
-from workforce import selectors
 from workforce.models import AgreementKind, Contractor, OnboardingState, User
+from workforce.selectors.agreements import pending_agreements
 from workforce.services.agreements import agreements_accept
 
 S = OnboardingState
@@ -206,7 +206,7 @@ def test_auto_assign_fills_the_best_first_within_threshold_max_open_and_capacity
     AgreementFactory(kind=AgreementKind.GUIDELINES)  # nobody accepted it ...
     for contractor in (slow_star, bo, cy):  # ... but these three
         agreements_accept(contractor=contractor, ip_address="203.0.113.7", user_agent="pytest",
-                                   agreement_ids=[a.pk for a in selectors.pending_agreements(contractor)])
+                                   agreement_ids=[a.pk for a in pending_agreements(contractor)])
 
     def run() -> dict[int, int]:
         events = batches_auto_assign(job=job, actor=staff)

@@ -17,7 +17,8 @@ from workforce.models import (
     TaxDeclaration,
     User,
 )
-from workforce.selectors import PROFILE_FIELDS, current_agreements
+from workforce.selectors.agreements import current_agreements
+from workforce.selectors.profile import PROFILE_FIELDS
 
 pytestmark = pytest.mark.django_db
 S = OnboardingState

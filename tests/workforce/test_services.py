@@ -7,8 +7,10 @@ import pytest
 from django.core import mail
 
 from common.errors import DomainError
-from workforce import selectors
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, TaxDeclaration, User
+from workforce.selectors.agreements import current_agreements, pending_agreements
+from workforce.selectors.profile import profile_missing
+from workforce.selectors.standing import can_receive_batches
 from workforce.services.agreements import agreement_publish, agreements_accept
 from workforce.services.decisions import contractor_decide, contractor_start_working, contractors_decide
 from workforce.services.privacy import contractor_data_export, contractor_delete
@@ -45,7 +47,7 @@ def _qualifying(email: str = "mo@example.org") -> Contractor:
     contractor = _verified(email)
     profile_update(contractor=contractor, **GOOD_PROFILE)
     _declare(contractor)
-    agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in selectors.current_agreements()],
+    agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in current_agreements()],
                                ip_address="127.0.0.1", user_agent="pytest")
     contractor.refresh_from_db()
     return contractor
@@ -57,10 +59,10 @@ def test_completing_profile_tax_and_agreements_walks_the_contractor_to_qualifyin
     assert contractor.state == S.EMAIL_VERIFIED
     profile_update(contractor=contractor, **GOOD_PROFILE)
     assert contractor.state == S.EMAIL_VERIFIED  # no tax declaration yet
-    assert selectors.profile_missing(contractor) == ["tax_declaration"]
+    assert profile_missing(contractor) == ["tax_declaration"]
     _declare(contractor)
     assert contractor.state == S.PROFILE_COMPLETE
-    agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in selectors.current_agreements()],
+    agreements_accept(contractor=contractor, agreement_ids=[a.pk for a in current_agreements()],
                                ip_address="10.1.2.3", user_agent="Firefox")
     contractor.refresh_from_db()
     assert contractor.state == S.QUALIFYING
@@ -125,18 +127,18 @@ def test_a_new_agreement_version_requires_reacceptance_before_batches(staff: Use
     contractor = _qualifying()
     contractor_decide(contractor=contractor, action="approve", actor=staff, reason="ok")
     contractor_start_working(contractor=contractor)
-    assert selectors.can_receive_batches(contractor)
+    assert can_receive_batches(contractor)
     mail.outbox.clear()
     v2 = agreement_publish(kind=AgreementKind.GUIDELINES, title="Guidelines", body="Zoom to 200%.",
                                     actor=staff)
     assert v2.version == 2
-    assert not selectors.can_receive_batches(contractor)
-    assert [a.pk for a in selectors.pending_agreements(contractor)] == [v2.pk]
+    assert not can_receive_batches(contractor)
+    assert [a.pk for a in pending_agreements(contractor)] == [v2.pk]
     assert [m.to for m in mail.outbox] == [["mo@example.org"]]
     with pytest.raises(DomainError, match="not current versions"):
         agreements_accept(contractor=contractor, agreement_ids=[v2.pk - 100], ip_address=None, user_agent="")
     agreements_accept(contractor=contractor, agreement_ids=[v2.pk], ip_address=None, user_agent="")
-    assert selectors.can_receive_batches(contractor)
+    assert can_receive_batches(contractor)
     assert Agreement.objects.filter(kind=AgreementKind.GUIDELINES).count() == 2
 
 

@@ -10,7 +10,7 @@ from workforce.models import (
     OnboardingState,
     User,
 )
-from workforce.selectors import pending_agreements
+from workforce.selectors.agreements import pending_agreements
 
 S = OnboardingState
 

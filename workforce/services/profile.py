@@ -14,7 +14,7 @@ from workforce.models import (
     TaxDeclaration,
     TaxForm,
 )
-from workforce.selectors import PROFILE_FIELDS
+from workforce.selectors.profile import PROFILE_FIELDS
 
 S = OnboardingState
 
