@@ -1,4 +1,4 @@
-"""Routes of the staff console, mounted under /console/."""
+"""Routes of the staff console, mounted under /console/ (the job page and the new-job form are the portal's)."""
 from django.urls import path
 
 from annotations import views
@@ -6,8 +6,6 @@ from annotations import views
 app_name = "console"
 urlpatterns = [
     path("", views.console_home, name="home"),
-    path("jobs/new/", views.job_create, name="job-create"),
-    path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/publish/", views.job_publish, name="job-publish"),
     path("jobs/<int:pk>/gold-import/", views.job_gold_import, name="job-gold-import"),
     path("jobs/<int:pk>/rescore/", views.job_rescore, name="job-rescore"),

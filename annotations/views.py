@@ -1,6 +1,5 @@
-"""The staff console (jobs and their progress, batches, the review queue, quality) and contractors' quality page."""
+"""The staff console's annotation pages (job actions, batches, review, quality) and the contractor's quality page."""
 from collections.abc import Iterator
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -12,15 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import evidence, selectors
-from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm, ReviewForm
+from annotations.forms import GoldImportForm, QualificationForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
-from annotations.services import assignment, gold_masks, jobs, qualification, review
+from annotations.services import assignment, gold_masks, qualification, review
 from annotations.tasks import open_qualification_round, publish_batch, rescore_job
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, staff_required
 from common.errors import DomainError
-from payroll.console_forms import PayTermsForm
-from payroll.selectors import pay_terms_history
 from workforce.models import Contractor
 
 
@@ -37,54 +34,6 @@ def console_home(request: HttpRequest) -> HttpResponse:
     return render(request, "annotations/console.html", {
         "jobs": selectors.jobs_with_progress(), "sync": SyncState.objects.first(),
         "pending_reviews": selectors.review_queue().count(),
-    })
-
-
-@require_http_methods(["GET", "POST"])
-@staff_required
-def job_create(request: HttpRequest) -> HttpResponse:
-    form = JobCreateForm(request.POST or None,
-                         initial={"source_path": str(settings.SAMPLE_JOB_DIR / "manifest.json")})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        path = Path(data["source_path"])
-        try:
-            specs = (jobs.specs_from_manifest(path) if data["source_kind"] == "manifest"
-                     else jobs.specs_from_folder(path))
-            job, added = jobs.job_create(
-                name=data["name"], client=data["client"], instructions=data["instructions"], specs=specs,
-                image_source=str(path), actor=request.user, batch_size=data["batch_size"],
-                gold_rate=data["gold_rate"], hourly_rate=data["hourly_rate"],
-                weekly_cap_hours=data["weekly_cap_hours"], quality_threshold=data["quality_threshold"],
-                classes=data["classes"],
-            )
-            made = jobs.batches_cut(job=job)
-        except DomainError as exc:
-            form.add_error("source_path" if exc.field in ("image_source", "images") else None, exc.message)
-        else:
-            queued = _publish_unpublished(job)
-            messages.success(request, f"{job}: {added} new photo(s), {len(made)} new batch(es); publishing "
-                                      f"{queued} batch(es) to Label Studio in the background.")
-            return redirect("console:job", pk=job.pk)
-    return render(request, "annotations/job_form.html", {"form": form})
-
-
-@require_GET
-@staff_required
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(selectors.jobs_with_progress(), pk=pk)
-    batches = job.batches.select_related("assigned_to__user").order_by("number")
-    state = request.GET.get("state", "")
-    if state in BatchState.values:
-        batches = batches.filter(state=state)
-    page = Paginator(batches, 100).get_page(request.GET.get("page"))
-    terms_history = pay_terms_history(job=job)
-    return render(request, "annotations/job.html", {
-        "job": job, "page": page, "states": BatchState.choices, "state": state,
-        "label_studio_url": settings.LABEL_STUDIO_URL,
-        "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
-        "gold_form": GoldImportForm(),
-        "qualification_form": QualificationForm(initial={"qualification_tasks": job.qualification_tasks}),
     })
 
 
@@ -105,7 +54,7 @@ def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     form = GoldImportForm(request.POST, request.FILES)
     if not _valid_or_said(request, form, "Gold import"):
-        return redirect("console:job", pk=pk)
+        return redirect("portal:console-job", pk=pk)
     upload = form.cleaned_data["export"]
     try:
         updated = gold_masks.gold_import_file(job=job, content=upload.read(), name=upload.name, actor=request.user)
@@ -114,7 +63,7 @@ def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Gold imported: {updated} photo(s) got a new gold version; the annotations "
                                   "scored on the old one are re-scored in the background.")
-    return redirect("console:job", pk=pk)
+    return redirect("portal:console-job", pk=pk)
 
 
 @require_POST
@@ -124,7 +73,7 @@ def job_rescore(request: HttpRequest, pk: int) -> HttpResponse:
     rescore_job.delay(job.pk)
     messages.success(request, "Scoring every annotation on the job's gold photos in the background "
                               "(those already scored on the current gold are kept).")
-    return redirect("console:job", pk=pk)
+    return redirect("portal:console-job", pk=pk)
 
 
 @require_POST
@@ -134,7 +83,7 @@ def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     form = QualificationForm(request.POST)
     if not _valid_or_said(request, form, "Qualification round"):
-        return redirect("console:job", pk=pk)
+        return redirect("portal:console-job", pk=pk)
     try:
         job = qualification.job_qualification_set(job=job, tasks=form.cleaned_data["qualification_tasks"])
     except DomainError as exc:
@@ -143,7 +92,7 @@ def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"New applicants now qualify on {job.qualification_tasks} gold photo(s) of this "
                                   "job." if job.qualification_tasks else "This job no longer runs a qualification "
                                   "round.")
-    return redirect("console:job", pk=pk)
+    return redirect("portal:console-job", pk=pk)
 
 
 @require_POST
@@ -159,7 +108,7 @@ def qualification_open(request: HttpRequest, pk: int) -> HttpResponse:
         open_qualification_round.delay(contractor.pk)  # the account, then publishing (idempotent)
         messages.success(request, f"Qualification round of {contractor}: {batch.job}, batch #{batch.number}; "
                                   "publishing it to Label Studio in the background.")
-    return redirect("workforce:staff-applicant", pk=pk)
+    return redirect("portal:staff-applicant", pk=pk)
 
 
 @require_POST
@@ -168,7 +117,7 @@ def job_publish(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     queued = _publish_unpublished(job)
     messages.success(request, f"Publishing {queued} batch(es) to Label Studio in the background.")
-    return redirect("console:job", pk=pk)
+    return redirect("portal:console-job", pk=pk)
 
 
 @require_GET

@@ -1,5 +1,5 @@
 """How a page runs a service: a refusal (DomainError) becomes the form's error or a message, never a 500."""
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -24,15 +24,18 @@ class Outcome(Generic[T]):
         return self.error is None
 
 
-def run_service(request: HttpRequest, call: Callable[[], T], *, form: forms.Form | None = None,
+def run_service(request: HttpRequest, call: Callable[[], T], *, form: forms.Form | Sequence[forms.Form] | None = None,
                 fields: Mapping[str, str] | None = None, refused: str = "") -> Outcome[T]:
     """Call `call()`; a DomainError goes on `form` (on the field it names, mapped through `fields`) when a form
-    is given, else into an error message prefixed by `refused` ("Gold import refused: "). Other errors propagate."""
+    is given, else into an error message prefixed by `refused` ("Gold import refused: "). Other errors propagate.
+    A page with several forms passes them all: the error goes on the one holding the field, else on the first."""
     try:
         return Outcome(value=call())
     except DomainError as exc:
         if form is not None:
-            form_error(form, exc, fields=fields)
+            page_forms = [form] if isinstance(form, forms.Form) else list(form)
+            field = (fields or {}).get(exc.field or "", exc.field)
+            form_error(next((f for f in page_forms if field in f.fields), page_forms[0]), exc, fields=fields)
         else:
             messages.error(request, f"{refused}{exc.message}")
         return Outcome(error=exc)

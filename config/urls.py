@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/quality/", include("annotations.api")),
     path("api/v1/", include("workforce.api_urls")),
     path("", include("payroll.export_urls")),
+    # The portal's pages take paths among the apps' (/, /dashboard/, /console/jobs/<pk>/...): listed first.
+    path("", include("portal.urls")),
     path("console/payroll/", include("payroll.console_urls")),
     path("console/", include("annotations.console_urls")),
     path("", include("payroll.urls")),

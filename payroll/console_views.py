@@ -236,7 +236,7 @@ def terms_change(request: HttpRequest, job_pk: int) -> HttpResponse:
         else:
             messages.success(request, f"{job}: {job.currency} {change.hourly_rate}/h, cap {change.weekly_cap_hours} h "
                                       f"from {change.effective_from:%Y-%m-%d %H:%M} UTC.")
-            return redirect("console:job", pk=job.pk)
+            return redirect("portal:console-job", pk=job.pk)
     return render(request, "payroll/console/terms.html", {
         "job": job, "form": form, "history": history,
         "changes": job.pay_terms_changes.select_related("created_by").order_by("effective_from"),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "workforce",
     "annotations",
     "payroll",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -92,7 +93,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "workforce:dashboard"
+LOGIN_REDIRECT_URL = "portal:dashboard"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

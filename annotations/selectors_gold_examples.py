@@ -1,0 +1,75 @@
+"""Reads for showing what a defect class looks like: the current gold mask that paints a class best, on its photo.
+
+Destined for annotations/selectors/gold_examples.py once annotations' selectors are a package.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+
+from annotations.models import GoldVersion, Job, Task
+from annotations.quality.labelstudio_json import ScoringInputError, packed_masks_from_results
+from annotations.quality.packed import Box
+
+# Candidates decoded per class: a 20 MP gold mask takes a good fraction of a second to decode.
+CANDIDATES = 8
+
+
+@dataclass(frozen=True)
+class GoldExample:
+    photo: Path  # the task's photo on disk
+    box: Box  # (top, left, bottom, right) around the class's gold mask on it
+
+
+def gold_exists() -> bool:
+    """Whether any job has gold (a gold version, or a gold answer not yet recorded as one)."""
+    return GoldVersion.objects.exists() or Task.objects.filter(gold_result__isnull=False).exists()
+
+
+def _painting(label: str) -> list[dict]:
+    """A JSON containment pattern matching a result list with a brush result of the label (found without decoding)."""
+    return [{"type": "brushlabels", "value": {"brushlabels": [label]}}]
+
+
+def _current_golds(job: Job, label: str) -> list[tuple[Task, list]]:
+    """(task, current gold result) of the job's tasks whose current gold paints the label, newest first.
+
+    A task's current gold is its highest gold version, or its gold_result while no version was recorded."""
+    paints = _painting(label)
+    newest = GoldVersion.objects.filter(task=OuterRef("task")).order_by("-version").values("pk")[:1]
+    versions = (GoldVersion.objects.filter(task__job=job, pk=Subquery(newest), result__contains=paints)
+                .select_related("task").order_by("-created_at", "-pk")[:CANDIDATES])
+    found = [(version.task, version.result) for version in versions]
+    unrecorded = (Task.objects.filter(job=job, gold_versions__isnull=True, gold_result__contains=paints)
+                  .order_by("-pk")[:CANDIDATES - len(found)])
+    return found + [(task, task.gold_result) for task in unrecorded]
+
+
+def _mask_box(task: Task, result: list, label: str) -> tuple[int, Box] | None:
+    """(pixels, box) of the label's mask in a gold result, None when it is empty or does not fit the photo."""
+    own = [r for r in result if isinstance(r, dict) and label in (r.get("value") or {}).get("brushlabels", [])]
+    try:
+        masks, height, width = packed_masks_from_results(own)
+    except ScoringInputError:
+        return None
+    mask = masks.get(label)
+    box = mask.box() if mask is not None else None
+    if box is None or (height, width) != (task.height, task.width):
+        return None
+    return mask.count(), box
+
+
+def gold_example(*, class_key: str) -> GoldExample | None:
+    """The largest current gold mask of the class on the newest job that has one, or None when no gold paints it.
+
+    The class is found by its key in each job's classes, since jobs may give it another label."""
+    for job in Job.objects.filter(label_classes__contains=[{"key": class_key}]).order_by("-created_at", "-pk"):
+        label = next(c["label"] for c in job.label_classes if c.get("key") == class_key)
+        measured = [(size_box, task) for task, result in _current_golds(job, label)
+                    if (size_box := _mask_box(task, result, label)) is not None
+                    and (settings.VAR_DIR / task.image_path).is_file()]
+        if measured:
+            (_, box), task = max(measured, key=lambda item: item[0][0])
+            return GoldExample(photo=settings.VAR_DIR / task.image_path, box=box)
+    return None

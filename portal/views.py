@@ -1,0 +1,183 @@
+"""Pages that read from several apps: the public job page, the contractor's dashboard and Label Studio password,
+the staff applicant page, and the console's job page and new-job form (which show payroll's pay terms)."""
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotations.defects import DEFECT_CLASSES
+from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm
+from annotations.models import BatchState, Job
+from annotations.selectors import contractor_batches, jobs_with_progress, qualification_round, quality_rollups
+from annotations.selectors_accounts import label_studio_account_active
+from annotations.services import jobs
+from annotations.services.accounts import label_studio_password
+from annotations.tasks import publish_batch
+from common.decorators import contractor_page, contractor_required, staff_required
+from common.pages import run_service
+from payroll.console_forms import PayTermsForm
+from payroll.contractor_weeks import contractor_zone, statements_of, week_summary
+from payroll.selectors import pay_terms_history, week_name, week_start_utc
+from portal.examples import defect_close_up, has_examples
+from workforce.forms import StaffDecisionForm
+from workforce.models import Contractor
+from workforce.selectors.agreements import pending_agreements
+from workforce.selectors.applicants import contractor_transitions
+from workforce.selectors.profile import profile_missing, tax_declaration_latest
+from workforce.selectors.standing import next_step
+from workforce.services.decisions import contractor_decide
+
+# The job-creation service names the photos' source "image_source" or "images"; the form calls it "source_path".
+SOURCE_FIELDS = {"image_source": "source_path", "images": "source_path"}
+
+
+# --- public ---------------------------------------------------------------------------
+
+@require_GET
+def job_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/job.html", {
+        "rate": settings.DEFAULT_HOURLY_RATE_USD, "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
+        "defect_classes": DEFECT_CLASSES, "has_examples": has_examples(),
+    })
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def defect_example(request: HttpRequest, class_key: str) -> HttpResponse:
+    key = f"defect-example:{class_key}:{settings.SAMPLE_JOB_DIR}"
+    jpeg = cache.get(key)
+    if jpeg is None:
+        jpeg = defect_close_up(class_key)
+        if jpeg is None:
+            raise Http404("No example of this defect class.")
+        cache.set(key, jpeg, 3600)
+    return HttpResponse(jpeg, content_type="image/jpeg")
+
+
+# --- contractor -----------------------------------------------------------------------
+
+@require_GET
+@contractor_page(staff_home="workforce:staff-applicants")  # where everyone lands after signing in
+def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    now = timezone.now()
+    last_statement = statements_of(contractor).first()
+    quality = quality_rollups([contractor.pk])[contractor.pk]
+    return render(request, "portal/dashboard.html", {
+        "contractor": contractor, "batches": contractor_batches(contractor=contractor),
+        "label_studio_account": label_studio_account_active(contractor),
+        "label_studio_url": settings.LABEL_STUDIO_URL,
+        "next_step": next_step(contractor),
+        "missing": profile_missing(contractor),
+        "pending_agreements": pending_agreements(contractor),
+        "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
+        "rate": settings.DEFAULT_HOURLY_RATE_USD,
+        "week": week_summary(contractor=contractor, week_start=week_start_utc(now), now=now),
+        "tzname": contractor_zone(contractor).key,
+        "last_statement": last_statement,
+        "quality": quality,
+        "qualification": qualification_round(contractor_id=contractor.pk),
+        "quality_per_class": sorted(quality.per_class.items(), key=lambda item: (item[1], item[0])),
+        "last_statement_week": week_name(last_statement.timesheet.week_start) if last_statement else "",
+    })
+
+
+@require_POST
+@contractor_required
+def label_studio_password_view(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    """The contractor's Label Studio password, shown on request on a page no cache keeps."""
+    account = label_studio_account_active(contractor)
+    if account is None:
+        raise Http404("No Label Studio account.")
+    response = render(request, "portal/label_studio_password.html", {
+        "account": account, "password": label_studio_password(account=account),
+        "label_studio_url": settings.LABEL_STUDIO_URL})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- staff ----------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
+    form = StaffDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if run_service(request, lambda: contractor_decide(
+                contractor=contractor, action=data["action"], actor=request.user, reason=data["reason"],
+                qualification_score=data["qualification_score"]), form=form).ok:
+            messages.success(request, f"{contractor}: now {contractor.get_state_display().lower()}.")
+            return redirect("portal:staff-applicant", pk=pk)
+    return render(request, "portal/staff/applicant.html", {
+        "contractor": contractor, "form": form,
+        "transitions": contractor_transitions(contractor),
+        "declaration": tax_declaration_latest(contractor),
+        "missing": profile_missing(contractor),
+        "qualification": qualification_round(contractor_id=contractor.pk),
+        "label_studio_url": settings.LABEL_STUDIO_URL,
+    })
+
+
+def _publish_unpublished(job: Job) -> int:
+    ids = list(job.batches.filter(published_at__isnull=True).values_list("pk", flat=True))
+    for batch_id in ids:
+        publish_batch.delay(batch_id)
+    return len(ids)
+
+
+def _job_with_batches(*, request: HttpRequest, data: dict) -> tuple[Job, int, list]:
+    """Create the job from the form's photo source and cut its batches."""
+    path = Path(data["source_path"])
+    specs = jobs.specs_from_manifest(path) if data["source_kind"] == "manifest" else jobs.specs_from_folder(path)
+    job, added = jobs.job_create(
+        name=data["name"], client=data["client"], instructions=data["instructions"], specs=specs,
+        image_source=str(path), actor=request.user, batch_size=data["batch_size"],
+        gold_rate=data["gold_rate"], hourly_rate=data["hourly_rate"],
+        weekly_cap_hours=data["weekly_cap_hours"], quality_threshold=data["quality_threshold"],
+        classes=data["classes"],
+    )
+    return job, added, jobs.batches_cut(job=job)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    form = JobCreateForm(request.POST or None,
+                         initial={"source_path": str(settings.SAMPLE_JOB_DIR / "manifest.json")})
+    if request.method == "POST" and form.is_valid():
+        outcome = run_service(request, lambda: _job_with_batches(request=request, data=form.cleaned_data),
+                              form=form, fields=SOURCE_FIELDS)
+        if outcome.ok:
+            job, added, made = outcome.value
+            queued = _publish_unpublished(job)
+            messages.success(request, f"{job}: {added} new photo(s), {len(made)} new batch(es); publishing "
+                                      f"{queued} batch(es) to Label Studio in the background.")
+            return redirect("portal:console-job", pk=job.pk)
+    return render(request, "portal/console/job_form.html", {"form": form})
+
+
+@require_GET
+@staff_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(jobs_with_progress(), pk=pk)
+    batches = job.batches.select_related("assigned_to__user").order_by("number")
+    state = request.GET.get("state", "")
+    if state in BatchState.values:
+        batches = batches.filter(state=state)
+    page = Paginator(batches, 100).get_page(request.GET.get("page"))
+    terms_history = pay_terms_history(job=job)
+    return render(request, "portal/console/job.html", {
+        "job": job, "page": page, "states": BatchState.choices, "state": state,
+        "label_studio_url": settings.LABEL_STUDIO_URL,
+        "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
+        "gold_form": GoldImportForm(),
+        "qualification_form": QualificationForm(initial={"qualification_tasks": job.qualification_tasks}),
+    })
