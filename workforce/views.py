@@ -28,7 +28,6 @@ from workforce.services.decisions import contractor_start_working, contractors_d
 from workforce.services.privacy import contractor_data_export, contractor_delete
 from workforce.services.profile import profile_submit
 
-
 # --- contractor -----------------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])

@@ -75,13 +75,6 @@ def test_gold_import_and_rescore_are_staff_only_and_need_csrf(sample_job: Job) -
     assert strict.post(f"/console/jobs/{sample_job.pk}/rescore/").status_code == 403
 
 
-def test_the_job_page_offers_import_and_rescore(staff_client: Client, sample_job: Job) -> None:
-    html = staff_client.get(f"/console/jobs/{sample_job.pk}/").content.decode()
-    assert f'action="/console/jobs/{sample_job.pk}/gold-import/"' in html
-    assert 'enctype="multipart/form-data"' in html
-    assert f'action="/console/jobs/{sample_job.pk}/rescore/"' in html
-
-
 def test_staff_queue_a_rescore_of_the_job(staff_client: Client, sample_job: Job) -> None:
     response = staff_client.post(f"/console/jobs/{sample_job.pk}/rescore/")
     assert response.status_code == 302

@@ -402,15 +402,6 @@ def test_adjustment_lands_in_this_week_priced_at_the_corrected_weeks_rate(staff:
 
 # --- pay terms --------------------------------------------------------------------------------
 
-def test_job_page_shows_the_pay_terms_history_and_the_change_form(staff_client: Client, staff: User) -> None:
-    job = job_plain()
-    html = page(staff_client, f"/console/jobs/{job.pk}/")
-    assert "the job's start" in html
-    assert "USD 2.00" in html
-    assert f'action="/console/payroll/jobs/{job.pk}/terms/"' in html
-    next_monday = week_start_utc(timezone.now()) + WEEK
-    assert f'value="{next_monday:%Y-%m-%d}"' in html
-
 
 def test_terms_change_is_refused_in_the_past_and_applies_from_a_future_moment(
     staff: User, staff_client: Client,
