@@ -1,5 +1,4 @@
-"""Pages that read from several apps: the public job page, the contractor's dashboard and Label Studio password,
-the staff applicant page, and the console's job page and new-job form (which show payroll's pay terms)."""
+"""Pages that read from several apps: job page, dashboard, Label Studio password, applicant page, console job pages."""
 from pathlib import Path
 
 from django.conf import settings

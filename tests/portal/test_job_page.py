@@ -115,6 +115,20 @@ def test_a_class_with_gold_is_shown_cut_around_its_gold_mask_even_without_a_samp
 
 
 @pytest.mark.django_db
+def test_a_job_made_from_the_sample_shows_every_class_from_its_gold(
+    client: Client, sample_dir: Path, tmp_path: Path,
+) -> None:
+    jobs.job_create(name="Screens", client="Refurb Co", instructions="",
+                    specs=jobs.specs_from_manifest(sample_dir / "manifest.json"), image_source=str(sample_dir),
+                    actor=None)
+    with override_settings(SAMPLE_JOB_DIR=tmp_path / "none"):
+        for defect in DEFECT_CLASSES:
+            response = client.get(f"/job/examples/{defect.key}.jpg")
+            assert response.status_code == 200
+            assert max(Image.open(io.BytesIO(response.content)).size) == 320
+
+
+@pytest.mark.django_db
 def test_a_class_without_gold_falls_back_to_the_sample_jobs_close_up(client: Client, sample_dir: Path) -> None:
     _job_with_scratch_gold(sample_dir)
     with override_settings(SAMPLE_JOB_DIR=sample_dir):
