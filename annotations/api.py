@@ -9,9 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import selectors
 from annotations.models import Job
-from annotations.selectors import QualityRollup, ScoreRow
+from annotations.selectors.quality import QualityRollup, ScoreRow, contractor_scores, quality_board, quality_rollups
 from annotations.tasks import rescore_job
 from common.api import own_contractor
 from workforce.models import Contractor
@@ -94,8 +93,8 @@ def _limit(request: Request) -> int:
 
 def _quality_of(request: Request, contractor: Contractor) -> Response:
     data = {"contractor": contractor,
-            "rollup": selectors.quality_rollups([contractor.pk])[contractor.pk],
-            "rows": selectors.contractor_scores(contractor_id=contractor.pk, limit=_limit(request))}
+            "rollup": quality_rollups([contractor.pk])[contractor.pk],
+            "rows": contractor_scores(contractor_id=contractor.pk, limit=_limit(request))}
     return Response(QualityOutputSerializer(data, context={"request": request}).data)
 
 
@@ -114,7 +113,7 @@ class QualityBoardApi(APIView):
 
     @extend_schema(responses=BoardRowOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        board = [{"contractor": contractor, "rollup": rollup} for contractor, rollup in selectors.quality_board()]
+        board = [{"contractor": contractor, "rollup": rollup} for contractor, rollup in quality_board()]
         return Response(BoardRowOutputSerializer(board, many=True).data)
 
 

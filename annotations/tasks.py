@@ -5,7 +5,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotations.labelstudio import LabelStudioUnavailable
-from annotations.selectors import scorable_annotation_ids
+from annotations.selectors.quality import scorable_annotation_ids
 from annotations.services import scoring
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish

@@ -11,9 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations import evidence, selectors
+from annotations import evidence
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm, ReviewForm
 from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
+from annotations.selectors import batches as batch_reads
+from annotations.selectors import capacity as capacity_reads
+from annotations.selectors import jobs as job_reads
+from annotations.selectors import quality as quality_reads
+from annotations.selectors import review as review_reads
 from annotations.services import assignment, gold_masks, jobs, qualification, review
 from annotations.tasks import open_qualification_round, publish_batch, rescore_job
 from common.csv_stream import csv_lines
@@ -35,8 +40,8 @@ def _publish_unpublished(job: Job) -> int:
 @staff_required
 def console_home(request: HttpRequest) -> HttpResponse:
     return render(request, "annotations/console.html", {
-        "jobs": selectors.jobs_with_progress(), "sync": SyncState.objects.first(),
-        "pending_reviews": selectors.review_queue().count(),
+        "jobs": job_reads.jobs_with_progress(), "sync": SyncState.objects.first(),
+        "pending_reviews": review_reads.review_queue().count(),
     })
 
 
@@ -72,7 +77,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(selectors.jobs_with_progress(), pk=pk)
+    job = get_object_or_404(job_reads.jobs_with_progress(), pk=pk)
     batches = job.batches.select_related("assigned_to__user").order_by("number")
     state = request.GET.get("state", "")
     if state in BatchState.values:
@@ -180,7 +185,7 @@ def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
     def rows() -> Iterator[list[object]]:
         yield header
-        for bt in selectors.progress_rows(job=job).iterator(chunk_size=2000):
+        for bt in job_reads.progress_rows(job=job).iterator(chunk_size=2000):
             holder = bt.batch.assigned_to.user.email if bt.batch.assigned_to else ""
             yield [bt.batch.number, bt.batch.state, holder, bt.task.key, bt.is_gold, bt.ls_task_id or "",
                    bt.n_annotations]
@@ -197,7 +202,7 @@ def _labels(results: list[dict]) -> list[str]:
 @require_GET
 @staff_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.review_queue(), 50).get_page(request.GET.get("page"))
+    page = Paginator(review_reads.review_queue(), 50).get_page(request.GET.get("page"))
     return render(request, "annotations/review_queue.html", {"page": page})
 
 
@@ -228,7 +233,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "prediction_labels": _labels((task.prediction or {}).get("result", [])),
         "reviews": annotation.reviews.select_related("reviewer"),
         "label_studio_url": settings.LABEL_STUDIO_URL,
-        "scores": list(selectors.annotation_scores(annotation=annotation)),
+        "scores": list(quality_reads.annotation_scores(annotation=annotation)),
     })
 
 
@@ -237,7 +242,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     return render(request, "annotations/capacity.html", {
-        "job": job, "rows": selectors.capacity_board(job),
+        "job": job, "rows": capacity_reads.capacity_board(job),
         "open_batches": job.batches.filter(state=BatchState.OPEN, published_at__isnull=False).order_by("number"),
     })
 
@@ -292,7 +297,7 @@ def stale(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Batch #{batch.number} reclaimed and offered again; partial work is kept.")
         return redirect("console:stale")
-    return render(request, "annotations/stale.html", {"rows": selectors.stale_batches(now=timezone.now())})
+    return render(request, "annotations/stale.html", {"rows": batch_reads.stale_batches(now=timezone.now())})
 
 
 @require_GET
@@ -312,11 +317,11 @@ def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
 @contractor_required
 def my_quality(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     """The contractor's rolling score, weakest classes, and each scored gold task with its overlay."""
-    rollup = selectors.quality_rollups([contractor.pk])[contractor.pk]
+    rollup = quality_reads.quality_rollups([contractor.pk])[contractor.pk]
     return render(request, "annotations/my_quality.html", {
         "contractor": contractor, "rollup": rollup,
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
-        "rows": selectors.contractor_scores(contractor_id=contractor.pk),
+        "rows": quality_reads.contractor_scores(contractor_id=contractor.pk),
         "pause_below": settings.QUALITY_PAUSE_BELOW, "window": settings.QUALITY_ROLLING_WINDOW,
     })
 
@@ -341,7 +346,7 @@ def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
 def quality_console(request: HttpRequest) -> HttpResponse:
     """Every labelling contractor's rolling score, per-class weaknesses and rubber stamps, weakest first."""
     return render(request, "annotations/quality.html", {
-        "board": selectors.quality_board(), "pause_below": settings.QUALITY_PAUSE_BELOW,
+        "board": quality_reads.quality_board(), "pause_below": settings.QUALITY_PAUSE_BELOW,
         "window": settings.QUALITY_ROLLING_WINDOW,
     })
 
@@ -350,9 +355,9 @@ def quality_console(request: HttpRequest) -> HttpResponse:
 @staff_required
 def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
     contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
-    rollup = selectors.quality_rollups([contractor.pk])[contractor.pk]
+    rollup = quality_reads.quality_rollups([contractor.pk])[contractor.pk]
     return render(request, "annotations/quality_contractor.html", {
         "contractor": contractor, "rollup": rollup,
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
-        "rows": selectors.contractor_scores(contractor_id=contractor.pk, limit=50),
+        "rows": quality_reads.contractor_scores(contractor_id=contractor.pk, limit=50),
     })

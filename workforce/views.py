@@ -16,7 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations.defects import DEFECT_CLASSES
 from annotations.models import LabelStudioAccount
 from annotations.sample_job import example_crop
-from annotations.selectors import contractor_batches, qualification_round, quality_rollups
+from annotations.selectors.batches import contractor_batches
+from annotations.selectors.qualification import qualification_round
+from annotations.selectors.quality import quality_rollups
 from annotations.services.accounts import label_studio_password
 from common.decorators import contractor_page, contractor_required, staff_required
 from common.errors import DomainError

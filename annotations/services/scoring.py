@@ -330,7 +330,7 @@ def contractor_quality_apply(*, contractor_id: int) -> None:
     """After a score: a qualifying contractor's qualification score is recorded (pass or not, for staff to see)
     and, with QUALITY_QUALIFICATION_AUTO_APPROVE, a pass approves them; an active one whose rolling score has
     fallen below the pause threshold is paused (and emailed why)."""
-    from annotations.selectors import quality_rollups
+    from annotations.selectors.quality import quality_rollups
 
     contractor = Contractor.objects.select_for_update().get(pk=contractor_id)
     if contractor.state == OnboardingState.QUALIFYING:
@@ -347,7 +347,8 @@ def contractor_quality_apply(*, contractor_id: int) -> None:
 def _qualification_apply(contractor: Contractor) -> None:
     """The round's score once every photo of it is scored; without a round, over QUALITY_QUALIFICATION_TASKS
     scored gold tasks. A complete round is marked submitted; a pass approves only when configured to."""
-    from annotations.selectors import qualification_round, quality_rollups
+    from annotations.selectors.qualification import qualification_round
+    from annotations.selectors.quality import quality_rollups
 
     found = qualification_round(contractor_id=contractor.pk)
     if found is None:
