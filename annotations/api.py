@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from annotations.models import Job
 from annotations.selectors.quality import QualityRollup, ScoreRow, contractor_scores, quality_board, quality_rollups
-from annotations.tasks import rescore_job
+from annotations.services.scoring_queue import job_rescore_enqueue
 from common.api import own_contractor
 from workforce.models import Contractor
 
@@ -143,7 +143,7 @@ class JobRescoreApi(APIView):
     @extend_schema(request=None, responses={202: OutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
         job = get_object_or_404(Job, pk=pk)
-        rescore_job.delay(job.pk)
+        job_rescore_enqueue(job=job)
         return Response(self.OutputSerializer({"job": job.pk, "queued": True}).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,4 +1,4 @@
-"""Who works on which batch: assigning by hand or automatically, reclaiming, and Label Studio accounts."""
+"""Who works on which batch: assigning by hand or automatically (within capacity), reassigning and reclaiming."""
 from datetime import datetime, timedelta
 
 from django.db import transaction

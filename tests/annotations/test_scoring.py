@@ -24,6 +24,7 @@ from annotations.models import (
     ScoreState,
     Task,
 )
+from annotations.quality.compact import CompactMasks
 from annotations.quality.rubber_stamp import detect_rubber_stamp
 from annotations.services import jobs, scoring
 from annotations.services.gold import gold_current, gold_set, masks_of_task
@@ -252,7 +253,7 @@ def test_the_rubber_stamp_check_on_crops_agrees_with_the_rule_on_full_masks(job:
     for task in job.tasks.all():
         gold = masks_of_task(task.gold_result, task)
         prediction = masks_of_task(task.prediction["result"], task)
-        compact = scoring._CompactMasks.of(gold, (task.height, task.width))
+        compact = CompactMasks.of(gold, (task.height, task.width))
         for candidate in (prediction, {**prediction, "Pit": np.zeros((task.height, task.width), bool)}):
             full = detect_rubber_stamp(candidate=candidate, prediction=prediction, gold=gold)
             cropped = scoring._rubber_stamp(task, candidate, compact)
