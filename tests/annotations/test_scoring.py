@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from annotations.defects import labeling_config
 from annotations.models import (
     Annotation,
     BatchTask,
@@ -24,7 +25,9 @@ from annotations.models import (
     ScoreState,
     Task,
 )
+from annotations.quality.classes import DefectClass
 from annotations.quality.compact import CompactMasks
+from annotations.quality.labelstudio_json import brush_result
 from annotations.quality.rubber_stamp import detect_rubber_stamp
 from annotations.services import jobs, scoring
 from annotations.services.gold import gold_current, gold_set, masks_of_task
@@ -32,7 +35,7 @@ from annotations.services.sync import annotation_upsert
 from annotations.tasks import rescore_batch, rescore_job, score_annotation
 from config.celery import app
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import ContractorFactory, batch_held_by, contractor_in_state
+from tests.factories import ContractorFactory, batch_held_by, contractor_in_state, job_plain
 from workforce.models import Contractor, OnboardingState
 
 S = OnboardingState
@@ -209,6 +212,25 @@ def test_a_synced_gold_task_annotation_is_scored_once_the_sync_commits(job: Job,
 
 
 # --- in-process: the rules after a score ----------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_job_with_other_classes_than_the_demos_gets_a_score_report_listing_exactly_its_classes() -> None:
+    classes = (DefectClass("dent", "Dent", "#112233"), DefectClass("smear", "Smear", "#445566"),
+               DefectClass("glare", "Glare", "#778899"))
+    job = job_plain(label_classes=[{"key": c.key, "label": c.label, "colour": c.colour} for c in classes],
+                    labeling_config=labeling_config(classes))
+    task = Task.objects.create(job=job, key="panel-1", image_path="none.jpg", image_sha256=uuid.uuid4().hex,
+                               width=8, height=8)
+    dent = np.zeros((8, 8), bool)
+    dent[1:4, 1:4] = True
+    gold_set(task=task, result=[brush_result(dent, label="Dent", rid="gold-dent")], source=GoldSource.IMPORT)
+    bt = BatchTask.objects.create(batch=batch_held_by(ContractorFactory(), job=job), task=task, is_gold=True)
+    drawn = [brush_result(dent, label="Dent", rid="a-dent"), brush_result(dent.T, label="Smear", rid="a-smear")]
+    score = scoring.score_annotation(annotation_id=_annotate(bt, drawn).pk)
+    assert score.state == ScoreState.SCORED
+    assert list(score.per_class) == ["Dent", "Smear", "Glare"]
+    assert score.per_class["Dent"]["iou"] == 1.0
+
 
 @pytest.mark.django_db
 def test_submitting_a_wrong_pre_annotation_unchanged_is_flagged(job: Job) -> None:
