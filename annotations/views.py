@@ -15,12 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations import evidence
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm, ReviewForm
 from annotations.models import Batch, BatchState, Job, SyncState
 from annotations.selectors import jobs as selectors  # the name job_detail reads jobs through (it moves to portal)
 from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board
+from annotations.selectors.evidence import annotation_overlay
 from annotations.selectors.jobs import jobs_with_progress, progress_rows
 from annotations.selectors.quality import (
     annotation_scores,
@@ -289,7 +289,7 @@ def stale(request: HttpRequest) -> HttpResponse:
 def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
     annotation = get_object_or_404(annotations_for_review(), pk=pk)
     try:
-        jpeg = evidence.annotation_overlay(annotation=annotation, against=against)
+        jpeg = annotation_overlay(annotation=annotation, against=against)
     except DomainError as exc:  # not a page refusal: an image that cannot be made is not found
         raise Http404(exc.message) from None
     return HttpResponse(jpeg, content_type="image/jpeg")
