@@ -1,1 +1,1 @@
-"""Label Studio client, jobs, batches, assignment, gold masks and scoring tasks."""
+"""Jobs, batches, assignment, review, gold and scoring, and the one door to Label Studio (labelstudio.py)."""

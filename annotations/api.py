@@ -9,10 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import selectors
 from annotations.models import Job
-from annotations.selectors import QualityRollup, ScoreRow
-from annotations.tasks import rescore_job
+from annotations.selectors.quality import QualityRollup, ScoreRow, contractor_scores, quality_board, quality_rollups
+from annotations.services.scoring_queue import job_rescore_enqueue
 from common.api import own_contractor
 from workforce.models import Contractor
 
@@ -94,8 +93,8 @@ def _limit(request: Request) -> int:
 
 def _quality_of(request: Request, contractor: Contractor) -> Response:
     data = {"contractor": contractor,
-            "rollup": selectors.quality_rollups([contractor.pk])[contractor.pk],
-            "rows": selectors.contractor_scores(contractor_id=contractor.pk, limit=_limit(request))}
+            "rollup": quality_rollups([contractor.pk])[contractor.pk],
+            "rows": contractor_scores(contractor_id=contractor.pk, limit=_limit(request))}
     return Response(QualityOutputSerializer(data, context={"request": request}).data)
 
 
@@ -114,7 +113,7 @@ class QualityBoardApi(APIView):
 
     @extend_schema(responses=BoardRowOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        board = [{"contractor": contractor, "rollup": rollup} for contractor, rollup in selectors.quality_board()]
+        board = [{"contractor": contractor, "rollup": rollup} for contractor, rollup in quality_board()]
         return Response(BoardRowOutputSerializer(board, many=True).data)
 
 
@@ -144,7 +143,7 @@ class JobRescoreApi(APIView):
     @extend_schema(request=None, responses={202: OutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
         job = get_object_or_404(Job, pk=pk)
-        rescore_job.delay(job.pk)
+        job_rescore_enqueue(job=job)
         return Response(self.OutputSerializer({"job": job.pk, "queued": True}).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,4 +1,4 @@
-"""App configuration for annotations: connects its receivers of other apps' events."""
+"""App configuration for annotations: connects its receivers and registers its Celery tasks in every process."""
 from django.apps import AppConfig
 
 
@@ -7,4 +7,8 @@ class AnnotationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from annotations import receivers  # noqa: F401 - connects the receivers
+        # Here, not at the top: both import models, which load only once the app registry is ready.
+        from annotations import (
+            receivers,  # noqa: F401 - connects the receivers
+            tasks,  # noqa: F401 - registers the tasks, which dispatch sends by name
+        )

@@ -1,32 +1,14 @@
-"""The defect classes of the screen-inspection job and the Label Studio labeling config for them.
+"""The defect classes a job can use and the Label Studio labeling config for them.
 
-Pure Python: used by the sample-job generator, the quality core and the console alike.
+The screen-inspection sample's six classes (the default of a new job) are defined with the quality core,
+whose CLI scores against them; the Label Studio control names come from the result format it reads.
 """
 import re
-from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
-# Label Studio names of the labeling config's controls; results carry them as
-# from_name / to_name.
-BRUSH_FROM_NAME = "defect"
-IMAGE_TO_NAME = "image"
+from annotations.quality.classes import DEFECT_CLASSES, DefectClass
+from annotations.quality.labelstudio_json import BRUSH_FROM_NAME, IMAGE_TO_NAME
 
-
-@dataclass(frozen=True)
-class DefectClass:
-    key: str  # stable identifier, used in file names and APIs
-    label: str  # what Label Studio shows and stores in `brushlabels`
-    colour: str  # hex colour of the brush
-
-
-DEFECT_CLASSES: tuple[DefectClass, ...] = (
-    DefectClass("scratch", "Scratch", "#e6194b"),
-    DefectClass("pit", "Pit", "#3cb44b"),
-    DefectClass("blemish", "Blemish", "#ffe119"),
-    DefectClass("missing_surface", "Missing surface", "#4363d8"),
-    DefectClass("crack", "Crack", "#f58231"),
-    DefectClass("discoloration", "Discoloration", "#911eb4"),
-)
 DEFECT_BY_KEY = {d.key: d for d in DEFECT_CLASSES}
 DEFECT_BY_LABEL = {d.label: d for d in DEFECT_CLASSES}
 
@@ -65,4 +47,5 @@ def parse_classes(text: str) -> tuple[DefectClass, ...]:
 
 
 def format_classes(classes: tuple[DefectClass, ...] = DEFECT_CLASSES) -> str:
+    """The classes as the console's form writes them, one `key | Label | #rrggbb` per line."""
     return "\n".join(f"{c.key} | {c.label} | {c.colour}" for c in classes)

@@ -17,6 +17,8 @@ from label_studio_sdk.core.api_error import ApiError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# The header our webhooks carry the shared secret in: set on each project's webhook, checked by annotations.webhooks.
+WEBHOOK_SECRET_HEADER = "X-LabelCrew-Webhook-Secret"  # noqa: S105 - a header name, not a secret
 
 
 class LabelStudioUnavailable(Exception):
@@ -149,7 +151,7 @@ def annotations_of_project(*, project_id: int) -> list[dict]:
 
 def webhook_ensure(*, project_id: int, url: str, secret: str, actions: list[str]) -> int:
     """The id of the project's webhook to `url`, made or updated to send `actions` with our secret header."""
-    headers = {"X-LabelCrew-Webhook-Secret": secret}
+    headers = {WEBHOOK_SECRET_HEADER: secret}
 
     def ensure(ls: LabelStudio) -> int:
         existing = next((w for w in ls.webhooks.list(project=str(project_id)) if w.url == url), None)

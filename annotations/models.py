@@ -36,6 +36,11 @@ class Job(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def labels(self) -> list[str]:
+        """The labels of the job's classes, in their order: what its score reports list."""
+        return [c["label"] for c in self.label_classes]
+
 
 class Task(models.Model):
     """One photo of a job with its model pre-annotation and, once reviewed, its gold answer."""

@@ -1,76 +1,54 @@
-"""Celery entry points of the annotations app: take ids, call a service, safe to retry."""
-import logging
+"""Celery entry points of the annotations app: take ids, call a service, safe to retry.
 
+Services queue these by name through annotations.services.dispatch, after commit; nothing else sends them.
+"""
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotations.labelstudio import LabelStudioUnavailable
-from annotations.selectors import scorable_annotation_ids
-from annotations.services import scoring
+from annotations.services import accounts, qualification, scoring, scoring_queue
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
-from common.errors import DomainError
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, retry_backoff_max=600,
              max_retries=10)
-def publish_batch(self: object, batch_id: int) -> int | None:
+def publish_batch(self: Task, batch_id: int) -> int | None:
     """Publish one batch to Label Studio; returns its project id."""
     return batch_publish(batch_id=batch_id).ls_project_id
 
 
 @shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, retry_backoff_max=600,
              max_retries=8)
-def sync_label_studio(self: object) -> int:
+def sync_label_studio(self: Task) -> int:
     """Catch up on annotations whose webhooks were missed; returns how many were seen."""
     return sync_poll()
 
 
 @shared_task(bind=True)
-def reclaim_stale_batches(self: object) -> int:
+def reclaim_stale_batches(self: Task) -> int:
     """Offer again the batches not started or not finished in time; returns how many were reclaimed."""
     return len(batches_reclaim_stale())
 
 
 @shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, max_retries=10)
-def ensure_label_studio_account(self: object, contractor_id: int) -> int:
+def ensure_label_studio_account(self: Task, contractor_id: int) -> int:
     """The contractor's Label Studio user id, made once (idempotent)."""
-    from annotations.services.accounts import label_studio_account_ensure
-    from workforce.models import Contractor
-
-    return label_studio_account_ensure(contractor=Contractor.objects.get(pk=contractor_id)).ls_user_id
+    return accounts.label_studio_account_ensure_by_id(contractor_id=contractor_id).ls_user_id
 
 
 @shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, max_retries=10)
-def open_qualification_round(self: object, contractor_id: int) -> int | None:
-    """Make the applicant's Label Studio user and qualification batch, and publish it; returns its project id.
-
-    Idempotent: the account, the batch and the published tasks are each found again on a retry. Without
-    a job that runs a round (or once the applicant is decided on) nothing is made and None is returned.
-    """
-    from annotations.services.accounts import label_studio_account_ensure
-    from annotations.services.qualification import qualification_round_open
-    from workforce.models import Contractor
-
-    contractor = Contractor.objects.select_related("user").get(pk=contractor_id)
-    label_studio_account_ensure(contractor=contractor)
-    try:
-        batch = qualification_round_open(contractor=contractor)
-    except DomainError as exc:
-        logger.warning("no qualification round for contractor %s: %s", contractor_id, exc.message)
-        return None
-    return batch_publish(batch_id=batch.pk).ls_project_id
+def open_qualification_round(self: Task, contractor_id: int) -> int | None:
+    """Make the applicant's Label Studio user and qualification batch, and publish it; returns its project id
+    (None without a job that runs a round). Idempotent."""
+    return qualification.qualification_round_publish(contractor_id=contractor_id)
 
 
 @shared_task
 def deactivate_label_studio_account(contractor_id: int) -> None:
-    from annotations.services.accounts import label_studio_account_deactivate
-    from workforce.models import Contractor
-
-    label_studio_account_deactivate(contractor=Contractor.objects.get(pk=contractor_id))
+    """Close the contractor's Label Studio mapping (offboarding)."""
+    accounts.label_studio_account_deactivate_by_id(contractor_id=contractor_id)
 
 
 # --- quality scoring (queue "scoring") ---------------------------------------------------
@@ -98,14 +76,10 @@ def score_annotations(self: Task, annotation_ids: list[int]) -> int:
 @shared_task(bind=True, acks_late=True)
 def rescore_job(self: Task, job_id: int) -> int:
     """Score every live annotation on the job's gold tasks, in chunks; returns how many were queued."""
-    ids = scorable_annotation_ids(job_id=job_id)
-    scoring.scoring_enqueue(annotation_ids=ids)
-    return len(ids)
+    return scoring_queue.rescore_enqueue(job_id=job_id)
 
 
 @shared_task(bind=True, acks_late=True)
 def rescore_batch(self: Task, batch_id: int) -> int:
     """Score every live annotation on the batch's gold tasks, in chunks; returns how many were queued."""
-    ids = scorable_annotation_ids(batch_id=batch_id)
-    scoring.scoring_enqueue(annotation_ids=ids)
-    return len(ids)
+    return scoring_queue.rescore_enqueue(batch_id=batch_id)

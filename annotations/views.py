@@ -1,4 +1,8 @@
-"""The staff console's annotation pages (job actions, batches, review, quality) and the contractor's quality page."""
+"""The staff console (jobs and their progress, batches, the review queue, quality) and contractors' quality page.
+
+Views parse, authorize, read through the selectors and call the services (through common.pages.run_service,
+which shows a refusal as a form error or a message); they queue no Celery work themselves.
+"""
 from collections.abc import Iterator
 
 from django import forms
@@ -10,30 +14,36 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations import evidence, selectors
 from annotations.forms import GoldImportForm, QualificationForm, ReviewForm
-from annotations.models import Annotation, Batch, BatchState, Job, QualityScore, SyncState
-from annotations.services import assignment, gold_masks, qualification, review
-from annotations.tasks import open_qualification_round, publish_batch, rescore_job
+from annotations.models import Batch, Job, SyncState
+from annotations.selectors.batches import open_published_batches, stale_batches
+from annotations.selectors.capacity import capacity_board
+from annotations.selectors.evidence import annotation_overlay
+from annotations.selectors.jobs import jobs_with_progress, progress_rows
+from annotations.selectors.quality import (
+    annotation_scores,
+    contractor_scores,
+    overlay_file,
+    quality_board,
+    quality_rollups,
+    scores_with_contractor,
+)
+from annotations.selectors.review import annotation_reviews, annotations_for_review, result_labels
+from annotations.selectors.review import review_queue as pending_reviews
+from annotations.services import assignment, gold_masks, publishing, qualification, review, scoring_queue
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, staff_required
 from common.errors import DomainError
+from common.pages import run_service
 from workforce.models import Contractor
-
-
-def _publish_unpublished(job: Job) -> int:
-    ids = list(job.batches.filter(published_at__isnull=True).values_list("pk", flat=True))
-    for batch_id in ids:
-        publish_batch.delay(batch_id)
-    return len(ids)
 
 
 @require_GET
 @staff_required
 def console_home(request: HttpRequest) -> HttpResponse:
     return render(request, "annotations/console.html", {
-        "jobs": selectors.jobs_with_progress(), "sync": SyncState.objects.first(),
-        "pending_reviews": selectors.review_queue().count(),
+        "jobs": jobs_with_progress(), "sync": SyncState.objects.first(),
+        "pending_reviews": pending_reviews().count(),
     })
 
 
@@ -56,12 +66,11 @@ def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
     if not _valid_or_said(request, form, "Gold import"):
         return redirect("portal:console-job", pk=pk)
     upload = form.cleaned_data["export"]
-    try:
-        updated = gold_masks.gold_import_file(job=job, content=upload.read(), name=upload.name, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, f"Gold import refused, nothing changed: {exc.message}")
-    else:
-        messages.success(request, f"Gold imported: {updated} photo(s) got a new gold version; the annotations "
+    done = run_service(request, lambda: gold_masks.gold_import_file(
+        job=job, content=upload.read(), name=upload.name, actor=request.user),
+        refused="Gold import refused, nothing changed: ")
+    if done.ok:
+        messages.success(request, f"Gold imported: {done.value} photo(s) got a new gold version; the annotations "
                                   "scored on the old one are re-scored in the background.")
     return redirect("portal:console-job", pk=pk)
 
@@ -70,7 +79,7 @@ def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def job_rescore(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
-    rescore_job.delay(job.pk)
+    scoring_queue.job_rescore_enqueue(job=job)
     messages.success(request, "Scoring every annotation on the job's gold photos in the background "
                               "(those already scored on the current gold are kept).")
     return redirect("portal:console-job", pk=pk)
@@ -84,11 +93,10 @@ def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
     form = QualificationForm(request.POST)
     if not _valid_or_said(request, form, "Qualification round"):
         return redirect("portal:console-job", pk=pk)
-    try:
-        job = qualification.job_qualification_set(job=job, tasks=form.cleaned_data["qualification_tasks"])
-    except DomainError as exc:
-        messages.error(request, f"Qualification round unchanged: {exc.message}")
-    else:
+    done = run_service(request, lambda: qualification.job_qualification_set(
+        job=job, tasks=form.cleaned_data["qualification_tasks"]), refused="Qualification round unchanged: ")
+    if done.ok:
+        job = done.value
         messages.success(request, f"New applicants now qualify on {job.qualification_tasks} gold photo(s) of this "
                                   "job." if job.qualification_tasks else "This job no longer runs a qualification "
                                   "round.")
@@ -100,12 +108,10 @@ def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
 def qualification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Open an applicant's qualification round now (one made late, e.g. before any job ran a round)."""
     contractor = get_object_or_404(Contractor, pk=pk)
-    try:
-        batch = qualification.qualification_round_open(contractor=contractor, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, f"No qualification round opened: {exc.message}")
-    else:
-        open_qualification_round.delay(contractor.pk)  # the account, then publishing (idempotent)
+    done = run_service(request, lambda: qualification.qualification_round_start(
+        contractor=contractor, actor=request.user), refused="No qualification round opened: ")
+    if done.ok:
+        batch = done.value
         messages.success(request, f"Qualification round of {contractor}: {batch.job}, batch #{batch.number}; "
                                   "publishing it to Label Studio in the background.")
     return redirect("portal:staff-applicant", pk=pk)
@@ -115,7 +121,7 @@ def qualification_open(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def job_publish(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
-    queued = _publish_unpublished(job)
+    queued = publishing.job_publish_enqueue(job=job)
     messages.success(request, f"Publishing {queued} batch(es) to Label Studio in the background.")
     return redirect("portal:console-job", pk=pk)
 
@@ -129,7 +135,7 @@ def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
     def rows() -> Iterator[list[object]]:
         yield header
-        for bt in selectors.progress_rows(job=job).iterator(chunk_size=2000):
+        for bt in progress_rows(job=job).iterator(chunk_size=2000):
             holder = bt.batch.assigned_to.user.email if bt.batch.assigned_to else ""
             yield [bt.batch.number, bt.batch.state, holder, bt.task.key, bt.is_gold, bt.ls_task_id or "",
                    bt.n_annotations]
@@ -139,45 +145,35 @@ def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
-def _labels(results: list[dict]) -> list[str]:
-    return sorted({label for r in results for label in r.get("value", {}).get("brushlabels", [])})
-
-
 @require_GET
 @staff_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.review_queue(), 50).get_page(request.GET.get("page"))
+    page = Paginator(pending_reviews(), 50).get_page(request.GET.get("page"))
     return render(request, "annotations/review_queue.html", {"page": page})
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    annotation = get_object_or_404(
-        Annotation.objects.select_related("batch_task__batch__job", "batch_task__task", "contractor__user"), pk=pk)
+    annotation = get_object_or_404(annotations_for_review(), pk=pk)
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         decision, comment = form.cleaned_data["decision"], form.cleaned_data["comment"]
-        try:
-            if decision == "accept":
-                review.annotation_accept(annotation=annotation, reviewer=request.user, comment=comment)
-            elif decision == "rework":
-                review.annotation_rework(annotation=annotation, reviewer=request.user, comment=comment)
-            else:
-                review.annotation_promote_to_gold(annotation=annotation, reviewer=request.user)
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
+        decide = {
+            "accept": lambda: review.annotation_accept(annotation=annotation, reviewer=request.user, comment=comment),
+            "rework": lambda: review.annotation_rework(annotation=annotation, reviewer=request.user, comment=comment),
+        }.get(decision, lambda: review.annotation_promote_to_gold(annotation=annotation, reviewer=request.user))
+        if run_service(request, decide, form=form).ok:
             messages.success(request, f"Annotation {annotation.ls_annotation_id}: {decision} recorded.")
             return redirect("console:review-queue")
     task = annotation.batch_task.task
     return render(request, "annotations/review.html", {
         "annotation": annotation, "form": form, "task": task,
-        "labels": _labels(annotation.result),
-        "prediction_labels": _labels((task.prediction or {}).get("result", [])),
-        "reviews": annotation.reviews.select_related("reviewer"),
+        "labels": result_labels(annotation.result),
+        "prediction_labels": result_labels((task.prediction or {}).get("result", [])),
+        "reviews": annotation_reviews(annotation=annotation),
         "label_studio_url": settings.LABEL_STUDIO_URL,
-        "scores": list(selectors.annotation_scores(annotation=annotation)),
+        "scores": list(annotation_scores(annotation=annotation)),
     })
 
 
@@ -186,8 +182,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     return render(request, "annotations/capacity.html", {
-        "job": job, "rows": selectors.capacity_board(job),
-        "open_batches": job.batches.filter(state=BatchState.OPEN, published_at__isnull=False).order_by("number"),
+        "job": job, "rows": capacity_board(job), "open_batches": open_published_batches(job_id=job.pk),
     })
 
 
@@ -195,12 +190,9 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def auto_assign(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
-    try:
-        events = assignment.batches_auto_assign(job=job, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Auto-assigned {len(events)} batch(es).")
+    done = run_service(request, lambda: assignment.batches_auto_assign(job=job, actor=request.user))
+    if done.ok:
+        messages.success(request, f"Auto-assigned {len(done.value)} batch(es).")
     return redirect("console:capacity", pk=pk)
 
 
@@ -217,14 +209,9 @@ def batch_assign(request: HttpRequest) -> HttpResponse:
     contractor = Contractor.objects.filter(pk=_posted_id(request, "contractor")).first()
     if contractor is None:
         messages.error(request, "contractor: choose a contractor.")
-    else:
-        try:
-            assignment.batch_assign(batch=batch, contractor=contractor, actor=request.user,
-                                    reason=request.POST.get("reason", "")[:500])
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Batch #{batch.number} assigned to {contractor}.")
+    elif run_service(request, lambda: assignment.batch_assign(
+            batch=batch, contractor=contractor, actor=request.user, reason=request.POST.get("reason", "")[:500])).ok:
+        messages.success(request, f"Batch #{batch.number} assigned to {contractor}.")
     return redirect("console:capacity", pk=batch.job_id)
 
 
@@ -233,24 +220,20 @@ def batch_assign(request: HttpRequest) -> HttpResponse:
 def stale(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         batch = get_object_or_404(Batch, pk=_posted_id(request, "batch"))
-        try:
-            assignment.batch_reclaim(batch=batch, actor=request.user,
-                                     reason=request.POST.get("reason", "")[:500] or "reclaimed from the console")
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
+        reason = request.POST.get("reason", "")[:500] or "reclaimed from the console"
+        if run_service(request, lambda: assignment.batch_reclaim(batch=batch, actor=request.user, reason=reason)).ok:
             messages.success(request, f"Batch #{batch.number} reclaimed and offered again; partial work is kept.")
         return redirect("console:stale")
-    return render(request, "annotations/stale.html", {"rows": selectors.stale_batches(now=timezone.now())})
+    return render(request, "annotations/stale.html", {"rows": stale_batches(now=timezone.now())})
 
 
 @require_GET
 @staff_required
 def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
-    annotation = get_object_or_404(Annotation.objects.select_related("batch_task__task"), pk=pk)
+    annotation = get_object_or_404(annotations_for_review(), pk=pk)
     try:
-        jpeg = evidence.annotation_overlay(annotation=annotation, against=against)
-    except DomainError as exc:
+        jpeg = annotation_overlay(annotation=annotation, against=against)
+    except DomainError as exc:  # not a page refusal: an image that cannot be made is not found
         raise Http404(exc.message) from None
     return HttpResponse(jpeg, content_type="image/jpeg")
 
@@ -261,11 +244,11 @@ def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
 @contractor_required
 def my_quality(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     """The contractor's rolling score, weakest classes, and each scored gold task with its overlay."""
-    rollup = selectors.quality_rollups([contractor.pk])[contractor.pk]
+    rollup = quality_rollups([contractor.pk])[contractor.pk]
     return render(request, "annotations/my_quality.html", {
         "contractor": contractor, "rollup": rollup,
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
-        "rows": selectors.contractor_scores(contractor_id=contractor.pk),
+        "rows": contractor_scores(contractor_id=contractor.pk),
         "pause_below": settings.QUALITY_PAUSE_BELOW, "window": settings.QUALITY_ROLLING_WINDOW,
     })
 
@@ -275,12 +258,12 @@ def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
     """A score's overlay JPEG: for the contractor whose annotation it is, and for staff; 404 for anyone else."""
     if not request.user.is_authenticated:
         raise Http404
-    score = get_object_or_404(QualityScore.objects.select_related("annotation__contractor"), pk=pk)
+    score = get_object_or_404(scores_with_contractor(), pk=pk)
     contractor = score.annotation.contractor
     if not (request.user.is_staff or (contractor is not None and contractor.user_id == request.user.pk)):
         raise Http404
-    path = (settings.VAR_DIR / score.overlay_path).resolve() if score.overlay_path else None
-    if path is None or not path.is_relative_to(settings.VAR_DIR.resolve()) or not path.is_file():
+    path = overlay_file(score)
+    if path is None:
         raise Http404("This score has no overlay image.")
     return FileResponse(path.open("rb"), content_type="image/jpeg")
 
@@ -290,7 +273,7 @@ def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
 def quality_console(request: HttpRequest) -> HttpResponse:
     """Every labelling contractor's rolling score, per-class weaknesses and rubber stamps, weakest first."""
     return render(request, "annotations/quality.html", {
-        "board": selectors.quality_board(), "pause_below": settings.QUALITY_PAUSE_BELOW,
+        "board": quality_board(), "pause_below": settings.QUALITY_PAUSE_BELOW,
         "window": settings.QUALITY_ROLLING_WINDOW,
     })
 
@@ -299,9 +282,9 @@ def quality_console(request: HttpRequest) -> HttpResponse:
 @staff_required
 def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
     contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
-    rollup = selectors.quality_rollups([contractor.pk])[contractor.pk]
+    rollup = quality_rollups([contractor.pk])[contractor.pk]
     return render(request, "annotations/quality_contractor.html", {
         "contractor": contractor, "rollup": rollup,
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
-        "rows": selectors.contractor_scores(contractor_id=contractor.pk, limit=50),
+        "rows": contractor_scores(contractor_id=contractor.pk, limit=50),
     })

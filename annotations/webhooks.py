@@ -7,10 +7,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from annotations.labelstudio import WEBHOOK_SECRET_HEADER
 from annotations.services.sync import webhook_handle
 from common.errors import DomainError
-
-SECRET_HEADER = "X-LabelCrew-Webhook-Secret"  # noqa: S105 - a header name, not a secret
 
 
 # Label Studio cannot send a CSRF token; the shared secret header authenticates it instead.
@@ -18,7 +17,7 @@ SECRET_HEADER = "X-LabelCrew-Webhook-Secret"  # noqa: S105 - a header name, not 
 @require_POST
 def label_studio_webhook(request: HttpRequest) -> JsonResponse:
     expected = getattr(settings, "LABEL_STUDIO_WEBHOOK_SECRET", "")
-    given = request.headers.get(SECRET_HEADER, "")
+    given = request.headers.get(WEBHOOK_SECRET_HEADER, "")
     # No secret configured means no webhook is trusted: never accept an unsigned call.
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return JsonResponse({"detail": "Missing or wrong webhook secret."}, status=403)

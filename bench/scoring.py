@@ -34,8 +34,10 @@ from label_studio_sdk.converter.brush import decode_rle, mask2rle
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from annotations.defects import BRUSH_FROM_NAME, DEFECT_CLASSES, IMAGE_TO_NAME  # noqa: E402
+from annotations.quality.classes import DEFECT_CLASSES  # noqa: E402
 from annotations.quality.labelstudio_json import (  # noqa: E402
+    BRUSH_FROM_NAME,
+    IMAGE_TO_NAME,
     masks_from_results,
     packed_masks_from_results,
     results_from_document,
@@ -46,6 +48,7 @@ from annotations.quality.rle import mask_to_rle, rle_to_mask  # noqa: E402
 from annotations.quality.rubber_stamp import detect_rubber_stamp  # noqa: E402
 
 WIDTH, HEIGHT = 5472, 3648
+LABELS = [d.label for d in DEFECT_CLASSES]  # what a job of the sample's classes reports
 OVERLAY_MAX_SIDE = 2048  # settings.QUALITY_OVERLAY_MAX_SIDE
 # The CLI's main, then its peak RSS from VmHWM: ru_maxrss of a child also counts the parent's
 # pages from before the exec, which here are far larger than the child's.
@@ -196,10 +199,10 @@ def score_like_a_worker(gold_results: list[dict], cand_results: list[dict], phot
 
     gold, _, _ = packed_masks_from_results(gold_results)
     candidate, _, _ = packed_masks_from_results(cand_results)
-    report = score_masks(gold, candidate)
+    report = score_masks(gold, candidate, labels=LABELS)
     with Image.open(photo) as image:
         render_overlay(photo=image, gold=gold, candidate=candidate, max_side=OVERLAY_MAX_SIDE)
-    detect_rubber_stamp(candidate=candidate, prediction=candidate, gold=gold)
+    detect_rubber_stamp(candidate=candidate, prediction=candidate, gold=gold, labels=LABELS)
     return report
 
 

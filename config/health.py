@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from annotations.selectors import service_checks as annotations_service_checks
+from annotations.selectors.health import service_checks as annotations_service_checks
 from config.celery import app as celery_app
 
 

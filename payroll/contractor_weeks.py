@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from annotations.models import AssignmentEvent, Batch, BatchState, Job
-from annotations.selectors import HELD_STATES
+from annotations.selectors.batches import HELD_STATES
 from payroll.models import EntryKind, RunningTimer, Statement, TimeEntry, Timesheet
 from payroll.selectors import (
     WEEK,

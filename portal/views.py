@@ -14,11 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations.defects import DEFECT_CLASSES
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm
 from annotations.models import BatchState, Job
-from annotations.selectors import contractor_batches, jobs_with_progress, qualification_round, quality_rollups
-from annotations.selectors_accounts import label_studio_account_active
-from annotations.services import jobs
+from annotations.selectors.accounts import label_studio_account_active
+from annotations.selectors.batches import contractor_batches, job_batches
+from annotations.selectors.jobs import jobs_with_progress
+from annotations.selectors.qualification import qualification_round
+from annotations.selectors.quality import quality_rollups
+from annotations.services import jobs, publishing
 from annotations.services.accounts import label_studio_password
-from annotations.tasks import publish_batch
 from common.decorators import contractor_page, contractor_required, staff_required
 from common.pages import run_service
 from payroll.console_forms import PayTermsForm
@@ -125,13 +127,6 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-def _publish_unpublished(job: Job) -> int:
-    ids = list(job.batches.filter(published_at__isnull=True).values_list("pk", flat=True))
-    for batch_id in ids:
-        publish_batch.delay(batch_id)
-    return len(ids)
-
-
 def _job_with_batches(*, request: HttpRequest, data: dict) -> tuple[Job, int, list]:
     """Create the job from the form's photo source and cut its batches."""
     path = Path(data["source_path"])
@@ -156,7 +151,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
                               form=form, fields=SOURCE_FIELDS)
         if outcome.ok:
             job, added, made = outcome.value
-            queued = _publish_unpublished(job)
+            queued = publishing.job_publish_enqueue(job=job)
             messages.success(request, f"{job}: {added} new photo(s), {len(made)} new batch(es); publishing "
                                       f"{queued} batch(es) to Label Studio in the background.")
             return redirect("portal:console-job", pk=job.pk)
@@ -167,11 +162,8 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @staff_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_with_progress(), pk=pk)
-    batches = job.batches.select_related("assigned_to__user").order_by("number")
     state = request.GET.get("state", "")
-    if state in BatchState.values:
-        batches = batches.filter(state=state)
-    page = Paginator(batches, 100).get_page(request.GET.get("page"))
+    page = Paginator(job_batches(job=job, state=state), 100).get_page(request.GET.get("page"))
     terms_history = pay_terms_history(job=job)
     return render(request, "portal/console/job.html", {
         "job": job, "page": page, "states": BatchState.choices, "state": state,

@@ -1,6 +1,7 @@
 """CLI: python -m annotations.quality score GOLD.json CANDIDATE.json [--tolerance 2] [--iou-match 0.5].
 
-Prints the score report as one JSON object on one line of stdout (floats rounded to 6 decimals).
+Prints the score report as one JSON object on one line of stdout (floats rounded to 6 decimals), listing the
+screen-inspection sample's six classes first (annotations.quality.classes), then any other label found.
 On bad input it prints a single `error: ...` line on stderr, nothing on stdout, and exits with 2.
 """
 
@@ -14,6 +15,7 @@ from typing import NoReturn
 
 import numpy as np
 
+from annotations.quality.classes import DEFECT_CLASSES
 from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results, results_from_document
 from annotations.quality.metrics import round_report, score_masks
 
@@ -83,7 +85,8 @@ def _score(args: argparse.Namespace) -> dict:
     cand, cand_h, cand_w = _load(args.candidate, "candidate")
     if (gold_h, gold_w) != (cand_h, cand_w):
         raise _InputError(f"image size differs: gold is {gold_w}x{gold_h}, candidate is {cand_w}x{cand_h}")
-    return round_report(score_masks(gold, cand, tolerance=args.tolerance, iou_match=args.iou_match))
+    return round_report(score_masks(gold, cand, labels=[d.label for d in DEFECT_CLASSES], tolerance=args.tolerance,
+                                    iou_match=args.iou_match))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,9 +9,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from annotations.defects import BRUSH_FROM_NAME, IMAGE_TO_NAME
 from annotations.quality.packed import PackedMask
 from annotations.quality.rle import RLEError, mask_to_rle, rle_to_mask
+
+# The control names of LabelCrew's labeling config (annotations.defects.labeling_config): brush results
+# carry them as from_name / to_name.
+BRUSH_FROM_NAME = "defect"
+IMAGE_TO_NAME = "image"
 
 
 class ScoringInputError(ValueError):
@@ -175,14 +179,15 @@ def result_id(task_key: str, source: str, class_key: str) -> str:
     return hashlib.sha256(f"{task_key}/{source}/{class_key}".encode()).hexdigest()[:10]
 
 
-def brush_result(mask: np.ndarray, *, label: str, rid: str) -> dict:
+def brush_result(mask: np.ndarray, *, label: str, rid: str, from_name: str = BRUSH_FROM_NAME,
+                 to_name: str = IMAGE_TO_NAME) -> dict:
     """The Label Studio brush result painting a bool H x W mask with one label (our own RLE encoder)."""
     height, width = mask.shape
     return {
         "id": rid,
         "type": "brushlabels",
-        "from_name": BRUSH_FROM_NAME,
-        "to_name": IMAGE_TO_NAME,
+        "from_name": from_name,
+        "to_name": to_name,
         "original_width": width,
         "original_height": height,
         "image_rotation": 0,

@@ -26,15 +26,13 @@ morphology, boundary matching and labelling run on small crops only.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypedDict
 
 import cv2
 import numpy as np
-
-from annotations.defects import DEFECT_CLASSES
 
 CELL = 16
 _KERNEL_3X3 = np.ones((3, 3), np.uint8)
@@ -483,15 +481,15 @@ class _Union:
 
 
 def score_masks(gold: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray], *,
-                tolerance: float = 2.0, iou_match: float = 0.5) -> Report:
+                labels: Sequence[str] = (), tolerance: float = 2.0, iou_match: float = 0.5) -> Report:
     """Per-class and overall scores of a candidate annotation against gold.
 
-    Classes reported: the six defect classes (by label, in DEFECT_CLASSES order), then any other
+    Classes reported: `labels` (the job's classes, in their order; empty ones included), then any other
     label present in either dict. All masks must share one shape. Masks are converted one class at a
     time (a PackedMask is unpacked only then), so a report never holds every class's masks at once.
     """
     _check_params(tolerance, iou_match)
-    labels = [d.label for d in DEFECT_CLASSES]
+    labels = list(dict.fromkeys(labels))
     labels += [label for label in dict.fromkeys([*gold, *candidate]) if label not in labels]
     shape = _common_shape(gold, candidate)
     unions = {"gold": _Union(shape), "candidate": _Union(shape)} if shape is not None else {}

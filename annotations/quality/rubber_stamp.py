@@ -2,7 +2,7 @@
 
 Rule (all IoUs are pixel IoUs of bool masks; a label missing from a dict is an empty mask)
 ----------------------------------------------------------------------------------------
-For each label (the six defect classes in DEFECT_CLASSES order, then any other label found in the
+For each label (the given ``labels``, the job's classes, in order; then any other label found in the
 candidate, prediction or gold dicts):
 
 * ``candidate_vs_prediction_iou``: IoU of the candidate's and the prediction's mask of the label,
@@ -25,13 +25,12 @@ A prediction that was already right (every class, and all classes together, at I
 may be submitted unchanged: that is not flagged. Everything empty everywhere is not flagged.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
 import numpy as np
 
-from annotations.defects import DEFECT_CLASSES
 from annotations.quality.metrics import iou
 
 
@@ -99,7 +98,7 @@ def _listing(items: list[tuple[str, float]], what: str) -> str:
 
 def detect_rubber_stamp(*, candidate: Mapping[str, np.ndarray], prediction: Mapping[str, np.ndarray],
                         gold: Mapping[str, np.ndarray], identical_iou: float = 0.99,
-                        wrong_iou: float = 0.9) -> RubberStamp:
+                        wrong_iou: float = 0.9, labels: Sequence[str] = ()) -> RubberStamp:
     """Was a wrong pre-annotation submitted unchanged? See the module docstring for the exact rule.
 
     Masks are label -> H x W arrays (bool, or nonzero = set), all of one shape.
@@ -110,7 +109,7 @@ def detect_rubber_stamp(*, candidate: Mapping[str, np.ndarray], prediction: Mapp
     shape = _common_shape(prediction, "prediction", shape)
     _common_shape(gold, "gold", shape)
 
-    labels = [d.label for d in DEFECT_CLASSES]
+    labels = list(dict.fromkeys(labels))
     labels += [label for label in dict.fromkeys([*candidate, *prediction, *gold]) if label not in labels]
     # One label's masks at a time (a PackedMask is unpacked only here), with the unions built on the way.
     per_class: dict[str, ClassAgreement] = {}

@@ -1,1 +1,1 @@
-"""Writes of the annotations app, one module per concern."""
+"""Every write of the annotations app, one module per concern; dispatch.py is the only door to Celery."""

@@ -5,8 +5,12 @@ from django.db import transaction
 
 from annotations import labelstudio
 from annotations.models import LabelStudioAccount
+from annotations.services import dispatch
 from common.secrets_box import seal, unseal
-from workforce.models import Contractor
+from workforce.models import Contractor, OnboardingState
+
+# A contractor needs Label Studio from qualification on; offboarding closes the mapping.
+NEEDS_ACCOUNT = frozenset({OnboardingState.QUALIFYING, OnboardingState.APPROVED, OnboardingState.ACTIVE})
 
 
 def label_studio_account_ensure(*, contractor: Contractor) -> LabelStudioAccount:
@@ -50,3 +54,25 @@ def label_studio_account_deactivate(*, contractor: Contractor) -> None:
     """
     LabelStudioAccount.objects.filter(contractor=contractor).update(active=False)
 
+
+def label_studio_account_ensure_by_id(*, contractor_id: int) -> LabelStudioAccount:
+    """label_studio_account_ensure for a contractor named by id (the Celery task's entry)."""
+    return label_studio_account_ensure(contractor=Contractor.objects.select_related("user").get(pk=contractor_id))
+
+
+def label_studio_account_deactivate_by_id(*, contractor_id: int) -> None:
+    """label_studio_account_deactivate for a contractor named by id (the Celery task's entry)."""
+    label_studio_account_deactivate(contractor=Contractor.objects.get(pk=contractor_id))
+
+
+def label_studio_account_follow(*, contractor_id: int, to_state: str) -> None:
+    """Queue what Label Studio needs after a contractor's state change: a new applicant's account and
+    qualification round, an account from approval on, its closing on offboarding (nothing without Label Studio)."""
+    if not labelstudio.is_configured():
+        return
+    if to_state == OnboardingState.QUALIFYING:
+        dispatch.task_send("open_qualification_round", contractor_id)  # makes the account first
+    elif to_state in NEEDS_ACCOUNT:
+        dispatch.task_send("ensure_label_studio_account", contractor_id)
+    elif to_state == OnboardingState.OFFBOARDED:
+        dispatch.task_send("deactivate_label_studio_account", contractor_id)

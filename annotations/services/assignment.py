@@ -1,4 +1,4 @@
-"""Who works on which batch: assigning by hand or automatically, reclaiming, and Label Studio accounts."""
+"""Who works on which batch: assigning by hand or automatically (within capacity), reassigning and reclaiming."""
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -12,15 +12,8 @@ from annotations.models import (
     BatchState,
     Job,
 )
-from annotations.selectors import (
-    HELD_STATES,
-    batch_task_counts,
-    batches_started_by_holder,
-    capacity_board,
-    estimated_batch_hours,
-    remaining_capacity_hours,
-    stale_reason,
-)
+from annotations.selectors.batches import HELD_STATES, batch_task_counts, batches_started_by_holder, stale_reason
+from annotations.selectors.capacity import capacity_board, estimated_batch_hours, remaining_capacity_hours
 from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, User
 from workforce.selectors.standing import can_receive_batches

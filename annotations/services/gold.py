@@ -15,6 +15,7 @@ from annotations.models import Annotation, GoldSource, GoldVersion, Job, Quality
 from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results, packed_masks_from_results
 from annotations.quality.packed import PackedMask
 from annotations.services.publishing import REF_FIELD
+from annotations.services.scoring_queue import scoring_enqueue
 from common.errors import DomainError
 from workforce.models import User
 
@@ -104,10 +105,7 @@ def _gold_set(*, task: Task, result: Any, source: str, actor: User | None,
     task.save(update_fields=["gold_result"])
     stale = list(QualityScore.objects.filter(gold__task=task, gold__version__lt=version)
                  .order_by("annotation_id").values_list("annotation_id", flat=True).distinct())
-    if stale:
-        from annotations.services.scoring import scoring_enqueue
-
-        transaction.on_commit(lambda: scoring_enqueue(annotation_ids=stale))
+    scoring_enqueue(annotation_ids=stale)  # after commit
     logger.info("task %s: gold v%s (%s), %s annotations to score again", task.pk, version, source, len(stale))
     return gold, True
 

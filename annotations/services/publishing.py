@@ -11,7 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations import labelstudio
-from annotations.models import Batch, BatchKind, BatchTask
+from annotations.models import Batch, BatchKind, BatchTask, Job
+from annotations.selectors.batches import unpublished_batch_ids
+from annotations.services import dispatch
 
 REF_FIELD = "labelcrew_ref"  # a BatchTask id: says nothing about whether the task is gold
 
@@ -69,3 +71,8 @@ def batch_publish(*, batch_id: int) -> Batch:
             batch.published_at = timezone.now()
             Batch.objects.filter(pk=batch.pk).update(published_at=batch.published_at)
     return batch
+
+
+def job_publish_enqueue(*, job: Job) -> int:
+    """Queue the publishing of each of the job's unpublished batches, after commit; returns how many."""
+    return dispatch.tasks_send("publish_batch", ([pk] for pk in unpublished_batch_ids(job_id=job.pk)))

@@ -14,6 +14,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotations.models import AssignmentAction, AssignmentEvent, Batch, BatchKind, BatchState, BatchTask, Job
+from annotations.services import dispatch
+from annotations.services.accounts import label_studio_account_ensure
+from annotations.services.publishing import batch_publish
 from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, User
 
@@ -53,7 +56,7 @@ def qualification_batch_of(contractor: Contractor) -> Batch | None:
 def qualification_round_open(*, contractor: Contractor, actor: User | None = None) -> Batch:
     """The applicant's qualification batch, made once: the job's gold photos drawn for them, held by them.
 
-    Publishing it to Label Studio is the caller's next step (the Celery task does both). The draw is
+    Publishing it to Label Studio is the caller's next step (qualification_round_publish does both). The draw is
     seeded by the contractor, so two applicants rarely get the same photos and a retry gets the same.
     """
     contractor = Contractor.objects.select_for_update().get(pk=contractor.pk)
@@ -81,6 +84,30 @@ def qualification_round_open(*, contractor: Contractor, actor: User | None = Non
     logger.info("qualification round of %s: batch %s on job %s, %s photos", contractor.pk, batch.pk, job.pk,
                 len(chosen))
     return batch
+
+
+@transaction.atomic
+def qualification_round_start(*, contractor: Contractor, actor: User | None = None) -> Batch:
+    """Open the applicant's round now and publish it in the background (their account first), after commit."""
+    batch = qualification_round_open(contractor=contractor, actor=actor)
+    dispatch.task_send("open_qualification_round", contractor.pk)
+    return batch
+
+
+def qualification_round_publish(*, contractor_id: int) -> int | None:
+    """Make the applicant's Label Studio user and qualification batch, and publish it; returns its project id.
+
+    Idempotent: the account, the batch and the published tasks are each found again on a retry. Without
+    a job that runs a round (or once the applicant is decided on) nothing is made and None is returned.
+    """
+    contractor = Contractor.objects.select_related("user").get(pk=contractor_id)
+    label_studio_account_ensure(contractor=contractor)
+    try:
+        batch = qualification_round_open(contractor=contractor)
+    except DomainError as exc:
+        logger.warning("no qualification round for contractor %s: %s", contractor_id, exc.message)
+        return None
+    return batch_publish(batch_id=batch.pk).ls_project_id
 
 
 @transaction.atomic

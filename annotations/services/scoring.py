@@ -1,4 +1,8 @@
-"""Scoring annotations against gold: metrics, rubber-stamp check and overlay, then the contractor's quality rules."""
+"""Scoring an annotation against its task's gold: measured outside any transaction, written under a brief lock.
+
+The pure measuring is annotations.quality's; queuing scoring work is services/scoring_queue.py's; the
+contractor's quality rules that follow each score are services/contractor_quality.py's.
+"""
 import functools
 import hashlib
 import json
@@ -6,9 +10,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -17,30 +20,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
 
-from annotations.models import (
-    Annotation,
-    Batch,
-    BatchState,
-    GoldVersion,
-    QualityScore,
-    ReviewState,
-    ScoreState,
-    Task,
-)
+from annotations.models import Annotation, GoldVersion, QualityScore, ReviewState, ScoreState, Task
+from annotations.quality.compact import CompactMasks, rubber_stamp_on_crops
 from annotations.quality.labelstudio_json import ScoringInputError
 from annotations.quality.metrics import Report, round_report, score_masks
 from annotations.quality.overlay import render_overlay
-from annotations.quality.packed import PackedMask, union_box
-from annotations.quality.rubber_stamp import detect_rubber_stamp
+from annotations.quality.packed import PackedMask
+from annotations.services.contractor_quality import contractor_quality_apply
 from annotations.services.gold import gold_current, packed_masks_of_task
-from workforce import onboarding
-from workforce.models import Contractor, OnboardingState
 
 logger = logging.getLogger(__name__)
 
 OVERLAY_DIR = "overlays"  # under VAR_DIR
-CHUNK_SIZE = 50  # annotation ids per re-score task: one message each, still spread over the workers
-QUALIFICATION_SCORE_STEP = Decimal("0.0001")  # Contractor.qualification_score has 4 decimal places
 # Scoring restarts against the newer gold when gold changes while it runs; more changes than this is a storm.
 MAX_GOLD_CHANGES = 3
 # A class counts as the pre-annotation unchanged at this IoU with it (detect_rubber_stamp's rule).
@@ -52,38 +43,16 @@ def result_digest(result: object) -> str:
     return hashlib.sha256(json.dumps(result, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class _CompactMasks:
-    """A task's non-empty masks, bit-packed (annotations.quality.packed): a 20 MP gold of six classes is
-    130 MB as bool arrays but a few MB packed, and unpacking costs a fraction of decoding the RLE again."""
-
-    shape: tuple[int, int]
-    masks: dict[str, PackedMask]
-
-    @classmethod
-    def of(cls, masks: Mapping[str, np.ndarray | PackedMask], shape: tuple[int, int]) -> "_CompactMasks":
-        packed = {label: m if isinstance(m, PackedMask) else PackedMask.of(m) for label, m in masks.items()}
-        return cls(shape=shape, masks={label: m for label, m in packed.items() if m.box() is not None})
-
-    def box(self) -> tuple[int, int, int, int] | None:
-        """(top, left, bottom, right) around every mask, None when all are empty."""
-        return union_box(m.box() for m in self.masks.values())
-
-    def within(self, box: tuple[int, int, int, int]) -> dict[str, PackedMask]:
-        """The masks as masks of the box's size; `box` must hold every mask."""
-        return {label: mask.crop(box) for label, mask in self.masks.items()}
-
-
 @functools.lru_cache(maxsize=settings.QUALITY_GOLD_CACHE_SIZE)
-def _gold_masks(gold_id: int) -> _CompactMasks:
+def _gold_masks(gold_id: int) -> CompactMasks:
     """Decoded masks of a gold version, kept per worker process: versions are never edited, and every
     annotation of a gold task is scored against the same one. Raises ScoringInputError."""
     gold = GoldVersion.objects.select_related("task").defer("task__prediction", "task__gold_result").get(pk=gold_id)
-    return _CompactMasks.of(packed_masks_of_task(gold.result, gold.task), (gold.task.height, gold.task.width))
+    return CompactMasks.of(packed_masks_of_task(gold.result, gold.task), (gold.task.height, gold.task.width))
 
 
 @functools.lru_cache(maxsize=settings.QUALITY_GOLD_CACHE_SIZE)
-def _prediction_masks(task_id: int) -> _CompactMasks | str | None:
+def _prediction_masks(task_id: int) -> CompactMasks | str | None:
     """The task's pre-annotation masks (written once, when the job is made), None without one, or why they
     cannot be read."""
     task = Task.objects.defer("gold_result").get(pk=task_id)
@@ -91,7 +60,7 @@ def _prediction_masks(task_id: int) -> _CompactMasks | str | None:
     if not prediction:
         return None
     try:
-        return _CompactMasks.of(packed_masks_of_task(prediction, task), (task.height, task.width))
+        return CompactMasks.of(packed_masks_of_task(prediction, task), (task.height, task.width))
     except ScoringInputError as exc:
         return str(exc)
 
@@ -116,58 +85,16 @@ def _instance_f1(report: Report) -> float | None:
     return 2 * matched / (gold + candidate) if gold + candidate else None
 
 
-def _pixels(mask: np.ndarray | PackedMask) -> int:
-    return mask.count() if isinstance(mask, PackedMask) else int(np.count_nonzero(mask))
-
-
-def _clearly_edited(candidate: Mapping[str, np.ndarray | PackedMask],
-                    prediction: Mapping[str, np.ndarray | PackedMask]) -> str | None:
-    """Why the candidate cannot be the pre-annotation unchanged, from pixel counts alone; None if it might be.
-
-    Two masks with IoU >= IDENTICAL_IOU differ in size by at most 1 - IDENTICAL_IOU, so counting pixels
-    (cheap) settles most annotations without the per-class IoUs of detect_rubber_stamp.
-    """
-    for label in sorted({*candidate, *prediction}):
-        drawn = _pixels(candidate[label]) if label in candidate else 0
-        predicted = _pixels(prediction[label]) if label in prediction else 0
-        if min(drawn, predicted) < IDENTICAL_IOU * max(drawn, predicted):
-            return (f"Not flagged: the candidate edited the pre-annotation ({label}: {drawn} px drawn, "
-                    f"{predicted} px predicted).")
-    return None
-
-
-def _box_of(masks: dict[str, np.ndarray]) -> tuple[int, int, int, int] | None:
-    """(top, left, bottom, right) around every pixel of the masks, None when all are empty."""
-    rows = np.flatnonzero(np.logical_or.reduce([m.any(axis=1) for m in masks.values()])) if masks else []
-    if not len(rows):
-        return None
-    cols = np.flatnonzero(np.logical_or.reduce([m.any(axis=0) for m in masks.values()]))
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
-
-
-def _rubber_stamp(task: Task, candidate: Mapping[str, np.ndarray | PackedMask],
-                  gold: _CompactMasks) -> tuple[bool, str]:
+def _rubber_stamp(task: Task, candidate: Mapping[str, np.ndarray | PackedMask], gold: CompactMasks,
+                  labels: Sequence[str] = ()) -> tuple[bool, str]:
+    """Was a wrong pre-annotation of the task submitted unchanged? (flagged, why), or why it was not checked."""
     predicted = _prediction_masks(task.pk)
     if predicted is None:
         return False, "Not checked: the photo had no pre-annotation."
     if isinstance(predicted, str):
         return False, f"Not checked: the pre-annotation cannot be read ({predicted})."
-    if not predicted.masks:
-        return False, "Not flagged: the pre-annotation is empty, so submitting it says nothing."
-    # Every IoU of the rule is the same on the box around all three sets of masks, and far cheaper.
-    arrays = {label: m for label, m in candidate.items() if not isinstance(m, PackedMask)}
-    box = union_box([_box_of(arrays), gold.box(), predicted.box(),
-                     *(m.box() for m in candidate.values() if isinstance(m, PackedMask))])
-    prediction = predicted.within(box)
-    drawn = {label: mask.crop(box) if isinstance(mask, PackedMask) else mask[box[0]:box[2], box[1]:box[3]]
-             for label, mask in candidate.items()}
-    edited = _clearly_edited(drawn, prediction)
-    if edited is not None:
-        return False, edited
-    # PackedMasks: detect_rubber_stamp unpacks one class at a time.
-    verdict = detect_rubber_stamp(candidate=drawn, prediction=prediction, gold=gold.within(box),
-                                  identical_iou=IDENTICAL_IOU)
-    return verdict.flagged, verdict.message
+    return rubber_stamp_on_crops(candidate=candidate, prediction=predicted, gold=gold, identical_iou=IDENTICAL_IOU,
+                                 labels=labels)
 
 
 def _write_overlay(*, annotation: Annotation, gold: GoldVersion, candidate: Mapping[str, PackedMask],
@@ -207,10 +134,11 @@ def _measure(annotation: Annotation, gold: GoldVersion) -> _Measured:
         candidate = packed_masks_of_task(annotation.result, task)
     except ScoringInputError as exc:
         return _Measured(state=ScoreState.ERROR, error=f"The annotation's masks cannot be read: {exc}")
-    report = score_masks(compact_gold.masks, candidate, tolerance=settings.QUALITY_BOUNDARY_TOLERANCE_PX,
+    labels = annotation.batch_task.batch.job.labels  # the report lists the job's classes, in its order
+    report = score_masks(compact_gold.masks, candidate, labels=labels, tolerance=settings.QUALITY_BOUNDARY_TOLERANCE_PX,
                          iou_match=settings.QUALITY_INSTANCE_MATCH_IOU)
     overlay = _write_overlay(annotation=annotation, gold=gold, candidate=candidate, gold_masks=compact_gold.masks)
-    flagged, detail = _rubber_stamp(task, candidate, compact_gold)
+    flagged, detail = _rubber_stamp(task, candidate, compact_gold, labels)
     return _Measured(state=ScoreState.SCORED, report=report, rubber_stamp=flagged, rubber_stamp_detail=detail,
                      overlay_path=overlay)
 
@@ -257,8 +185,9 @@ def score_annotation(*, annotation_id: int, attempt: int = 1) -> QualityScore | 
     """
     for _ in range(MAX_GOLD_CHANGES + 1):
         # The task's masks are read (and cached) only when they are decoded.
-        annotation = (Annotation.objects.select_related("batch_task__task")
-                      .defer("batch_task__task__prediction", "batch_task__task__gold_result")
+        annotation = (Annotation.objects.select_related("batch_task__task", "batch_task__batch__job")
+                      .defer("batch_task__task__prediction", "batch_task__task__gold_result",
+                             "batch_task__batch__job__instructions", "batch_task__batch__job__labeling_config")
                       .filter(pk=annotation_id).first())
         if annotation is None or annotation.deleted or annotation.was_cancelled:
             return None
@@ -290,77 +219,3 @@ def score_annotation(*, annotation_id: int, attempt: int = 1) -> QualityScore | 
                     score.state, score.duration_ms)
         return score
     raise RuntimeError(f"annotation {annotation_id}: gold changed {MAX_GOLD_CHANGES} times while it was scored")
-
-
-def scoring_enqueue(*, annotation_ids: list[int]) -> int:
-    """Queue the annotations for scoring in chunks of CHUNK_SIZE; returns how many chunk tasks were sent."""
-    from celery import group
-
-    from annotations.tasks import score_annotations
-
-    chunks = [annotation_ids[i:i + CHUNK_SIZE] for i in range(0, len(annotation_ids), CHUNK_SIZE)]
-    if chunks:
-        group(score_annotations.s(chunk) for chunk in chunks).apply_async()
-    return len(chunks)
-
-
-# --- the contractor's quality rules ------------------------------------------------------------
-
-@transaction.atomic
-def contractor_qualification_record(*, contractor: Contractor, score: float) -> Contractor:
-    """Record the qualification score a qualifying contractor earned on gold; staff still decide on approval."""
-    value = Decimal(str(score)).quantize(QUALIFICATION_SCORE_STEP)
-    if not Decimal(0) <= value <= Decimal(1):
-        raise ValueError(f"a qualification score is between 0 and 1, got {score}")
-    Contractor.objects.filter(pk=contractor.pk).update(qualification_score=value, updated_at=timezone.now())
-    contractor.qualification_score = value
-    return contractor
-
-
-def _pause_reason(score: float, n: int, weakest: str | None, weakest_iou: float | None) -> str:
-    reason = (f"Your quality score on gold tasks is {score:.2f} over your last {n} scored tasks, "
-              f"below the {settings.QUALITY_PAUSE_BELOW:.2f} needed to keep receiving batches.")
-    if weakest is not None and weakest_iou is not None:
-        reason += f" Your weakest class is {weakest} (mean IoU {weakest_iou:.2f}): see the overlays of your scores."
-    return reason
-
-
-@transaction.atomic
-def contractor_quality_apply(*, contractor_id: int) -> None:
-    """After a score: a qualifying contractor's qualification score is recorded (pass or not, for staff to see)
-    and, with QUALITY_QUALIFICATION_AUTO_APPROVE, a pass approves them; an active one whose rolling score has
-    fallen below the pause threshold is paused (and emailed why)."""
-    from annotations.selectors import quality_rollups
-
-    contractor = Contractor.objects.select_for_update().get(pk=contractor_id)
-    if contractor.state == OnboardingState.QUALIFYING:
-        _qualification_apply(contractor)
-        return
-    rollup = quality_rollups([contractor_id])[contractor_id]
-    if (contractor.state == OnboardingState.ACTIVE and rollup.score is not None
-            and rollup.n >= settings.QUALITY_PAUSE_MIN_TASKS and rollup.score < settings.QUALITY_PAUSE_BELOW):
-        weakest_iou = rollup.per_class.get(rollup.weakest_class) if rollup.weakest_class else None
-        onboarding.transition(contractor=contractor, to_state=OnboardingState.PAUSED,
-                              reason=_pause_reason(rollup.score, rollup.n, rollup.weakest_class, weakest_iou))
-
-
-def _qualification_apply(contractor: Contractor) -> None:
-    """The round's score once every photo of it is scored; without a round, over QUALITY_QUALIFICATION_TASKS
-    scored gold tasks. A complete round is marked submitted; a pass approves only when configured to."""
-    from annotations.selectors import qualification_round, quality_rollups
-
-    found = qualification_round(contractor_id=contractor.pk)
-    if found is None:
-        rollup = quality_rollups([contractor.pk])[contractor.pk]
-        if rollup.score is not None and rollup.n >= settings.QUALITY_QUALIFICATION_TASKS:
-            contractor_qualification_record(contractor=contractor, score=rollup.score)
-        return
-    if not found.complete or found.score is None:
-        return
-    contractor_qualification_record(contractor=contractor, score=found.score)
-    Batch.objects.filter(pk=found.batch.pk, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS)).update(
-        state=BatchState.SUBMITTED)
-    if found.passed and settings.QUALITY_QUALIFICATION_AUTO_APPROVE:
-        onboarding.transition(contractor=contractor, to_state=OnboardingState.APPROVED, reason=(
-            f"passed the qualification round: {found.score:.2f} over {found.tasks} photos "
-            f"(pass mark {found.pass_mark:.2f})"))

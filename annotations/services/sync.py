@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from annotations import labelstudio
 from annotations.models import Annotation, Batch, BatchTask, LabelStudioAccount, ReviewState, SyncState
+from annotations.services.scoring_queue import annotation_score_enqueue
 from common.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def annotation_upsert(*, payload: dict) -> Annotation | None:
     contractor = account.contractor if account else None
 
     result = payload.get("result") or []
-    problems = _label_problems(result, {c["label"] for c in batch.job.label_classes})
+    problems = _label_problems(result, set(batch.job.labels))
     if contractor is None:
         problems.append({"code": "unknown_user",
                          "message": f"Label Studio user {ls_user_id} has no LabelCrew contractor account."})
@@ -135,9 +136,7 @@ def annotation_upsert(*, payload: dict) -> Annotation | None:
 def _score_on_commit(annotation: Annotation) -> Annotation:
     """New or changed work on a hidden gold task is queued for the scoring workers once the sync commits."""
     if annotation.batch_task.is_gold and not annotation.was_cancelled:
-        from annotations.tasks import score_annotation
-
-        transaction.on_commit(lambda: score_annotation.delay(annotation.pk))
+        annotation_score_enqueue(annotation_id=annotation.pk)
     return annotation
 
 

@@ -19,7 +19,7 @@ from annotations.models import (
     Job,
     LabelStudioAccount,
 )
-from annotations.selectors import DEFAULT_HOURS_PER_TASK, capacity_board, estimated_batch_hours
+from annotations.selectors.capacity import DEFAULT_HOURS_PER_TASK, capacity_board, estimated_batch_hours
 from annotations.services import jobs
 from annotations.services.accounts import label_studio_account_ensure, label_studio_password
 from annotations.services.assignment import (

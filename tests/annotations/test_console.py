@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from annotations.defects import format_classes
-from annotations.models import Annotation, BatchTask, Job, Review, ReviewState
+from annotations.models import Annotation, BatchTask, Job, Review, ReviewState, Task
 from annotations.services import jobs
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import contractor_in_state
+from tests.factories import ContractorFactory, UserFactory, batch_held_by, contractor_in_state, job_plain
 from workforce.models import OnboardingState, User
 
 URLS = ["/console/", "/console/jobs/new/", "/console/review/", "/console/stale/"]
@@ -63,6 +63,19 @@ def test_staff_create_a_job_from_the_sample_and_download_its_progress(staff_clie
 
 
 @pytest.mark.django_db
+def test_text_starting_a_formula_comes_out_quoted_in_the_progress_csv(staff_client: Client) -> None:
+    # The CSV's free text is the holder's email and the photo's key; either may start with "=".
+    holder = ContractorFactory(user=UserFactory(email="=cmd@example.com"))
+    job = job_plain(name="=HYPERLINK(\"http://evil.example\")")
+    task = Task.objects.create(job=job, key='=HYPERLINK("http://evil.example")', image_path="none.jpg",
+                               image_sha256="0" * 64, width=8, height=8)
+    BatchTask.objects.create(batch=batch_held_by(holder, job=job), task=task)
+    response = staff_client.get(f"/console/jobs/{job.pk}/progress.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][2] == "'=cmd@example.com"
+    assert rows[1][3] == "'=HYPERLINK(\"http://evil.example\")"
+
+
 def test_reviewer_accepts_then_promotes_to_gold_and_rework_needs_a_comment(
     staff_client: Client, sample: Path,  # noqa: F811
 ) -> None:

@@ -7,9 +7,9 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from annotations.models import Batch, BatchKind, BatchState, Job
-from annotations.selectors import qualification_round
+from annotations.selectors.qualification import qualification_round
 from annotations.services import assignment, qualification
-from annotations.services.scoring import contractor_quality_apply
+from annotations.services.contractor_quality import contractor_quality_apply
 from common.errors import Conflict, DomainError
 from payroll.services.entries import time_entry_create
 from tests.annotations.conftest import gold_task

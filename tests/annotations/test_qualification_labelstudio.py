@@ -13,7 +13,7 @@ from django.test import Client
 
 from annotations import labelstudio
 from annotations.models import Batch, BatchKind, BatchState, BatchTask, Job, LabelStudioAccount, QualityScore
-from annotations.selectors import qualification_round
+from annotations.selectors.qualification import qualification_round
 from annotations.services import jobs, qualification
 from annotations.services.sync import sync_poll
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from annotations.models import Batch, BatchTask, GoldSource, Job, QualityScore, ScoreState
 from annotations.quality.labelstudio_json import brush_result
-from annotations.selectors import capacity_board, quality_rollups
+from annotations.selectors.capacity import capacity_board
+from annotations.selectors.quality import quality_rollups
 from annotations.services.assignment import batches_auto_assign
+from annotations.services.contractor_quality import contractor_quality_apply
 from annotations.services.gold import gold_set
-from annotations.services.scoring import contractor_quality_apply
 from tests.annotations.conftest import gold_task, per_class_report
 from tests.factories import ContractorFactory, UserFactory, contractor_in_state
 from workforce.models import Contractor, OnboardingState

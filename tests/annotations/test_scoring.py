@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from annotations.defects import labeling_config
 from annotations.models import (
     Annotation,
     BatchTask,
@@ -24,6 +25,9 @@ from annotations.models import (
     ScoreState,
     Task,
 )
+from annotations.quality.classes import DefectClass
+from annotations.quality.compact import CompactMasks
+from annotations.quality.labelstudio_json import brush_result
 from annotations.quality.rubber_stamp import detect_rubber_stamp
 from annotations.services import jobs, scoring
 from annotations.services.gold import gold_current, gold_set, masks_of_task
@@ -31,7 +35,7 @@ from annotations.services.sync import annotation_upsert
 from annotations.tasks import rescore_batch, rescore_job, score_annotation
 from config.celery import app
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import ContractorFactory, batch_held_by, contractor_in_state
+from tests.factories import ContractorFactory, batch_held_by, contractor_in_state, job_plain
 from workforce.models import Contractor, OnboardingState
 
 S = OnboardingState
@@ -210,6 +214,25 @@ def test_a_synced_gold_task_annotation_is_scored_once_the_sync_commits(job: Job,
 # --- in-process: the rules after a score ----------------------------------------------------------
 
 @pytest.mark.django_db
+def test_a_job_with_other_classes_than_the_demos_gets_a_score_report_listing_exactly_its_classes() -> None:
+    classes = (DefectClass("dent", "Dent", "#112233"), DefectClass("smear", "Smear", "#445566"),
+               DefectClass("glare", "Glare", "#778899"))
+    job = job_plain(label_classes=[{"key": c.key, "label": c.label, "colour": c.colour} for c in classes],
+                    labeling_config=labeling_config(classes))
+    task = Task.objects.create(job=job, key="panel-1", image_path="none.jpg", image_sha256=uuid.uuid4().hex,
+                               width=8, height=8)
+    dent = np.zeros((8, 8), bool)
+    dent[1:4, 1:4] = True
+    gold_set(task=task, result=[brush_result(dent, label="Dent", rid="gold-dent")], source=GoldSource.IMPORT)
+    bt = BatchTask.objects.create(batch=batch_held_by(ContractorFactory(), job=job), task=task, is_gold=True)
+    drawn = [brush_result(dent, label="Dent", rid="a-dent"), brush_result(dent.T, label="Smear", rid="a-smear")]
+    score = scoring.score_annotation(annotation_id=_annotate(bt, drawn).pk)
+    assert score.state == ScoreState.SCORED
+    assert list(score.per_class) == ["Dent", "Smear", "Glare"]
+    assert score.per_class["Dent"]["iou"] == 1.0
+
+
+@pytest.mark.django_db
 def test_submitting_a_wrong_pre_annotation_unchanged_is_flagged(job: Job) -> None:
     bt = _gold_bts(job)[0]
     stamped = scoring.score_annotation(annotation_id=_annotate(bt, bt.task.prediction["result"]).pk)
@@ -252,7 +275,7 @@ def test_the_rubber_stamp_check_on_crops_agrees_with_the_rule_on_full_masks(job:
     for task in job.tasks.all():
         gold = masks_of_task(task.gold_result, task)
         prediction = masks_of_task(task.prediction["result"], task)
-        compact = scoring._CompactMasks.of(gold, (task.height, task.width))
+        compact = CompactMasks.of(gold, (task.height, task.width))
         for candidate in (prediction, {**prediction, "Pit": np.zeros((task.height, task.width), bool)}):
             full = detect_rubber_stamp(candidate=candidate, prediction=prediction, gold=gold)
             cropped = scoring._rubber_stamp(task, candidate, compact)

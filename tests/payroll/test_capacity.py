@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from annotations.models import Batch, BatchTask, Job, Task
-from annotations.selectors import capacity_board
+from annotations.selectors.capacity import capacity_board
 from annotations.services.assignment import batch_assign, batches_auto_assign
 from common.errors import DomainError
 from payroll.services.entries import time_entry_create

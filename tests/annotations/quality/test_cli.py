@@ -10,9 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotations.defects import BRUSH_FROM_NAME, DEFECT_CLASSES, IMAGE_TO_NAME
 from annotations.quality.__main__ import main
-from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results, results_from_document
+from annotations.quality.classes import DEFECT_CLASSES
+from annotations.quality.labelstudio_json import (
+    BRUSH_FROM_NAME,
+    IMAGE_TO_NAME,
+    ScoringInputError,
+    masks_from_results,
+    results_from_document,
+)
 from annotations.quality.metrics import round_report, score_masks
 from annotations.quality.rle import mask_to_rle
 
@@ -114,7 +120,7 @@ def test_scores_a_good_pair(tmp_path: Path) -> None:
 
     expected = round_report(score_masks(
         {"Scratch": GOLD_SCRATCH[0] | GOLD_SCRATCH[1], "Pit": GOLD_PIT},
-        {"Scratch": CAND_SCRATCH, "Pit": CAND_PIT},
+        {"Scratch": CAND_SCRATCH, "Pit": CAND_PIT}, labels=[d.label for d in DEFECT_CLASSES],
     ))
     assert report == expected
     scratch = report["classes"]["Scratch"]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from annotations.defects import DEFECT_CLASSES
 from annotations.quality import metrics
+from annotations.quality.classes import DEFECT_CLASSES
 from annotations.quality.metrics import (
     boundary,
     boundary_f1,
@@ -128,7 +128,7 @@ def test_score_masks_reports_every_class_and_leaves_empty_ones_out_of_the_means(
     empty = np.zeros((6, 6), dtype=bool)
     gold = {"Scratch": GOLD_SQ, "Pit": GOLD_SQ, "Crack": empty}
     cand = {"Scratch": CAND_SQ, "Blemish": CAND_SQ}
-    report = score_masks(gold, cand)
+    report = score_masks(gold, cand, labels=LABELS)
     assert list(report["classes"]) == LABELS
     scratch, pit, blemish = (report["classes"][k] for k in ("Scratch", "Pit", "Blemish"))
     assert scratch["iou"] == pytest.approx(0.6)
@@ -152,7 +152,7 @@ def test_overall_iou_ignores_the_class() -> None:
 
 
 def test_unknown_labels_are_reported_after_the_defect_classes() -> None:
-    report = score_masks({"Smudge": GOLD_SQ}, {"Smudge": GOLD_SQ})
+    report = score_masks({"Smudge": GOLD_SQ}, {"Smudge": GOLD_SQ}, labels=LABELS)
     assert list(report["classes"]) == [*LABELS, "Smudge"]
     assert report["classes"]["Smudge"]["iou"] == 1.0
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from annotations.defects import DEFECT_CLASSES
+from annotations.quality.classes import DEFECT_CLASSES
 from annotations.quality.rubber_stamp import RubberStamp, detect_rubber_stamp
 
 SHAPE = (20, 30)
@@ -25,7 +25,7 @@ WRONG = {"Scratch": box((0, 5, 10, 15)), "Pit": box((15, 20, 19, 24))}
 
 
 def detect(candidate: dict, prediction: dict, gold: dict, **kwargs: float) -> RubberStamp:
-    return detect_rubber_stamp(candidate=candidate, prediction=prediction, gold=gold, **kwargs)
+    return detect_rubber_stamp(candidate=candidate, prediction=prediction, gold=gold, labels=LABELS, **kwargs)
 
 
 def test_unchanged_wrong_prediction_is_flagged() -> None:

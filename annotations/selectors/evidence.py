@@ -1,4 +1,4 @@
-"""Overlay images for reviewers: an annotation against the pre-annotation or against gold."""
+"""Overlay images for reviewers, drawn on request: an annotation against the pre-annotation or against gold."""
 from django.conf import settings
 from PIL import Image
 

@@ -1,0 +1,134 @@
+"""Reads for assignment: how long a batch will take a contractor, and who has room for more work.
+
+Hours logged and the weekly cap belong to payroll; they are read through the WeeklyHours interface
+payroll registers (annotations.selectors.weekly_hours), never by importing payroll.
+"""
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from annotations.models import Annotation, Batch, Job
+from annotations.selectors.batches import HELD_STATES, held_task_counts
+from annotations.selectors.quality import quality_rollups
+from annotations.selectors.weekly_hours import weekly_hours
+from workforce.models import AgreementAcceptance, Contractor, OnboardingState
+from workforce.selectors.agreements import current_agreements
+
+# Hours one photo takes someone with no history yet: a defect-painting photo is a few minutes of
+# careful brushing, so a quarter of an hour errs on the side of not overbooking a newcomer.
+DEFAULT_HOURS_PER_TASK = Decimal("0.25")
+# The median is taken over this many of the contractor's latest annotations, so it follows
+# their current speed rather than their first, slow week.
+LEAD_TIME_SAMPLE = 50
+SECONDS_PER_HOUR = Decimal(3600)
+HOURS = Decimal("0.01")
+
+
+def hours_per_task_by_contractor(contractor_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Median hours per task of each contractor over their latest LEAD_TIME_SAMPLE non-deleted annotations.
+
+    One query for any number of contractors: a window function numbers each contractor's
+    annotations newest first and the median is taken in Python. Contractors without any
+    measured annotation get DEFAULT_HOURS_PER_TASK.
+    """
+    ids = list(contractor_ids)
+    latest = (
+        Annotation.objects.filter(contractor_id__in=ids, deleted=False, lead_time__isnull=False)
+        .annotate(rank=Window(RowNumber(), partition_by=F("contractor_id"),
+                              order_by=[F("ls_created_at").desc(nulls_last=True), F("id").desc()]))
+        .filter(rank__lte=LEAD_TIME_SAMPLE)
+        .values_list("contractor_id", "lead_time")
+    )
+    seconds: dict[int, list[float]] = defaultdict(list)
+    for contractor_id, lead_time in latest:
+        seconds[contractor_id].append(lead_time)
+    return {
+        cid: (Decimal(str(statistics.median(seconds[cid]))) / SECONDS_PER_HOUR if seconds[cid]
+              else DEFAULT_HOURS_PER_TASK)
+        for cid in ids
+    }
+
+
+def estimated_batch_hours(*, contractor: Contractor, batch: Batch) -> Decimal:
+    """Tasks in the batch (hidden gold included: it is labelled like any other) times the contractor's median pace."""
+    per_task = hours_per_task_by_contractor([contractor.pk])[contractor.pk]
+    return batch.batch_tasks.count() * per_task
+
+
+def _hours_logged_by_contractor(contractor_ids: Iterable[int], *, now: datetime) -> dict[int, Decimal]:
+    minutes = weekly_hours().minutes_logged(contractor_ids, now)
+    return {cid: Decimal(m) / 60 for cid, m in minutes.items()}
+
+
+def remaining_capacity_hours(*, contractor: Contractor, job: Job, now: datetime) -> Decimal:
+    """The job's weekly cap, less hours logged this week, less the estimate of the batches they hold.
+
+    Held batches are estimated in full even when partly done (their logged hours also count),
+    which errs toward not overbooking.
+    """
+    left = Decimal(weekly_hours().remaining_cap_minutes(contractor, job, now)) / 60
+    per_task = hours_per_task_by_contractor([contractor.pk])[contractor.pk]
+    reserved = held_task_counts([contractor.pk]).get(contractor.pk, 0) * per_task
+    return left - reserved
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    contractor_id: int
+    name: str
+    can_receive: bool  # active and every current agreement accepted
+    quality: Decimal | None  # the rolling score on gold once one task is scored, else the qualification score
+    cap: Decimal
+    logged: Decimal
+    reserved: Decimal
+    remaining: Decimal
+    hours_per_task: Decimal
+    open_batches: int  # batches of this job the contractor holds and has not handed in
+
+
+def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow]:
+    """Every active contractor's room for this job's work, in a constant number of queries.
+
+    Ordered as auto-assignment picks: best quality first, then most remaining hours, then id.
+    """
+    now = now or timezone.now()
+    held_here = Batch.objects.filter(job=job, assigned_to=OuterRef("pk"), state__in=HELD_STATES)
+    contractors = list(
+        Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
+        .select_related("user")
+        .annotate(open_batches=Coalesce(
+            Subquery(held_here.order_by().values("assigned_to").annotate(n=Count("id")).values("n"),
+                     output_field=IntegerField()), 0))
+        .order_by("id")
+    )
+    ids = [c.pk for c in contractors]
+    agreement_ids = {a.pk for a in current_agreements()}
+    accepted: dict[int, set[int]] = defaultdict(set)
+    for contractor_id, agreement_id in AgreementAcceptance.objects.filter(
+            contractor_id__in=ids, agreement_id__in=agreement_ids).values_list("contractor_id", "agreement_id"):
+        accepted[contractor_id].add(agreement_id)
+    per_task = hours_per_task_by_contractor(ids)
+    held_tasks = held_task_counts(ids)
+    logged = _hours_logged_by_contractor(ids, now=now)
+    cap = weekly_hours().weekly_cap_hours(job, now)
+    rollups = quality_rollups(ids)
+    rows = []
+    for c in contractors:
+        reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
+        rolling = rollups[c.pk].score
+        rows.append(CapacityRow(
+            contractor_id=c.pk, name=str(c), can_receive=agreement_ids <= accepted[c.pk],
+            quality=c.qualification_score if rolling is None else Decimal(str(round(rolling, 4))),
+            cap=cap, logged=logged[c.pk].quantize(HOURS),
+            reserved=reserved.quantize(HOURS), remaining=(cap - logged[c.pk] - reserved),
+            hours_per_task=per_task[c.pk], open_batches=c.open_batches,
+        ))
+    rows.sort(key=lambda r: (-(r.quality or 0), -r.remaining, r.contractor_id))
+    return rows

@@ -1,0 +1,28 @@
+"""Reads of the review queue: annotations waiting for a reviewer, and what the review page shows of one."""
+from django.db.models import QuerySet
+
+from annotations.models import Annotation, Review, ReviewState
+
+
+def review_queue(*, job_id: int | None = None) -> QuerySet[Annotation]:
+    """Live annotations waiting for a reviewer's decision, oldest first (of one job when given)."""
+    qs = (Annotation.objects.filter(review_state=ReviewState.PENDING, deleted=False, was_cancelled=False)
+          .select_related("batch_task__batch__job", "batch_task__task", "contractor__user"))
+    if job_id:
+        qs = qs.filter(batch_task__batch__job_id=job_id)
+    return qs.order_by("ls_created_at", "id")
+
+
+def annotations_for_review() -> QuerySet[Annotation]:
+    """Annotations with what the review page shows of them (job, photo, contractor) joined in."""
+    return Annotation.objects.select_related("batch_task__batch__job", "batch_task__task", "contractor__user")
+
+
+def annotation_reviews(*, annotation: Annotation) -> QuerySet[Review]:
+    """The decisions taken on the annotation, with their reviewers."""
+    return annotation.reviews.select_related("reviewer")
+
+
+def result_labels(results: list[dict]) -> list[str]:
+    """The brush labels used in a Label Studio result list, sorted."""
+    return sorted({label for r in results for label in r.get("value", {}).get("brushlabels", [])})

@@ -1,0 +1,31 @@
+"""The one door from the annotations services to Celery: tasks sent by name, once the transaction commits.
+
+By name (annotations.tasks.<name>), so no service imports tasks.py, which imports the services: the
+import graph stays a tree. A signature by name runs the registered task (eagerly in embedded mode,
+where annotations' AppConfig registers the tasks); CELERY_TASK_ROUTES picks the queue either way.
+"""
+from collections.abc import Iterable, Sequence
+
+from celery import current_app, group
+from celery.canvas import Signature
+from django.db import transaction
+
+TASKS_MODULE = "annotations.tasks"
+
+
+def _signature(name: str, args: Sequence[object]) -> Signature:
+    return current_app.signature(f"{TASKS_MODULE}.{name}", args=list(args))
+
+
+def task_send(name: str, *args: object) -> None:
+    """Queue annotations.tasks.<name>(*args) after the current transaction commits (at once outside one)."""
+    signature = _signature(name, args)
+    transaction.on_commit(signature.apply_async)
+
+
+def tasks_send(name: str, calls: Iterable[Sequence[object]]) -> int:
+    """Queue one annotations.tasks.<name> per argument list, as one group, after commit; returns how many."""
+    signatures = [_signature(name, args) for args in calls]
+    if signatures:
+        transaction.on_commit(group(signatures).apply_async)
+    return len(signatures)
