@@ -23,7 +23,9 @@ from annotations.models import (
     ReviewState,
     ScoreState,
 )
-from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, remaining_cap_minutes, week_start_utc
+from payroll.selectors.cap import minutes_logged_by_contractor, remaining_cap_minutes
+from payroll.selectors.terms import pay_terms_at
+from payroll.selectors.weeks import week_start_utc
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
 from workforce.selectors import current_agreements
 

@@ -19,8 +19,8 @@ from annotations.tasks import open_qualification_round, publish_batch, rescore_j
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, staff_required
 from common.errors import DomainError
-from payroll.console_forms import PayTermsForm
-from payroll.selectors import pay_terms_history
+from payroll.forms import PayTermsForm
+from payroll.selectors.terms import pay_terms_history
 from workforce.models import Contractor
 
 

@@ -195,7 +195,8 @@ def main() -> None:
 
     from payroll.demo_workforce import demo_batch_hand_over, demo_contractor_ensure, demo_job, demo_person, demo_staff
     from payroll.models import EntryKind, TimeEntry, Timesheet
-    from payroll.selectors import WEEK, pay_terms_at, week_start_utc
+    from payroll.selectors.terms import pay_terms_at
+    from payroll.selectors.weeks import WEEK, week_start_utc
 
     call_command("migrate", verbosity=0)
     now = timezone.now()

@@ -22,8 +22,8 @@ from common.decorators import contractor_page, contractor_required, staff_requir
 from common.errors import DomainError
 from common.forms import form_error
 from common.http import client_ip
-from payroll.contractor_weeks import contractor_zone, statements_of, week_summary
-from payroll.selectors import week_name, week_start_utc
+from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
+from payroll.selectors.weeks import week_name, week_start_utc
 from workforce import selectors
 from workforce.forms import (
     AgreementAcceptForm,

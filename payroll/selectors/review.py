@@ -12,16 +12,9 @@ from decimal import Decimal
 from django.db.models import Count, QuerySet, Sum
 
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import (
-    Evidence,
-    WeekTotals,
-    evidence_by_contractor,
-    minutes_as_hmm,
-    minutes_as_hours,
-    timesheet_flags,
-    timesheets_of_week,
-    totals_by_timesheet,
-)
+from payroll.selectors.amounts import minutes_as_hmm, minutes_as_hours
+from payroll.selectors.evidence import Evidence, evidence_by_contractor, timesheet_flags
+from payroll.selectors.timesheets import WeekTotals, timesheets_of_week, totals_by_timesheet
 
 
 @dataclass(frozen=True)
