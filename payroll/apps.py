@@ -7,4 +7,4 @@ class PayrollConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from payroll import receivers  # noqa: F401 - connects the receivers
+        from payroll import receivers  # noqa: F401 - connects the receivers; models are importable only once ready

@@ -1,7 +1,7 @@
-"""The reviewer's week: timesheets with their hours, pay, Label Studio evidence and flags, and approving many at once.
+"""The reviewer's week: timesheets with their hours, pay, Label Studio evidence and flags; a week's pay runs.
 
-Shared by the staff console and the staff API; every read costs the same few queries for any
-number of contractors.
+Shared by the staff console, the staff API and bulk approval (which approves only clean rows); every read costs
+the same few queries for any number of contractors.
 """
 from collections import defaultdict
 from collections.abc import Iterable
