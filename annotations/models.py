@@ -9,16 +9,13 @@ from workforce.models import Contractor
 
 
 class Job(models.Model):
-    """A client's labeling job: its photos, classes, pay terms and how work is cut and checked."""
+    """A client's labeling job: its photos, classes and how work is cut and checked (payroll holds its pay terms)."""
 
     name = models.CharField(max_length=200)
     client = models.CharField(max_length=200)
     instructions = models.TextField(help_text="Markdown shown to contractors in Label Studio.")
     label_classes = models.JSONField(help_text='[{"key", "label", "colour"}, ...]')
     labeling_config = models.TextField()
-    hourly_rate = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("2.00"))
-    currency = models.CharField(max_length=3, default="USD")
-    weekly_cap_hours = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("20"))
     batch_size = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(500)])
     gold_rate = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.100"),
                                     validators=[MinValueValidator(0), MaxValueValidator(1)])

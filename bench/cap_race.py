@@ -195,7 +195,8 @@ def main() -> None:
 
     from payroll.demo_workforce import demo_batch_hand_over, demo_contractor_ensure, demo_job, demo_person, demo_staff
     from payroll.models import EntryKind, TimeEntry, Timesheet
-    from payroll.selectors import WEEK, pay_terms_at, week_start_utc
+    from payroll.selectors.terms import pay_terms_at
+    from payroll.selectors.weeks import WEEK, week_start_utc
 
     call_command("migrate", verbosity=0)
     now = timezone.now()
@@ -205,7 +206,7 @@ def main() -> None:
     racers = []
     for n in range(1, args.contractors + 1):
         contractor, _ = demo_contractor_ensure(email=f"race-{tag}-{n}@bench.labelcrew.local",
-                                               person=demo_person(seed=0, n=n), staff=staff)
+                                               member=demo_person(seed=0, n=n), staff=staff)
         batch = demo_batch_hand_over(contractor=contractor, job=job, staff=staff, reason="cap race", at=now)
         session = Client()
         session.force_login(contractor.user)

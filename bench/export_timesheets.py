@@ -52,16 +52,18 @@ def _seed(n: int, week_start: datetime, job_name: str) -> None:
     from django.db import transaction
     from django.db.models import Max
 
-    from annotations.models import Annotation, Batch, BatchTask, Job, Task
+    from annotations.models import Annotation, Batch, BatchTask, Task
+    from annotations.services.jobs import job_create
     from payroll.models import EntryKind, TimeEntry, Timesheet, TimesheetState
-    from payroll.selectors import week_name
+    from payroll.selectors.weeks import week_name
     from workforce.models import Contractor, User
 
     rng = random.Random(n)
     states = [TimesheetState.SUBMITTED, TimesheetState.APPROVED, TimesheetState.DRAFT, TimesheetState.PAID]
     with transaction.atomic():
-        job = Job.objects.create(name=job_name, client=week_name(week_start), instructions="bench", label_classes=[],
-                                 labeling_config="<View/>", image_source="bench")
+        # The job's opening pay terms come with it (job_created); its rows below are bulk-made for speed.
+        job, _ = job_create(name=job_name, client=week_name(week_start), instructions="bench", specs=[],
+                            image_source="bench", actor=None)
         tasks = Task.objects.bulk_create([Task(job=job, key=f"t{k}", image_path=f"t{k}.jpg", image_sha256=f"{k:064x}",
                                                width=10, height=10) for k in range(5)])
         no_login = make_password(None)
@@ -106,7 +108,7 @@ def _seed(n: int, week_start: datetime, job_name: str) -> None:
 def _week_of(n: int) -> datetime:
     """The pay week holding the bench's n contractors, seeded on first use."""
     from annotations.models import Job
-    from payroll.selectors import WEEK, week_parse
+    from payroll.selectors.weeks import WEEK, week_parse
 
     name = f"bench export {n}"
     job = Job.objects.filter(name=name).first()
@@ -123,8 +125,8 @@ def _week_of(n: int) -> datetime:
 
 
 def _task(kind: str, week_start: datetime, rows: int, scratch: Path) -> Callable[[], None]:
-    from payroll import exports
     from payroll.models import TimeEntry
+    from payroll.selectors import exports
 
     def export_csv() -> None:
         with open(os.devnull, "w", encoding="utf-8") as sink:
@@ -162,7 +164,7 @@ def _child(kind: str, week: str, rows: int, repeat: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from payroll.selectors import week_parse
+    from payroll.selectors.weeks import week_parse
 
     connection.ensure_connection()
     scratch = Path(tempfile.mkdtemp()) / "week.xlsx"
@@ -206,7 +208,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from payroll.models import TimeEntry
-    from payroll.selectors import week_name
+    from payroll.selectors.weeks import week_name
 
     call_command("migrate", verbosity=0)
     print(f"{'contractors':>11} {'entries':>8} {'what':<26} {'queries':>7} {'time':>8} {'vs DB floor':>11} "

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
+from payroll import urls as payroll_urls
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -14,10 +15,10 @@ urlpatterns = [
     path("api/v1/payroll/", include("payroll.api_urls")),
     path("api/v1/quality/", include("annotations.api")),
     path("api/v1/", include("workforce.api_urls")),
-    path("", include("payroll.export_urls")),
+    path("", include((payroll_urls.files_urlpatterns, "payroll-files"))),
     # The portal's pages take paths among the apps' (/, /dashboard/, /console/jobs/<pk>/...): listed first.
     path("", include("portal.urls")),
-    path("console/payroll/", include("payroll.console_urls")),
+    path("console/payroll/", include((payroll_urls.console_urlpatterns, "payroll-console"))),
     path("console/", include("annotations.console_urls")),
     path("", include("payroll.urls")),
     path("", include("annotations.urls")),

@@ -1,1 +1,1 @@
-"""Time entries, the weekly cap, timesheets, pay runs and exports."""
+"""Pay terms of every job, time entries, the weekly cap, timesheets, pay runs and exports."""

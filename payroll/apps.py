@@ -1,8 +1,5 @@
-"""App configuration for payroll: registers the weekly hours the annotations app's capacity reads."""
-from collections.abc import Iterable
-from datetime import datetime
-from decimal import Decimal
-
+"""App configuration for payroll: connects its receivers of other apps' events and registers the weekly hours
+the annotations app's capacity reads (annotations sits below payroll and may not import it)."""
 from django.apps import AppConfig
 
 
@@ -11,20 +8,9 @@ class PayrollConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Here, not at the top: models (and the selectors built on them) import only once the app registry is ready.
-        from annotations.models import Job
-        from annotations.selectors.weekly_hours import WeeklyHours, weekly_hours_register
-        from payroll.selectors import minutes_logged_by_contractor, pay_terms_at, remaining_cap_minutes, week_start_utc
-        from workforce.models import Contractor
+        # Here, not at the top: these modules import models, which load only once the app registry is ready.
+        from annotations.selectors.weekly_hours import weekly_hours_register  # models load only once ready
+        from payroll import receivers  # noqa: F401 - connects the receivers; models load only once ready
+        from payroll.selectors.weekly_hours import PAYROLL_WEEKLY_HOURS  # models load only once ready
 
-        def minutes_logged(contractor_ids: Iterable[int], moment: datetime) -> dict[int, int]:
-            return minutes_logged_by_contractor(contractor_ids, week_start=week_start_utc(moment))
-
-        def cap_minutes_left(contractor: Contractor, job: Job, moment: datetime) -> int:
-            return remaining_cap_minutes(contractor=contractor, job=job, moment=moment)
-
-        def weekly_cap_hours(job: Job, moment: datetime) -> Decimal:
-            return pay_terms_at(job=job, moment=moment).weekly_cap_hours
-
-        weekly_hours_register(WeeklyHours(minutes_logged=minutes_logged, remaining_cap_minutes=cap_minutes_left,
-                                          weekly_cap_hours=weekly_cap_hours))
+        weekly_hours_register(PAYROLL_WEEKLY_HOURS)

@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotations.defects import DEFECT_CLASSES, labeling_config
 from annotations.models import (
     Annotation,
     AssignmentAction,
@@ -29,17 +28,13 @@ from annotations.models import (
     ReviewState,
     Task,
 )
+from annotations.services.jobs import job_create
 from common.errors import DomainError
 from payroll.models import TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import (
-    WEEK,
-    evidence_by_contractor,
-    minutes_as_hmm,
-    pay_terms_at,
-    timesheet_flags,
-    week_name,
-    week_start_utc,
-)
+from payroll.selectors.amounts import minutes_as_hmm
+from payroll.selectors.evidence import evidence_by_contractor, timesheet_flags
+from payroll.selectors.terms import pay_terms_at
+from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.entries import EDITABLE, time_entry_create
 from payroll.services.timesheets import timesheet_submit
 from workforce.demo import DemoPerson, demo_contractor_activate
@@ -170,12 +165,8 @@ def demo_job() -> Job:
     job = Job.objects.filter(name=DEMO_JOB_NAME).order_by("id").first()
     if job is not None:
         return job
-    job = Job.objects.create(
-        name=DEMO_JOB_NAME, client="Refurb Co",
-        instructions="Paint every visible screen defect with the brush, one label per defect.",
-        label_classes=[{"key": c.key, "label": c.label, "colour": c.colour} for c in DEFECT_CLASSES],
-        labeling_config=labeling_config(DEFECT_CLASSES), image_source="manage.py load_demo_workforce",
-    )
+    job, _ = job_create(name=DEMO_JOB_NAME, client="Refurb Co", instructions="x", specs=[], image_source="x",
+                        actor=None)
     Task.objects.bulk_create([
         Task(job=job, key=f"demo-hours-{i:03d}", image_path=f"demo-hours/{i:03d}.jpg",
              image_sha256=hashlib.sha256(f"demo-hours-{i}".encode()).hexdigest(), width=1368, height=912)

@@ -1,4 +1,4 @@
-"""Paid time: pay terms over time, time entries, weekly timesheets, pay runs and statements.
+"""Paid time: every job's pay terms over time, time entries, weekly timesheets, pay runs and statements.
 
 Every row stores UTC; a pay week runs Monday 00:00 to Monday 00:00 UTC and is named by its ISO
 week (2026-W48). Minutes are whole numbers; money is Decimal and is rounded to cents only on a
@@ -9,33 +9,41 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from annotations.models import Batch, Job
 from workforce.models import Contractor
 
 
 class PayTermsChange(models.Model):
-    """A change of a job's hourly rate and weekly cap from a moment on.
+    """A job's hourly rate and weekly cap from a moment on; the row without a moment is the job's opening terms.
 
-    Before a job's first change its own `hourly_rate` and `weekly_cap_hours` apply. A change never
-    reaches back: its effective moment is not before the moment it was made, so pay already earned
-    is never recomputed with a new rate.
+    Making a job writes its opening terms (payroll.receivers), which hold from the job's start until its
+    first change. A change never reaches back: its effective moment is not before the moment it was made,
+    so pay already earned is never recomputed with a new rate.
     """
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="pay_terms_changes")
-    effective_from = models.DateTimeField()
+    effective_from = models.DateTimeField(null=True, blank=True, help_text="Empty: the job's opening terms.")
     hourly_rate = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
     weekly_cap_hours = models.DecimalField(max_digits=5, decimal_places=2, validators=[MinValueValidator(1)])
     reason = models.CharField(max_length=500)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", help_text="Empty for opening terms of a job made by a command.")
+    # Not auto_now_add: a job's opening terms are dated with the job's own creation moment.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "effective_from"], name="pay_terms_once_per_moment")]
-        ordering = ["job", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "effective_from"], name="pay_terms_once_per_moment"),
+            models.UniqueConstraint(fields=["job"], condition=models.Q(effective_from__isnull=True),
+                                    name="pay_terms_open_once_per_job"),
+        ]
+        ordering = ["job", models.F("effective_from").asc(nulls_first=True)]
 
     def __str__(self) -> str:
-        return f"{self.job}: {self.hourly_rate}/h, cap {self.weekly_cap_hours} h from {self.effective_from:%Y-%m-%d}"
+        since = f"{self.effective_from:%Y-%m-%d}" if self.effective_from else "the job's start"
+        return f"{self.job}: {self.hourly_rate}/h, cap {self.weekly_cap_hours} h from {since}"
 
 
 class TimesheetState(models.TextChoices):

@@ -23,9 +23,10 @@ from annotations.services import jobs, publishing
 from annotations.services.accounts import label_studio_password
 from common.decorators import contractor_page, contractor_required, staff_required
 from common.pages import run_service
-from payroll.console_forms import PayTermsForm
-from payroll.contractor_weeks import contractor_zone, statements_of, week_summary
-from payroll.selectors import pay_terms_history, week_name, week_start_utc
+from payroll.forms import PayTermsForm
+from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
+from payroll.selectors.terms import pay_terms_default, pay_terms_history
+from payroll.selectors.weeks import week_name, week_start_utc
 from portal.examples import defect_close_up, has_examples
 from workforce.forms import StaffDecisionForm
 from workforce.models import Contractor
@@ -43,8 +44,9 @@ SOURCE_FIELDS = {"image_source": "source_path", "images": "source_path"}
 
 @require_GET
 def job_page(request: HttpRequest) -> HttpResponse:
+    terms = pay_terms_default()
     return render(request, "portal/job.html", {
-        "rate": settings.DEFAULT_HOURLY_RATE_USD, "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
+        "rate": terms.hourly_rate, "weekly_cap_hours": terms.weekly_cap_hours,
         "defect_classes": DEFECT_CLASSES, "has_examples": has_examples(),
     })
 
@@ -70,6 +72,7 @@ def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     now = timezone.now()
     last_statement = statements_of(contractor).first()
     quality = quality_rollups([contractor.pk])[contractor.pk]
+    terms = pay_terms_default()
     return render(request, "portal/dashboard.html", {
         "contractor": contractor, "batches": contractor_batches(contractor=contractor),
         "label_studio_account": label_studio_account_active(contractor),
@@ -77,8 +80,7 @@ def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
         "next_step": next_step(contractor),
         "missing": profile_missing(contractor),
         "pending_agreements": pending_agreements(contractor),
-        "weekly_cap_hours": settings.DEFAULT_WEEKLY_CAP_HOURS,
-        "rate": settings.DEFAULT_HOURLY_RATE_USD,
+        "weekly_cap_hours": terms.weekly_cap_hours, "rate": terms.hourly_rate,
         "week": week_summary(contractor=contractor, week_start=week_start_utc(now), now=now),
         "tzname": contractor_zone(contractor).key,
         "last_statement": last_statement,

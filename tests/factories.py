@@ -10,8 +10,8 @@ from django.db.models import Max
 from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
-from annotations.defects import DEFECT_CLASSES, labeling_config
 from annotations.models import Batch, BatchState, Job
+from annotations.services.jobs import job_create
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, User
 from workforce.selectors.agreements import pending_agreements
 from workforce.services.agreements import agreements_accept
@@ -128,11 +128,12 @@ def contractor_in_state(state: str, *, user: User | None = None, staff: User | N
 
 
 def job_plain(**fields: Any) -> Job:
-    """A job row with no photos, for tests of pay and time that need a job and its pay terms only."""
+    """A job with no photos, for tests of pay and time that need a job and its pay terms only; made by job_create,
+    so payroll writes its opening terms (`fields` are job_create's, hourly_rate and weekly_cap_hours included)."""
     defaults = {"name": f"Job {Job.objects.count() + 1}", "client": "Refurb Co", "instructions": "Paint defects.",
-                "label_classes": [{"key": c.key, "label": c.label, "colour": c.colour} for c in DEFECT_CLASSES],
-                "labeling_config": labeling_config(DEFECT_CLASSES), "image_source": "tests"}
-    return Job.objects.create(**{**defaults, **fields})
+                "specs": [], "image_source": "tests", "actor": None}
+    job, _ = job_create(**{**defaults, **fields})
+    return job
 
 
 def batch_held_by(contractor: Contractor, *, job: Job | None = None) -> Batch:

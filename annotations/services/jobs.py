@@ -1,4 +1,4 @@
-"""Creating a job from a sample manifest or a folder of photos, and cutting it into batches."""
+"""Creating a job (announced by job_created) from a manifest or a folder of photos, and cutting it into batches."""
 import hashlib
 import json
 import math
@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.dispatch import Signal
 from PIL import Image, UnidentifiedImageError
 
 from annotations.defects import DEFECT_CLASSES, DefectClass, labeling_config
@@ -19,6 +20,10 @@ from workforce.models import User
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
 MAX_IMAGE_PIXELS = 60_000_000  # well above 20 MP; refuses decompression bombs
+
+# Sent inside job_create's transaction when a job is made, with job, hourly_rate and weekly_cap_hours (None:
+# the configured defaults); payroll, which owns pay terms, writes the job's opening terms from them.
+job_created = Signal()
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,14 @@ def _inspect(spec: ImageSpec) -> tuple[str, int, int]:
 @transaction.atomic
 def job_create(
     *, name: str, client: str, instructions: str, specs: list[ImageSpec], image_source: str, actor: User | None,
-    batch_size: int = 10, gold_rate: Decimal = Decimal("0.1"), hourly_rate: Decimal = Decimal("2.00"),
-    weekly_cap_hours: Decimal = Decimal("20"), quality_threshold: Decimal = Decimal("0.5"),
+    batch_size: int = 10, gold_rate: Decimal = Decimal("0.1"), hourly_rate: Decimal | None = None,
+    weekly_cap_hours: Decimal | None = None, quality_threshold: Decimal = Decimal("0.5"),
     classes: tuple[DefectClass, ...] = DEFECT_CLASSES,
 ) -> tuple[Job, int]:
     """Create the job (or find it by name and client) and add the photos it does not hold yet.
 
     Returns the job and the number of tasks added: running it again with the same photos adds none.
+    hourly_rate and weekly_cap_hours go with job_created to payroll, for a new job only.
     Every photo is checked first; one bad photo refuses the lot and nothing is written.
     """
     if not 1 <= batch_size <= 500:
@@ -109,15 +115,17 @@ def job_create(
             raise DomainError(f"images: {spec.path.name} is the same photo as {seen[digest]}.", field="images")
         seen[digest] = spec.path.name
         checked.append((spec, digest, width, height))
-    job, _ = Job.objects.select_for_update().get_or_create(
+    job, created = Job.objects.select_for_update().get_or_create(
         name=name, client=client,
         defaults={
             "instructions": instructions, "created_by": actor, "image_source": image_source,
             "label_classes": [{"key": c.key, "label": c.label, "colour": c.colour} for c in classes],
             "labeling_config": labeling_config(classes), "batch_size": batch_size, "gold_rate": gold_rate,
-            "hourly_rate": hourly_rate, "weekly_cap_hours": weekly_cap_hours, "quality_threshold": quality_threshold,
+            "quality_threshold": quality_threshold,
         },
     )
+    if created:
+        job_created.send(sender=Job, job=job, hourly_rate=hourly_rate, weekly_cap_hours=weekly_cap_hours)
     known = set(job.tasks.values_list("image_sha256", flat=True))
     new = [
         Task(job=job, key=spec.key, image_path=_var_relative(spec.path), image_sha256=digest, width=width,

@@ -15,7 +15,9 @@ from django.utils import timezone
 from annotations.models import AssignmentEvent, Batch, Job
 from common.errors import CapExceeded, Conflict, DomainError, NotAllowed
 from payroll.models import EntryKind, RunningTimer, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import WEEK, minutes_as_hmm, pay_terms_at, week_name, week_start_utc
+from payroll.selectors.amounts import minutes_as_hmm
+from payroll.selectors.terms import pay_terms_at
+from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from workforce.models import Contractor, User
 
 EDITABLE = (TimesheetState.DRAFT, TimesheetState.REJECTED)

@@ -8,8 +8,11 @@ from django.db.models import Exists, Max, OuterRef
 
 from common.errors import DomainError, NotAllowed
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
-from payroll.selectors import totals_by_timesheet
+from payroll.selectors.timesheets import totals_by_timesheet
 from workforce.models import Contractor, User
+
+# What staff are told when pay_run_execute finds nothing to pay (it returns None).
+NOTHING_TO_PAY = "Nothing to pay: no approved timesheet of the week is waiting for payment."
 
 
 @transaction.atomic

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import Conflict, DomainError, NotAllowed
-from payroll import review
 from payroll.models import Timesheet, TimesheetState
-from payroll.selectors import week_name, week_start_utc
+from payroll.selectors import review
+from payroll.selectors.weeks import week_name, week_start_utc
 from workforce.models import User
 
 S = TimesheetState

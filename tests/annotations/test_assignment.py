@@ -30,6 +30,7 @@ from annotations.services.assignment import (
     batches_reclaim_stale,
 )
 from common.errors import DomainError
+from payroll.models import PayTermsChange
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import AgreementFactory, ContractorFactory, UserFactory, contractor_in_state
 from workforce.models import AgreementKind, Contractor, OnboardingState, User
@@ -163,12 +164,12 @@ def test_no_more_than_max_open_batches_each(job: Job, staff: User) -> None:
 
 
 def test_no_batch_beyond_the_weekly_capacity(job: Job, staff: User) -> None:
-    Job.objects.filter(pk=job.pk).update(weekly_cap_hours=Decimal("2"))
+    PayTermsChange.objects.filter(job=job).update(weekly_cap_hours=Decimal("2"))  # its opening terms
     ana = contractor_in_state(S.ACTIVE)
     _annotate(ana, _batch(job, 5), lead_time=1800, n=3)  # half an hour a photo: a batch is an hour
     assert estimated_batch_hours(contractor=ana, batch=_batch(job, 1)) == Decimal(1)
     batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
-    Job.objects.filter(pk=job.pk).update(weekly_cap_hours=Decimal("1.5"))
+    PayTermsChange.objects.filter(job=job).update(weekly_cap_hours=Decimal("1.5"))
     error = _refused(_batch(job, 2), ana, staff, "contractor")
     assert "0.50 h left" in error.message
     assert AssignmentEvent.objects.count() == 1
@@ -193,8 +194,8 @@ def test_the_median_is_over_the_latest_fifty_non_deleted_annotations(job: Job) -
 # --- automatic -----------------------------------------------------------------------------
 
 def test_auto_assign_fills_the_best_first_within_threshold_max_open_and_capacity(job: Job, staff: User) -> None:
-    Job.objects.filter(pk=job.pk).update(weekly_cap_hours=Decimal("1.5"), max_open_batches=2,
-                                         quality_threshold=Decimal("0.5"))
+    PayTermsChange.objects.filter(job=job).update(weekly_cap_hours=Decimal("1.5"))
+    Job.objects.filter(pk=job.pk).update(max_open_batches=2, quality_threshold=Decimal("0.5"))
     job.refresh_from_db()
     slow_star = _quality(contractor_in_state(S.ACTIVE), "0.95")
     bo = _quality(contractor_in_state(S.ACTIVE), "0.80")

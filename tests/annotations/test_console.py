@@ -76,6 +76,7 @@ def test_text_starting_a_formula_comes_out_quoted_in_the_progress_csv(staff_clie
     assert rows[1][3] == "'=HYPERLINK(\"http://evil.example\")"
 
 
+@pytest.mark.django_db
 def test_reviewer_accepts_then_promotes_to_gold_and_rework_needs_a_comment(
     staff_client: Client, sample: Path,  # noqa: F811
 ) -> None:

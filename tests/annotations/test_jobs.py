@@ -12,6 +12,7 @@ from annotations.models import Batch, BatchTask, Job, Task
 from annotations.sample_job import generate_sample_job
 from annotations.services import jobs
 from common.errors import DomainError
+from payroll.selectors.terms import pay_terms_at
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_creating_a_job_from_a_sample_manifest_stores_tasks_with_predictions_and
     assert task.gold_result[0]["type"] == "brushlabels"
     assert [c["key"] for c in job.label_classes][:2] == ["scratch", "pit"]
     assert "<BrushLabels" in job.labeling_config
-    assert job.hourly_rate == Decimal("2.00")
+    assert pay_terms_at(job=job, moment=job.created_at).hourly_rate == Decimal("2.00")
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from annotations.selectors.qualification import qualification_round
 from annotations.services import assignment, qualification
 from annotations.services.contractor_quality import contractor_quality_apply
 from common.errors import Conflict, DomainError
+from payroll.selectors.terms import pay_terms_at
 from payroll.services.entries import time_entry_create
 from tests.annotations.conftest import gold_task
 from tests.factories import UserFactory, contractor_in_state
@@ -136,7 +137,7 @@ def test_time_on_the_round_is_logged_and_paid_like_any_batch(qjob: Job, applican
     entries = time_entry_create(contractor=applicant, batch=batch, start=now - timedelta(minutes=90),
                                 end=now - timedelta(minutes=30), actor=applicant.user, now=now)
     assert sum(e.minutes for e in entries) == 60
-    assert {e.hourly_rate for e in entries} == {qjob.hourly_rate}
+    assert {e.hourly_rate for e in entries} == {pay_terms_at(job=qjob, moment=now).hourly_rate}
     page = _client(applicant.user).get("/pay/").content.decode()
     assert f'<option value="{batch.pk}">{qjob.name}, qualification round</option>' in page
 

@@ -217,8 +217,8 @@ def test_a_synced_gold_task_annotation_is_scored_once_the_sync_commits(job: Job,
 def test_a_job_with_other_classes_than_the_demos_gets_a_score_report_listing_exactly_its_classes() -> None:
     classes = (DefectClass("dent", "Dent", "#112233"), DefectClass("smear", "Smear", "#445566"),
                DefectClass("glare", "Glare", "#778899"))
-    job = job_plain(label_classes=[{"key": c.key, "label": c.label, "colour": c.colour} for c in classes],
-                    labeling_config=labeling_config(classes))
+    job = job_plain(classes=classes)
+    assert job.labeling_config == labeling_config(classes)
     task = Task.objects.create(job=job, key="panel-1", image_path="none.jpg", image_sha256=uuid.uuid4().hex,
                                width=8, height=8)
     dent = np.zeros((8, 8), bool)

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from payroll.models import Statement, Timesheet, TimesheetState
-from payroll.selectors import week_parse
+from payroll.selectors.weeks import week_parse
 from tests.e2e.test_console_flow import sign_in_as_staff
 
 WEEK = "2026-W47"

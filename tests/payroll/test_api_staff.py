@@ -9,8 +9,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from annotations.models import Job
-from payroll.models import PayRun, PayTermsChange, Statement, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import WEEK, week_name, week_start_utc
+from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
+from payroll.selectors.terms import pay_terms_changes
+from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.timesheets import timesheet_decide
 from tests.factories import UserFactory, job_plain
 from tests.payroll.test_console import last_week, worked_week
@@ -63,7 +64,7 @@ def test_contractors_and_anonymous_visitors_get_403_everywhere(staff: User) -> N
     timesheet.refresh_from_db()
     assert timesheet.state == S.SUBMITTED
     assert not TimeEntry.objects.filter(kind="adjustment").exists()
-    assert not PayTermsChange.objects.exists()
+    assert not pay_terms_changes(job=job).exists()
     assert PayRun.objects.count() == 1
 
 
@@ -257,7 +258,7 @@ def test_pay_terms_history_and_a_change_from_next_monday(staff: User, staff_api:
     assert response.status_code == 201
     assert response.json()[-1] == {"effective_from": monday.isoformat().replace("+00:00", "Z"),
                                    "hourly_rate": "2.25", "weekly_cap_hours": "15.50", "currency": "USD"}
-    change = PayTermsChange.objects.get()
+    change = pay_terms_changes(job=job).get()
     assert (change.reason, change.created_by, change.hourly_rate) == ("New client terms", staff, Decimal("2.25"))
     assert staff_api.get(f"{API}/jobs/999999/terms/").status_code == 404
 
@@ -276,7 +277,7 @@ def test_a_bad_terms_change_is_a_400_naming_the_field(staff_api: APIClient, chan
     response = staff_api.post(f"{API}/jobs/{job.pk}/terms/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
-    assert not PayTermsChange.objects.exists()
+    assert not pay_terms_changes(job=job).exists()
 
 
 def test_the_openapi_schema_documents_the_staff_payroll_endpoints(staff_api: APIClient) -> None:

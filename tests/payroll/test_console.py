@@ -15,8 +15,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from annotations.models import Annotation, BatchTask, Job, Task
-from payroll.models import PayRun, PayTermsChange, Statement, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import WEEK, week_name, week_start_utc
+from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
+from payroll.selectors.terms import pay_terms_changes
+from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.entries import time_entry_create
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.factories import UserFactory, batch_held_by, contractor_in_state, job_plain
@@ -415,13 +416,13 @@ def test_terms_change_is_refused_in_the_past_and_applies_from_a_future_moment(
     assert refused.status_code == 200
     errors = refused.content.decode().split('id="id_effective_date_error"', 1)[1].split("</ul>", 1)[0]
     assert "cannot start in the past" in errors
-    assert not PayTermsChange.objects.exists()
+    assert not pay_terms_changes(job=job).exists()
     bad_rate = staff_client.post(url, {**data, "effective_date": "2999-01-04", "hourly_rate": "0"})
     assert "a positive amount in cents" in bad_rate.content.decode().split('id="id_hourly_rate_error"', 1)[1]
     monday = week_start_utc(timezone.now()) + WEEK
     done = staff_client.post(url, {**data, "effective_date": f"{monday:%Y-%m-%d}"})
     assert done["Location"] == f"/console/jobs/{job.pk}/"
-    change = PayTermsChange.objects.get()
+    change = pay_terms_changes(job=job).get()
     assert (change.effective_from, change.hourly_rate, change.weekly_cap_hours, change.created_by) == (
         monday, Decimal("2.50"), Decimal("18.00"), staff)
     html = page(staff_client, url)

@@ -15,7 +15,8 @@ from annotations.models import Annotation, AssignmentEvent, Batch, Job
 from common.errors import DomainError
 from payroll.demo_workforce import COUNTRIES, DEMO_JOB_NAME, WeekPlan, demo_workforce_load, week_sessions
 from payroll.models import EntryKind, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import WEEK, evidence_by_contractor, timesheet_flags, week_parse
+from payroll.selectors.evidence import evidence_by_contractor, timesheet_flags
+from payroll.selectors.weeks import WEEK, week_parse
 from tests.factories import job_plain
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, OnboardingTransition, User

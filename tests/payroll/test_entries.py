@@ -8,7 +8,8 @@ from django.core import mail
 from annotations.models import Batch
 from common.errors import CapExceeded, Conflict, DomainError, NotAllowed
 from payroll.models import EntryKind, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import remaining_cap_minutes, week_name
+from payroll.selectors.cap import remaining_cap_minutes
+from payroll.selectors.weeks import week_name
 from payroll.services.entries import adjustment_create, time_entry_create, time_entry_delete, timer_start, timer_stop
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import timesheet_decide, timesheet_submit

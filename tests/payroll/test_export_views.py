@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from payroll.export_views import TimesheetExportApi
-from payroll.exports import XLSX_CONTENT_TYPE
+from payroll.api import TimesheetExportApi
 from payroll.models import PayRun, Statement, Timesheet
+from payroll.selectors.exports import XLSX_CONTENT_TYPE
 from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit

@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Annotation, Batch, BatchTask, Task
 from common.csv_stream import cell_text
-from payroll import exports
 from payroll.models import Statement, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import totals_by_timesheet
+from payroll.selectors import exports
+from payroll.selectors.timesheets import totals_by_timesheet
 from payroll.services.entries import adjustment_create, time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.terms import pay_terms_change

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from payroll.models import PayRun, Statement, Timesheet
-from payroll.payouts import WISE_HEADER, payout_csv_lines
+from payroll.selectors.payouts import WISE_HEADER, payout_csv_lines
 from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit

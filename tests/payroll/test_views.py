@@ -13,7 +13,7 @@ from django.utils import timezone
 from annotations.models import Batch
 from payroll.forms import local_to_utc
 from payroll.models import RunningTimer, Statement, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import week_start_utc
+from payroll.selectors.weeks import week_start_utc
 from payroll.services.entries import time_entry_create, timer_start
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from annotations.defects import format_classes
 from annotations.models import Job
-from payroll.selectors import WEEK, week_start_utc
+from payroll.selectors.weeks import WEEK, week_start_utc
 from tests.annotations.test_console import _create_job, staff_client  # noqa: F401 - the staff client fixture
 from tests.annotations.test_gold_console import sample_job  # noqa: F401 - the sample job fixture
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture

@@ -9,8 +9,8 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.errors import DomainError
-from payroll import exports
-from payroll.selectors import week_parse
+from payroll.selectors import exports
+from payroll.selectors.weeks import week_parse
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.errors import DomainError
 from payroll.demo_workforce import STAFF_EMAIL, demo_workforce_load
-from payroll.selectors import week_parse
+from payroll.selectors.weeks import week_parse
 
 
 class Command(BaseCommand):

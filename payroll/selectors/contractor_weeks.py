@@ -1,26 +1,18 @@
-"""Reads of a contractor's own pay weeks for their pages and API: hours against the cap, the timer, evidence."""
-from collections.abc import Iterable
+"""A contractor's own pay weeks for their pages and API: hours against the cap, the timer, batches, statements."""
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import Q, QuerySet
 
 from annotations.models import AssignmentEvent, Batch, BatchState, Job
 from annotations.selectors.batches import HELD_STATES
 from payroll.models import EntryKind, RunningTimer, Statement, TimeEntry, Timesheet
-from payroll.selectors import (
-    WEEK,
-    Evidence,
-    evidence_annotations,
-    minutes_as_hmm,
-    minutes_as_hours,
-    pay_terms_of_jobs,
-    timesheet_for_week,
-)
+from payroll.selectors.amounts import minutes_as_hmm, minutes_as_hours
+from payroll.selectors.terms import pay_terms_default, pay_terms_of_jobs
+from payroll.selectors.timesheets import timesheet_for_week
+from payroll.selectors.weeks import WEEK
 from workforce.models import Contractor
 
 WARN_PERCENT = 80
@@ -87,7 +79,7 @@ def cap_minutes_for(*, contractor: Contractor, timesheet: Timesheet | None, mome
         worked |= Q(pk__in=TimeEntry.objects.filter(timesheet=timesheet, kind=EntryKind.WORK).values("job_id"))
     terms = pay_terms_of_jobs(jobs=Job.objects.filter(worked).distinct(), moment=moment)
     if not terms:
-        return settings.DEFAULT_WEEKLY_CAP_HOURS * 60
+        return pay_terms_default().cap_minutes
     return min(t.cap_minutes for t in terms.values())
 
 
@@ -114,18 +106,6 @@ def timer_batches(contractor: Contractor) -> QuerySet[Batch]:
     """Batches a timer can run on: the ones assigned to the contractor and not yet done."""
     return (Batch.objects.filter(assigned_to=contractor).exclude(state=BatchState.DONE).select_related("job")
             .order_by("job__name", "number"))
-
-
-def evidence_by_week(*, contractor: Contractor, week_starts: Iterable[datetime]) -> dict[datetime, Evidence]:
-    """Label Studio evidence of one contractor for many pay weeks in one query: the same annotations
-    `selectors.evidence_by_contractor` counts for a single week, grouped by Monday 00:00 UTC."""
-    weeks = list(week_starts)
-    if not weeks:
-        return {}
-    rows = (evidence_annotations(since=min(weeks), until=max(weeks) + WEEK).filter(contractor=contractor)
-            .annotate(week=TruncWeek("ls_created_at", tzinfo=UTC)).values("week")
-            .annotate(n=Count("id"), seconds=Sum("lead_time")).order_by())
-    return {r["week"]: Evidence(r["n"], r["seconds"] or 0.0) for r in rows}
 
 
 def statements_of(contractor: Contractor) -> QuerySet[Statement]:

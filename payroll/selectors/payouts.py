@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from django.db.models import Q, QuerySet
 
 from common.csv_stream import csv_lines
-from payroll.exports import Cell
 from payroll.models import PayRun, Statement
-from payroll.selectors import week_name
+from payroll.selectors.exports import Cell
+from payroll.selectors.weeks import week_name
 from workforce.models import PayoutMethod
 
 WISE_HEADER = ["name", "recipientEmail", "paymentReference", "receiverType", "amountCurrency", "amount",

@@ -22,19 +22,10 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from common.csv_stream import csv_lines as guarded_csv_lines
 from common.csv_stream import neutralized
 from payroll.models import EntryKind, Statement, TimeEntry, Timesheet
-from payroll.selectors import (
-    WEEK,
-    Evidence,
-    amount_of,
-    entries_of,
-    evidence_annotations,
-    minutes_as_hmm,
-    minutes_as_hours,
-    money_for,
-    seconds_as_hours,
-    timesheet_flags,
-    week_name,
-)
+from payroll.selectors.amounts import amount_of, minutes_as_hmm, minutes_as_hours, money_for, seconds_as_hours
+from payroll.selectors.evidence import Evidence, evidence_annotations, timesheet_flags
+from payroll.selectors.timesheets import entries_of
+from payroll.selectors.weeks import WEEK, week_name
 
 Cell = str | int | Decimal | None
 CHUNK = 2000
@@ -84,7 +75,7 @@ def _week_timesheets(week_start: datetime) -> QuerySet[Timesheet]:
             .annotate(work=Sum("entries__minutes", filter=Q(entries__kind=EntryKind.WORK), default=0),
                       adjusted=Sum("entries__minutes", filter=Q(entries__kind=EntryKind.ADJUSTMENT), default=0),
                       # minutes x rate is exact in SQL numeric; it is divided by 60 and rounded once, as a
-                      # statement does (payroll.selectors.totals_by_timesheet).
+                      # statement does (payroll.selectors.timesheets.totals_by_timesheet).
                       money=Sum(F("entries__minutes") * F("entries__hourly_rate"),
                                 output_field=DecimalField(max_digits=20, decimal_places=2), default=Decimal(0)),
                       rates=Count("entries__hourly_rate", distinct=True),

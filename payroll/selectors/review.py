@@ -1,7 +1,7 @@
-"""The reviewer's week: timesheets with their hours, pay, Label Studio evidence and flags, and approving many at once.
+"""The reviewer's week: timesheets with their hours, pay, Label Studio evidence and flags; a week's pay runs.
 
-Shared by the staff console and the staff API; every read costs the same few queries for any
-number of contractors.
+Shared by the staff console, the staff API and bulk approval (which approves only clean rows); every read costs
+the same few queries for any number of contractors.
 """
 from collections import defaultdict
 from collections.abc import Iterable
@@ -12,16 +12,9 @@ from decimal import Decimal
 from django.db.models import Count, QuerySet, Sum
 
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors import (
-    Evidence,
-    WeekTotals,
-    evidence_by_contractor,
-    minutes_as_hmm,
-    minutes_as_hours,
-    timesheet_flags,
-    timesheets_of_week,
-    totals_by_timesheet,
-)
+from payroll.selectors.amounts import minutes_as_hmm, minutes_as_hours
+from payroll.selectors.evidence import Evidence, evidence_by_contractor, timesheet_flags
+from payroll.selectors.timesheets import WeekTotals, timesheets_of_week, totals_by_timesheet
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,2 @@
+"""Payroll's reads, one module per concern: weeks, amounts, terms, cap, evidence, timesheets, review,
+contractor_weeks, exports and payouts."""

@@ -1,0 +1,26 @@
+"""The weekly cap: work minutes a contractor logged in a pay week and what a job's cap leaves them."""
+from collections.abc import Iterable
+from datetime import datetime
+
+from annotations.models import Job
+from payroll.models import Timesheet
+from payroll.selectors.terms import pay_terms_at
+from payroll.selectors.weeks import week_start_utc
+from workforce.models import Contractor
+
+
+def minutes_logged_by_contractor(contractor_ids: Iterable[int], *, week_start: datetime) -> dict[int, int]:
+    """Work minutes per contractor in the pay week, one query for any number of contractors."""
+    ids = list(contractor_ids)
+    rows = Timesheet.objects.filter(contractor_id__in=ids, week_start=week_start).values_list(
+        "contractor_id", "work_minutes")
+    logged = dict.fromkeys(ids, 0)
+    logged.update(rows)
+    return logged
+
+
+def remaining_cap_minutes(*, contractor: Contractor, job: Job, moment: datetime) -> int:
+    """Minutes the contractor may still work in the pay week holding `moment` under the job's cap."""
+    week_start = week_start_utc(moment)
+    cap = pay_terms_at(job=job, moment=moment).cap_minutes
+    return cap - minutes_logged_by_contractor([contractor.pk], week_start=week_start)[contractor.pk]
