@@ -193,7 +193,8 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from payroll.demo_workforce import demo_batch_hand_over, demo_contractor_ensure, demo_job, demo_person, demo_staff
+    from demo.people import demo_staff
+    from demo.workforce import demo_batch_hand_over, demo_contractor_ensure, demo_job, demo_person
     from payroll.models import EntryKind, TimeEntry, Timesheet
     from payroll.selectors import WEEK, pay_terms_at, week_start_utc
 
@@ -201,11 +202,11 @@ def main() -> None:
     now = timezone.now()
     tag = f"{now:%Y%m%d%H%M%S}"
     staff = demo_staff("bench-staff@labelcrew.local")
-    job = demo_job()
+    job = demo_job(staff=staff)
     racers = []
     for n in range(1, args.contractors + 1):
         contractor, _ = demo_contractor_ensure(email=f"race-{tag}-{n}@bench.labelcrew.local",
-                                               person=demo_person(seed=0, n=n), staff=staff)
+                                               member=demo_person(seed=0, n=n), staff=staff)
         batch = demo_batch_hand_over(contractor=contractor, job=job, staff=staff, reason="cap race", at=now)
         session = Client()
         session.force_login(contractor.user)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "workforce",
     "annotations",
     "payroll",
+    "demo",  # on top: its commands make demo data through the other apps' services
 ]
 
 MIDDLEWARE = [

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from PIL import Image
 
 from annotations.defects import DEFECT_CLASSES
-from annotations.sample_job import generate_sample_job
+from demo.sample_job import generate_sample_job
 from workforce.models import User
 
 
