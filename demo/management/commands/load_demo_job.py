@@ -198,7 +198,7 @@ class Command(BaseCommand):
         """In every held batch its gold photo, and in the first few about half of the other photos too,
         annotated in Label Studio as their holder, as well as that holder's skill makes them."""
         rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
-        # Only holders with a Label Studio user can annotate (payroll's demo crew may hold batches without one).
+        # Only holders with a Label Studio user can annotate (load_demo_workforce's crew may hold batches without one).
         held = list(Batch.objects.filter(job=job, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS),
                                          assigned_to__label_studio_account__isnull=False)
                     .select_related("assigned_to__label_studio_account").order_by("number"))
