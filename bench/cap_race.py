@@ -193,7 +193,8 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from payroll.demo_workforce import demo_batch_hand_over, demo_contractor_ensure, demo_job, demo_person, demo_staff
+    from demo.people import demo_staff
+    from demo.workforce import demo_batch_hand_over, demo_contractor_ensure, demo_job, demo_person
     from payroll.models import EntryKind, TimeEntry, Timesheet
     from payroll.selectors.terms import pay_terms_at
     from payroll.selectors.weeks import WEEK, week_start_utc
@@ -202,7 +203,7 @@ def main() -> None:
     now = timezone.now()
     tag = f"{now:%Y%m%d%H%M%S}"
     staff = demo_staff("bench-staff@labelcrew.local")
-    job = demo_job()
+    job = demo_job(staff=staff)
     racers = []
     for n in range(1, args.contractors + 1):
         contractor, _ = demo_contractor_ensure(email=f"race-{tag}-{n}@bench.labelcrew.local",

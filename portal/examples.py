@@ -5,8 +5,8 @@ from django.conf import settings
 from PIL import Image, ImageOps
 
 from annotations.defects import DEFECT_BY_KEY
-from annotations.sample_job import example_crop
 from annotations.selectors.gold_examples import GoldExample, gold_example, gold_exists
+from demo.sample_job import example_crop
 
 SIZE = 320  # px, the longer side of a close-up
 JPEG_QUALITY = 85

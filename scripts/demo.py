@@ -164,7 +164,7 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
                  active, assigned, some work synced; the gold photos they labelled are scored by the worker
   Quality        {web}/quality/          a contractor's scores and overlays (demo-contractor-2 rubber-stamps)
                  {web}/console/quality/  staff: weakest first, per-class weaknesses, rubber-stamp flags
-  Payroll        {web}/console/payroll/?week={pay_week}   50 demo workers' timesheets (demo-worker-001..050):
+  Payroll        {web}/console/payroll/?week={pay_week}   50 demo contractors' timesheets (demo-contractor-1..50):
                  approve, run the pay run, then the statements and payout files
   Export         {web}/console/payroll/weeks/{pay_week}/export.csv (or export.xlsx)
 Logs in var/log/. Press Ctrl-C to stop everything.

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "annotations",
     "payroll",
     "portal",
+    "demo",  # on top: its commands make demo data through the other apps' services
 ]
 
 MIDDLEWARE = [

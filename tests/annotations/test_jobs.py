@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 
 from annotations.models import Batch, BatchTask, Job, Task
-from annotations.sample_job import generate_sample_job
 from annotations.services import jobs
 from common.errors import DomainError
+from demo.sample_job import generate_sample_job
 from payroll.selectors.terms import pay_terms_at
 
 

@@ -15,9 +15,9 @@ from PIL import Image, ImageOps
 from annotations.defects import DEFECT_CLASSES
 from annotations.models import GoldSource, Job
 from annotations.quality.labelstudio_json import brush_result
-from annotations.sample_job import example_crop, generate_sample_job
 from annotations.services import jobs
 from annotations.services.gold import gold_set
+from demo.sample_job import example_crop, generate_sample_job
 
 # The gold painted in the tests below: a 60 x 30 px scratch, (top, left, bottom, right).
 SCRATCH_BOX = (100, 200, 130, 260)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from annotations.quality import rle as rle_module
 from annotations.quality.rle import RLEError, decode, encode, mask_to_rle, rle_to_mask
-from annotations.sample_job import generate_sample_job
+from demo.sample_job import generate_sample_job
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

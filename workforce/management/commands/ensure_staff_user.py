@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from workforce.management.password_file import password_from_file
+from common.password_file import password_from_file
 from workforce.models import normalize_email_address
 from workforce.services.accounts import user_sign_in_set
 

@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
 from annotations import labelstudio
-from annotations.management.commands.load_demo_job import JOB_CLIENT, JOB_NAME, demo_email, demo_result
 from annotations.models import Annotation, AssignmentEvent, Batch, BatchTask, Job, LabelStudioAccount, Task
+from demo.management.commands.load_demo_job import JOB_CLIENT, JOB_NAME, demo_result
+from demo.people import demo_email
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from workforce.models import Contractor, OnboardingState, User
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from label_studio_sdk.converter.brush import decode_rle
 from PIL import Image
 
-from annotations import sample_job
 from annotations.defects import BRUSH_FROM_NAME, DEFECT_BY_LABEL, DEFECT_CLASSES, IMAGE_TO_NAME, labeling_config
-from annotations.sample_job import FORMAT, MODEL_VERSION, generate_sample_job
+from demo import sample_job
+from demo.sample_job import FORMAT, MODEL_VERSION, generate_sample_job
 
 WIDTH, HEIGHT, IMAGES = 640, 427, 3
 CLASS_KEYS = [c.key for c in DEFECT_CLASSES]

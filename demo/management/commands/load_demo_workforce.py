@@ -4,15 +4,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.errors import DomainError
-from payroll.demo_workforce import STAFF_EMAIL, demo_workforce_load
+from demo.workforce import STAFF_EMAIL, demo_workforce_load
 from payroll.selectors.weeks import week_parse
 
 
 class Command(BaseCommand):
     help = (
-        "Make active demo contractors (demo-worker-NNN@labelcrew.local) across many countries and log a realistic "
-        "pay week for each: some near or at the weekly cap, a few flagged, one split at Monday. The same seed "
-        "gives the same data; running it again adds nothing."
+        "Make active demo contractors (demo-contractor-N@labelcrew.local, the crew load_demo_job also uses) across "
+        "many countries and log a realistic pay week for each: some near or at the weekly cap, a few flagged, one "
+        "split at Monday. The same seed gives the same data; running it again adds nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

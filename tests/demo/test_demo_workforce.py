@@ -13,7 +13,8 @@ from django.db.models import Sum
 
 from annotations.models import Annotation, AssignmentEvent, Batch, Job
 from common.errors import DomainError
-from payroll.demo_workforce import COUNTRIES, DEMO_JOB_NAME, WeekPlan, demo_workforce_load, week_sessions
+from demo.people import demo_email
+from demo.workforce import COUNTRIES, DEMO_JOB_NAME, WeekPlan, demo_workforce_load, week_sessions
 from payroll.models import EntryKind, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.evidence import evidence_by_contractor, timesheet_flags
 from payroll.selectors.weeks import WEEK, week_parse
@@ -49,7 +50,8 @@ def row_counts() -> dict[str, int]:
 def test_small_crew_is_onboarded_across_countries_through_the_services() -> None:
     line = load()
     crew = list(Contractor.objects.select_related("user").order_by("user__email"))
-    assert [c.user.email for c in crew] == [f"demo-worker-{n:03d}@labelcrew.local" for n in range(1, 9)]
+    assert [c.user.email for c in crew] == [demo_email(n) for n in range(1, 9)]
+    assert demo_email(8) == "demo-contractor-8@labelcrew.local"  # the one scheme the README and the banner print
     assert {c.state for c in crew} == {OnboardingState.ACTIVE}
     assert len({c.country for c in crew}) >= 5
     assert all(c.timezone and c.payout_method in ("paypal", "wise") and c.payout_email for c in crew)
@@ -181,7 +183,7 @@ def test_bad_week_is_a_one_line_error_and_makes_nothing(week: str, words: str) -
 def test_crew_size_out_of_range_is_refused() -> None:
     with pytest.raises(CommandError, match="contractors: between 1 and 999"):
         load("--contractors", "0")
-    assert not User.objects.filter(email__startswith="demo-worker-").exists()
+    assert not User.objects.filter(email__startswith="demo-contractor-").exists()
 
 
 def test_staff_email_of_a_contractor_is_refused() -> None:

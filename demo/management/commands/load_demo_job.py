@@ -18,8 +18,8 @@ from annotations.services.assignment import batches_auto_assign
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
 from common.errors import DomainError
-from workforce.demo import DemoPerson, demo_contractor_activate
-from workforce.management.password_file import password_from_file
+from common.password_file import password_from_file
+from demo.people import DemoPerson, demo_contractor_activate, demo_email, demo_staff, demo_user
 from workforce.models import Contractor, User
 from workforce.services.accounts import user_sign_in_set
 
@@ -49,10 +49,6 @@ PEOPLE = (
     DemoPerson("Priya Sharma", "Priya", "IN", "Asia/Kolkata", ("en", "hi"), 20, date(1999, 6, 7)),
     DemoPerson("Fatima Zahra", "Fatima", "MA", "Africa/Casablanca", ("ar", "fr"), 12, date(1993, 9, 15)),
 )
-
-
-def demo_email(n: int) -> str:
-    return f"demo-contractor-{n}@labelcrew.local"
 
 
 def demo_skill(n: int) -> float:
@@ -126,7 +122,7 @@ class Command(BaseCommand):
 
     def _load(self, options: dict[str, Any], *, password: str | None) -> None:
         started = time.perf_counter()
-        staff = self._staff(options["staff_email"])
+        staff = demo_staff(options["staff_email"])
         self._step(started, f"1. staff user {staff.email}")
 
         started = time.perf_counter()
@@ -164,15 +160,6 @@ class Command(BaseCommand):
         self._step(started, f"7. qualification round: each new applicant labels {job.qualification_tasks} of the "
                             f"job's {gold} gold photos in Label Studio")
 
-    def _staff(self, email: str) -> User:
-        user = User.objects.filter(email=email.strip().lower()).first()
-        if user is None:
-            # The demo makes it with ensure_staff_user (with a password); this one can only be given one later.
-            user = User.objects.create_user(email=email, password=None, is_staff=True)
-        elif not user.is_staff:
-            raise CommandError(f"--staff-email: {email} is not a staff user.")
-        return user
-
     def _job(self, *, staff: User, batch_size: int) -> tuple[Job, int, int, int]:
         manifest = settings.SAMPLE_JOB_DIR / "manifest.json"
         if not manifest.is_file():
@@ -197,10 +184,8 @@ class Command(BaseCommand):
         contractors, made = [], 0
         for n, score in enumerate(qualification_scores(count), start=1):
             person = PEOPLE[(n - 1) % len(PEOPLE)]
-            user = User.objects.filter(email=demo_email(n)).first()
-            if user is None:
-                user = User.objects.create_user(email=demo_email(n), password=None)  # unusable password
-                made += 1
+            user, new = demo_user(demo_email(n))
+            made += new
             if password is not None:
                 user_sign_in_set(user=user, password=password)
             contractor = demo_contractor_activate(user=user, person=person, qualification_score=score, staff=staff,
@@ -213,7 +198,7 @@ class Command(BaseCommand):
         """In every held batch its gold photo, and in the first few about half of the other photos too,
         annotated in Label Studio as their holder, as well as that holder's skill makes them."""
         rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
-        # Only holders with a Label Studio user can annotate (payroll's demo crew may hold batches without one).
+        # Only holders with a Label Studio user can annotate (load_demo_workforce's crew may hold batches without one).
         held = list(Batch.objects.filter(job=job, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS),
                                          assigned_to__label_studio_account__isnull=False)
                     .select_related("assigned_to__label_studio_account").order_by("number"))

@@ -1,35 +1,27 @@
 """Demo workforce: active contractors from many countries with a realistic pay week of hours and evidence.
 
-Everything goes through the real services (onboarding, time entries, timesheet submission), so the
-demo's timesheets, flags and exports show what production would. The same seed gives the same
-people and the same week; running it again adds nothing.
+Everything goes through the apps' services (onboarding, job creation, backfilled batches and annotations,
+time entries, timesheet submission), so the demo's timesheets, flags and exports show what production
+would. The same seed gives the same people and the same week; running it again adds nothing.
 """
-import hashlib
 import math
 import random
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
+from PIL import Image
 
-from annotations.models import (
-    Annotation,
-    AssignmentAction,
-    AssignmentEvent,
-    Batch,
-    BatchState,
-    BatchTask,
-    Job,
-    LabelStudioAccount,
-    ReviewState,
-    Task,
-)
-from annotations.services.jobs import job_create
+from annotations.models import AssignmentEvent, Batch, BatchState, Job
+from annotations.services.backfill import BackfilledAnnotation, annotations_backfill, batch_backfill
+from annotations.services.jobs import job_create, specs_from_folder
 from common.errors import DomainError
+from demo.people import DemoPerson, demo_contractor_activate, demo_email, demo_staff, demo_user
 from payroll.models import TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.amounts import minutes_as_hmm
 from payroll.selectors.evidence import evidence_by_contractor, timesheet_flags
@@ -37,13 +29,13 @@ from payroll.selectors.terms import pay_terms_at
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.entries import EDITABLE, time_entry_create
 from payroll.services.timesheets import timesheet_submit
-from workforce.demo import DemoPerson, demo_contractor_activate
 from workforce.models import Contractor, User
 
 STAFF_EMAIL = "staff@labelcrew.local"
 MAX_CONTRACTORS = 999
 DEMO_JOB_NAME = "Smartphone screen defects (demo hours)"
 DEMO_TASKS = 20
+DEMO_PHOTO_SIZE = (1368, 912)
 TASKS_PER_BATCH = 10
 # Label Studio numbers its annotations from 1; demo ones start far above, one block per week and contractor.
 LS_ID_BASE, LS_IDS_PER_WEEK, LS_IDS_PER_CONTRACTOR = 1_000_000_000, 200_000, 200
@@ -113,10 +105,6 @@ class CrewMember:
     qualification_score: Decimal
 
 
-def demo_email(n: int) -> str:
-    return f"demo-worker-{n:03d}@labelcrew.local"
-
-
 def demo_person(*, seed: int, n: int) -> CrewMember:
     """The n-th demo contractor (from 1): countries in turn, so even a small crew spans many of them."""
     rng = random.Random(f"{seed}:person:{n}")  # noqa: S311 - demo data, not a secret
@@ -134,62 +122,49 @@ def demo_person(*, seed: int, n: int) -> CrewMember:
 
 def demo_contractor_ensure(*, email: str, member: CrewMember, staff: User) -> tuple[Contractor, bool]:
     """The active contractor with this email, onboarded through the real services; True when the user is new."""
-    user = User.objects.filter(email=email).first()
-    created = user is None
-    if user is None:
-        user = User.objects.create_user(email=email, password=None)  # unusable password
+    user, created = demo_user(email)
     contractor = demo_contractor_activate(user=user, person=member.person, staff=staff,
                                           qualification_score=member.qualification_score,
                                           source="manage.py load_demo_workforce")
     return contractor, created
 
 
-def demo_staff(email: str) -> User:
-    """The staff member who approves demo contractors and hands out their batches."""
-    user = User.objects.filter(email=email.strip().lower()).first()
-    if user is None:
-        # The demo makes it with ensure_staff_user (with a password); this one can only be given one later.
-        return User.objects.create_user(email=email, password=None, is_staff=True)
-    if not user.is_staff:
-        raise DomainError(f"staff_email: {email} is not a staff user.", field="staff_email")
-    return user
+def _demo_photos() -> Path:
+    """Plain grey frames under VAR_DIR (where job photos live), one shade each so no two are the same photo."""
+    folder = settings.VAR_DIR / "demo-hours"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(1, DEMO_TASKS + 1):
+        path = folder / f"demo-hours-{i:03d}.jpg"
+        if not path.is_file():
+            Image.new("RGB", DEMO_PHOTO_SIZE, (60 + 8 * i,) * 3).save(path, quality=80)
+    return folder
 
 
-def demo_job() -> Job:
-    """The job the demo crew's hours are logged on, made on the first run.
+def demo_job(*, staff: User) -> Job:
+    """The job the demo crew's hours are logged on, made on the first run through job creation.
 
     It is kept apart from load_demo_job's job: that command publishes every batch of its job to Label
     Studio, and the sync then marks annotations Label Studio does not know as deleted, which would wipe
-    the demo crew's evidence. Its photos exist only as rows; no page shows them.
+    the demo crew's evidence. Its photos are plain frames; no page shows them.
     """
     job = Job.objects.filter(name=DEMO_JOB_NAME).order_by("id").first()
     if job is not None:
         return job
-    job, _ = job_create(name=DEMO_JOB_NAME, client="Refurb Co", instructions="x", specs=[], image_source="x",
-                        actor=None)
-    Task.objects.bulk_create([
-        Task(job=job, key=f"demo-hours-{i:03d}", image_path=f"demo-hours/{i:03d}.jpg",
-             image_sha256=hashlib.sha256(f"demo-hours-{i}".encode()).hexdigest(), width=1368, height=912)
-        for i in range(1, DEMO_TASKS + 1)
-    ])
+    folder = _demo_photos()
+    job, _ = job_create(
+        name=DEMO_JOB_NAME, client="Refurb Co",
+        instructions="Paint every visible screen defect with the brush, one label per defect.",
+        specs=specs_from_folder(folder), image_source=str(folder), actor=staff,
+    )
     return job
 
 
 def demo_batch_hand_over(*, contractor: Contractor, job: Job, staff: User, reason: str, at: datetime,
-                         state: str = BatchState.ASSIGNED) -> Batch:
-    """A new batch of `job` given to the contractor, audited like an assignment; no Label Studio project, so
+                         started_at: datetime | None = None, state: str = BatchState.ASSIGNED) -> Batch:
+    """A new batch of `job` given to the contractor at `at`, audited like an assignment; never published, so
     Label Studio never sees it (the sync reads only published batches)."""
-    with transaction.atomic():
-        Job.objects.select_for_update().get(pk=job.pk)  # one batch number per batch, even with two loaders
-        number = (job.batches.aggregate(n=Max("number"))["n"] or 0) + 1
-        batch = Batch.objects.create(job=job, number=number, state=state, assigned_to=contractor, assigned_at=at,
-                                     deadline_at=at + timedelta(hours=job.deadline_hours))
-        task_ids = list(job.tasks.order_by("id").values_list("pk", flat=True))
-        chosen = random.Random(f"{job.pk}:{number}").sample(task_ids, min(TASKS_PER_BATCH, len(task_ids)))  # noqa: S311
-        BatchTask.objects.bulk_create([BatchTask(batch=batch, task_id=task_id) for task_id in sorted(chosen)])
-        AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=AssignmentAction.ASSIGN,
-                                       actor=staff, reason=reason)
-    return batch
+    return batch_backfill(job=job, contractor=contractor, actor=staff, reason=reason, assigned_at=at,
+                          started_at=started_at, state=state, size=TASKS_PER_BATCH)
 
 
 # --- one contractor's week ------------------------------------------------------------------------------
@@ -282,25 +257,22 @@ def week_sessions(*, plan: WeekPlan, week_start: datetime, zone: ZoneInfo, rng: 
     return sorted(sessions)
 
 
-def _annotations(*, contractor: Contractor, first_id: int, batch: Batch, entries: list[TimeEntry], ratio: float,
-                 rng: random.Random) -> list[Annotation]:
-    """Synced-looking annotations made during the logged sessions, whose lead times add up to `ratio` of them."""
+def _annotations(*, first_id: int, batch: Batch, entries: list[TimeEntry], ratio: float,
+                 rng: random.Random) -> list[BackfilledAnnotation]:
+    """Annotations made during the logged sessions, whose lead times add up to `ratio` of them."""
     minutes = sum(e.minutes for e in entries)
     active_seconds = minutes * 60 * ratio
     count = max(1, min(LS_IDS_PER_CONTRACTOR - 1, round(active_seconds / rng.uniform(360, 900))))
     weights = [rng.uniform(0.5, 1.5) for _ in range(count)]
     batch_tasks = list(batch.batch_tasks.order_by("id"))
-    ls_user_id = LabelStudioAccount.objects.filter(contractor=contractor).values_list("ls_user_id", flat=True).first()
     annotations = []
     for k, weight in enumerate(weights):
         # An annotation falls in a session with a chance proportional to the session's length.
         entry = rng.choices(entries, weights=[e.minutes for e in entries])[0]
         made = entry.start + timedelta(seconds=rng.uniform(60, entry.minutes * 60))
-        annotations.append(Annotation(
-            ls_annotation_id=first_id + k, batch_task=batch_tasks[k % len(batch_tasks)], contractor=contractor,
-            ls_user_id=ls_user_id, lead_time=round(active_seconds * weight / sum(weights), 1),
-            review_state=ReviewState.ACCEPTED,  # demo work is not left in the reviewers' queue
-            ls_created_at=made, ls_updated_at=made,
+        annotations.append(BackfilledAnnotation(
+            ls_annotation_id=first_id + k, batch_task=batch_tasks[k % len(batch_tasks)],
+            lead_time=round(active_seconds * weight / sum(weights), 1), made_at=made,
         ))
     return annotations
 
@@ -328,6 +300,7 @@ def _log_week(*, contractor: Contractor, n: int, plan: WeekPlan, job: Job, staff
     sessions = [s for s in week_sessions(plan=plan, week_start=week_start, zone=ZoneInfo(contractor.timezone),
                                          rng=rng) if s[1] <= now]
     batch = demo_batch_hand_over(contractor=contractor, job=job, staff=staff, reason=reason, at=week_start,
+                                 started_at=sessions[0][0] if sessions else None,
                                  state=BatchState.SUBMITTED if now >= week_start + WEEK else BatchState.IN_PROGRESS)
     entries = []
     for start, end in sessions:
@@ -337,10 +310,8 @@ def _log_week(*, contractor: Contractor, n: int, plan: WeekPlan, job: Job, staff
     if in_week and plan.evidence_ratio is not None:
         year, number, _ = week_start.isocalendar()
         first_id = LS_ID_BASE + ((year - 2000) * 53 + number) * LS_IDS_PER_WEEK + n * LS_IDS_PER_CONTRACTOR
-        Annotation.objects.bulk_create(_annotations(contractor=contractor, first_id=first_id, batch=batch,
-                                                    entries=in_week, ratio=plan.evidence_ratio, rng=rng))
-    if sessions:
-        Batch.objects.filter(pk=batch.pk).update(started_at=sessions[0][0])
+        annotations_backfill(batch=batch, annotations=_annotations(first_id=first_id, batch=batch, entries=in_week,
+                                                                   ratio=plan.evidence_ratio, rng=rng))
     return entries
 
 
@@ -383,7 +354,7 @@ def demo_workforce_load(*, contractors: int, week_start: datetime, seed: int, st
     ended = now >= week_start + WEEK
     as_of = week_start + WEEK if ended else now
     staff = demo_staff(staff_email)
-    job = demo_job()
+    job = demo_job(staff=staff)
     cap_minutes = pay_terms_at(job=job, moment=week_start).cap_minutes
     crew, created, made = [], 0, 0
     for n in range(1, contractors + 1):

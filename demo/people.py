@@ -1,4 +1,4 @@
-"""Demo contractors, onboarded through the same services a real applicant goes through (for demo commands)."""
+"""Demo people: the one demo email scheme, and contractors onboarded as a real applicant is."""
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -15,6 +15,30 @@ from workforce.services.registration import contractor_email_verified, contracto
 
 S = OnboardingState
 DEMO_IP = "203.0.113.7"  # documentation range (RFC 5737)
+
+
+def demo_email(n: int) -> str:
+    """The n-th demo contractor's address (from 1): load_demo_job's crew and load_demo_workforce's are one crew."""
+    return f"demo-contractor-{n}@labelcrew.local"
+
+
+def demo_user(email: str) -> tuple[User, bool]:
+    """The user with this email, made with an unusable password when missing; True when made now."""
+    user = User.objects.filter(email=email).first()
+    if user is not None:
+        return user, False
+    return User.objects.create_user(email=email, password=None), True
+
+
+def demo_staff(email: str) -> User:
+    """The staff member who approves demo contractors and hands out their batches."""
+    user = User.objects.filter(email=email.strip().lower()).first()
+    if user is None:
+        # The demo makes it with ensure_staff_user (with a password); this one can only be given one later.
+        return User.objects.create_user(email=email, password=None, is_staff=True)
+    if not user.is_staff:
+        raise DomainError(f"staff_email: {email} is not a staff user.", field="staff_email")
+    return user
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotations.sample_job import FULL_HEIGHT, FULL_WIDTH, SampleJobError, generate_sample_job
+from demo.sample_job import FULL_HEIGHT, FULL_WIDTH, SampleJobError, generate_sample_job
 
 
 class Command(BaseCommand):

@@ -1,0 +1,78 @@
+"""Backfilling work done outside the live Label Studio round trip: a batch handed over at a past moment and
+the annotations its holder made, stored as assignment and the sync would have stored them."""
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Max
+
+from annotations.models import (
+    Annotation,
+    AssignmentAction,
+    AssignmentEvent,
+    Batch,
+    BatchState,
+    BatchTask,
+    Job,
+    LabelStudioAccount,
+    ReviewState,
+)
+from common.errors import DomainError
+from workforce.models import Contractor, User
+
+# A backfilled batch was held or handed in; an open one would be offered to others, which it never was.
+BACKFILL_STATES = (BatchState.ASSIGNED, BatchState.IN_PROGRESS, BatchState.SUBMITTED, BatchState.DONE)
+
+
+@dataclass(frozen=True)
+class BackfilledAnnotation:
+    """One annotation as Label Studio would have reported it: its id there, the photo, seconds spent, when."""
+
+    ls_annotation_id: int
+    batch_task: BatchTask
+    lead_time: float
+    made_at: datetime
+
+
+@transaction.atomic
+def batch_backfill(*, job: Job, contractor: Contractor, actor: User | None, reason: str, assigned_at: datetime,
+                   started_at: datetime | None, state: str, size: int) -> Batch:
+    """A new batch of `size` of the job's photos, handed to the contractor at `assigned_at` and audited like an
+    assignment. The photos are a repeatable draw (seeded by job and batch number), so a photo may be in several
+    such batches. It is never published: Label Studio never sees it and the sync never reads it."""
+    if state not in BACKFILL_STATES:
+        raise DomainError(f"state: a backfilled batch is held or handed in, not {state}.", field="state")
+    if size < 1:
+        raise DomainError("size: at least one photo.", field="size")
+    job = Job.objects.select_for_update().get(pk=job.pk)  # one batch number per batch, even with two writers
+    number = (job.batches.aggregate(n=Max("number"))["n"] or 0) + 1
+    batch = Batch.objects.create(job=job, number=number, state=state, assigned_to=contractor,
+                                 assigned_at=assigned_at, started_at=started_at,
+                                 deadline_at=assigned_at + timedelta(hours=job.deadline_hours))
+    task_ids = list(job.tasks.order_by("id").values_list("pk", flat=True))
+    chosen = random.Random(f"{job.pk}:{number}").sample(task_ids, min(size, len(task_ids)))  # noqa: S311 - repeatable
+    BatchTask.objects.bulk_create([BatchTask(batch=batch, task_id=task_id) for task_id in sorted(chosen)])
+    AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=AssignmentAction.ASSIGN, actor=actor,
+                                   reason=reason)
+    return batch
+
+
+@transaction.atomic
+def annotations_backfill(*, batch: Batch, annotations: list[BackfilledAnnotation]) -> list[Annotation]:
+    """The batch holder's annotations, stored as the sync stores theirs (with their Label Studio user, if they have
+    one) and already accepted: backfilled work is history, not left in the reviewers' queue. None is gold, so
+    none is queued for scoring."""
+    if batch.assigned_to_id is None:
+        raise DomainError(f"Batch #{batch.number} has no holder whose work could be backfilled.", field="batch")
+    if any(item.batch_task.batch_id != batch.pk or item.batch_task.is_gold for item in annotations):
+        raise DomainError(f"Only the work photos of batch #{batch.number} can have backfilled annotations.",
+                          field="annotations")
+    ls_user_id = (LabelStudioAccount.objects.filter(contractor_id=batch.assigned_to_id)
+                  .values_list("ls_user_id", flat=True).first())
+    return Annotation.objects.bulk_create([
+        Annotation(ls_annotation_id=item.ls_annotation_id, batch_task=item.batch_task,
+                   contractor_id=batch.assigned_to_id, ls_user_id=ls_user_id, lead_time=item.lead_time,
+                   review_state=ReviewState.ACCEPTED, ls_created_at=item.made_at, ls_updated_at=item.made_at)
+        for item in annotations
+    ])
