@@ -1,7 +1,7 @@
 """REST API of quality scores under /api/v1/quality/: a contractor's own, and staff's board, detail and re-score."""
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
@@ -145,12 +145,3 @@ class JobRescoreApi(APIView):
         job = get_object_or_404(Job, pk=pk)
         job_rescore_enqueue(job=job)
         return Response(self.OutputSerializer({"job": job.pk, "queued": True}).data, status=status.HTTP_202_ACCEPTED)
-
-
-app_name = "quality-api"
-urlpatterns: list[URLPattern] = [
-    path("me/", MyQualityApi.as_view(), name="me"),
-    path("contractors/", QualityBoardApi.as_view(), name="board"),
-    path("contractors/<int:pk>/", ContractorQualityApi.as_view(), name="contractor"),
-    path("jobs/<int:pk>/rescore/", JobRescoreApi.as_view(), name="job-rescore"),
-]

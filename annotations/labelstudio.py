@@ -17,7 +17,8 @@ from label_studio_sdk.core.api_error import ApiError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-# The header our webhooks carry the shared secret in: set on each project's webhook, checked by annotations.webhooks.
+# The header our webhooks carry the shared secret in: set on each project's webhook, checked by
+# annotations.views.label_studio_webhook.
 WEBHOOK_SECRET_HEADER = "X-LabelCrew-Webhook-Secret"  # noqa: S105 - a header name, not a secret
 
 

@@ -1,12 +1,32 @@
-"""URLs of the annotations app."""
+"""Page routes of the annotations app: the contractor's quality pages and Label Studio's webhook (namespace
+"annotations", mounted at the root) and the staff console (namespace "console", mounted under /console/; the job
+page and the new-job form are the portal's)."""
 from django.urls import path
 
-from annotations import views, webhooks
+from annotations import views
 
 app_name = "annotations"
-
 urlpatterns = [
-    path("webhooks/label-studio/", webhooks.label_studio_webhook, name="label-studio-webhook"),
+    path("webhooks/label-studio/", views.label_studio_webhook, name="label-studio-webhook"),
     path("quality/", views.my_quality, name="my-quality"),
     path("quality/scores/<int:pk>.jpg", views.quality_overlay, name="quality-overlay"),
+]
+
+console_urlpatterns = [
+    path("", views.console_home, name="home"),
+    path("jobs/<int:pk>/publish/", views.job_publish, name="job-publish"),
+    path("jobs/<int:pk>/gold-import/", views.job_gold_import, name="job-gold-import"),
+    path("jobs/<int:pk>/rescore/", views.job_rescore, name="job-rescore"),
+    path("jobs/<int:pk>/qualification/", views.job_qualification, name="job-qualification"),
+    path("qualification/<int:pk>/open/", views.qualification_open, name="qualification-open"),
+    path("jobs/<int:pk>/progress.csv", views.job_progress_csv, name="job-progress-csv"),
+    path("jobs/<int:pk>/capacity/", views.capacity, name="capacity"),
+    path("jobs/<int:pk>/auto-assign/", views.auto_assign, name="auto-assign"),
+    path("assign/", views.batch_assign, name="assign"),
+    path("stale/", views.stale, name="stale"),
+    path("review/", views.review_queue, name="review-queue"),
+    path("review/<int:pk>/", views.review_detail, name="review"),
+    path("review/<int:pk>/against-<slug:against>.jpg", views.review_overlay, name="review-overlay"),
+    path("quality/", views.quality_console, name="quality"),
+    path("quality/<int:pk>/", views.quality_contractor, name="quality-contractor"),
 ]

@@ -3,18 +3,22 @@
 Views parse, authorize, read through the selectors and call the services (through common.pages.run_service,
 which shows a refusal as a form error or a message); they queue no Celery work themselves.
 """
+import hmac
+import json
 from collections.abc import Iterator
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations.forms import GoldImportForm, QualificationForm, ReviewForm
+from annotations.labelstudio import WEBHOOK_SECRET_HEADER
 from annotations.models import Batch, Job, SyncState
 from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board
@@ -31,6 +35,7 @@ from annotations.selectors.quality import (
 from annotations.selectors.review import annotation_reviews, annotations_for_review, result_labels
 from annotations.selectors.review import review_queue as pending_reviews
 from annotations.services import assignment, gold_masks, publishing, qualification, review, scoring_queue
+from annotations.services.sync import webhook_handle
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, staff_required
 from common.errors import DomainError
@@ -288,3 +293,26 @@ def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
         "rows": contractor_scores(contractor_id=contractor.pk, limit=50),
     })
+
+
+# --- Label Studio's webhooks ----------------------------------------------------------------------------
+# Label Studio cannot send a CSRF token; the shared secret header authenticates it instead.
+@csrf_exempt
+@require_POST
+def label_studio_webhook(request: HttpRequest) -> JsonResponse:
+    expected = getattr(settings, "LABEL_STUDIO_WEBHOOK_SECRET", "")
+    given = request.headers.get(WEBHOOK_SECRET_HEADER, "")
+    # No secret configured means no webhook is trusted: never accept an unsigned call.
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return JsonResponse({"detail": "Missing or wrong webhook secret."}, status=403)
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"detail": "The body is not JSON."}, status=400)
+    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+        return JsonResponse({"detail": "The body must be a JSON object with an action."}, status=400)
+    try:
+        webhook_handle(action=body["action"], payload=body)
+    except DomainError as exc:
+        return JsonResponse({"detail": exc.message}, status=exc.status)
+    return JsonResponse({"ok": True})

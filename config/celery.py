@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 @app.task(name="labelcrew.diagnostics")
 def diagnostics() -> dict:
     """Say which process ran it and which database it sees; used by /healthz tests and ops."""
-    from django.db import connection
+    from django.db import connection  # here: config/__init__ loads this module before Django is set up
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from annotations import urls as annotations_urls
 from config.health import healthz
 from payroll import urls as payroll_urls
 
@@ -13,13 +14,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/payroll/", include("payroll.api_urls")),
-    path("api/v1/quality/", include("annotations.api")),
+    path("api/v1/quality/", include("annotations.api_urls")),
     path("api/v1/", include("workforce.api_urls")),
     path("", include((payroll_urls.files_urlpatterns, "payroll-files"))),
     # The portal's pages take paths among the apps' (/, /dashboard/, /console/jobs/<pk>/...): listed first.
     path("", include("portal.urls")),
     path("console/payroll/", include((payroll_urls.console_urlpatterns, "payroll-console"))),
-    path("console/", include("annotations.console_urls")),
+    path("console/", include((annotations_urls.console_urlpatterns, "console"))),
     path("", include("payroll.urls")),
     path("", include("annotations.urls")),
     path("", include("workforce.urls")),

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter
 
 from annotations.defects import DEFECT_CLASSES, labeling_config
+from annotations.quality.close_up import close_up_jpeg
 from annotations.quality.labelstudio_json import brush_result, result_id
 
 FORMAT = "labelcrew-sample-job/1"
@@ -816,15 +817,4 @@ def example_crop(*, sample_dir: Path | str, class_key: str, size: int = 320, qua
     if not found:
         return None
     _, image, (x, y, w, h) = max(found)
-    with Image.open(Path(sample_dir) / image) as photo:
-        # A square with the defect in the middle and some clean glass around it for context.
-        side = max(w, h, 64) * 1.6
-        cx, cy = x + w / 2, y + h / 2
-        box = (max(0, round(cx - side / 2)), max(0, round(cy - side / 2)),
-               min(photo.width, round(cx + side / 2)), min(photo.height, round(cy + side / 2)))
-        crop = photo.crop(box).convert("RGB")
-    # Small defects are enlarged too: a 15 px pit is shown at the same size as a long crack.
-    crop = ImageOps.contain(crop, (size, size), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    crop.save(out, "JPEG", quality=quality)
-    return out.getvalue()
+    return close_up_jpeg(Path(sample_dir) / image, box=(x, y, x + w, y + h), size=size, quality=quality)

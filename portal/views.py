@@ -27,7 +27,7 @@ from payroll.forms import PayTermsForm
 from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
 from payroll.selectors.terms import pay_terms_default, pay_terms_history
 from payroll.selectors.weeks import week_name, week_start_utc
-from portal.examples import defect_close_up, has_examples
+from portal.selectors.examples import defect_close_up, has_examples
 from workforce.forms import StaffDecisionForm
 from workforce.models import Contractor
 from workforce.selectors.agreements import pending_agreements

@@ -1,0 +1,23 @@
+"""A close-up of one defect on its photo, as a JPEG: the job page shows one per class (pure Pillow, no Django)."""
+import io
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+
+def close_up_jpeg(photo_path: Path | str, *, box: tuple[int, int, int, int], size: int = 320,
+                  quality: int = 85) -> bytes:
+    """A square around `box` (left, top, right, bottom in photo pixels) with some clean glass around it for
+    context, fitted into `size` x `size`."""
+    left, top, right, bottom = box
+    with Image.open(photo_path) as photo:
+        side = max(right - left, bottom - top, 64) * 1.6
+        cx, cy = (left + right) / 2, (top + bottom) / 2
+        square = (max(0, round(cx - side / 2)), max(0, round(cy - side / 2)),
+                  min(photo.width, round(cx + side / 2)), min(photo.height, round(cy + side / 2)))
+        crop = photo.crop(square).convert("RGB")
+    # Small defects are enlarged too: a 15 px pit is shown at the same size as a long crack.
+    crop = ImageOps.contain(crop, (size, size), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    crop.save(out, "JPEG", quality=quality)
+    return out.getvalue()
