@@ -8,6 +8,7 @@ from django.db import transaction
 from common.errors import DomainError
 from workforce.models import Contractor, OnboardingState, User
 from workforce.selectors.agreements import pending_agreements
+from workforce.services.accounts import user_ensure
 from workforce.services.agreements import agreements_accept
 from workforce.services.decisions import contractor_decide, contractor_start_working
 from workforce.services.profile import profile_update, tax_declare
@@ -24,18 +25,13 @@ def demo_email(n: int) -> str:
 
 def demo_user(email: str) -> tuple[User, bool]:
     """The user with this email, made with an unusable password when missing; True when made now."""
-    user = User.objects.filter(email=email).first()
-    if user is not None:
-        return user, False
-    return User.objects.create_user(email=email, password=None), True
+    return user_ensure(email=email)
 
 
 def demo_staff(email: str) -> User:
     """The staff member who approves demo contractors and hands out their batches."""
-    user = User.objects.filter(email=email.strip().lower()).first()
-    if user is None:
-        # The demo makes it with ensure_staff_user (with a password); this one can only be given one later.
-        return User.objects.create_user(email=email, password=None, is_staff=True)
+    # The demo makes it with ensure_staff_user (with a password); one made here can only be given one later.
+    user, _ = user_ensure(email=email, staff=True)
     if not user.is_staff:
         raise DomainError(f"staff_email: {email} is not a staff user.", field="staff_email")
     return user

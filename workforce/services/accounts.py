@@ -1,14 +1,20 @@
 """Logins made by an operator's command (staff, demo crew) rather than through signup."""
-
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
-from workforce.models import (
-    OnboardingState,
-    User,
-)
+from workforce.models import User, normalize_email_address
 
-S = OnboardingState
+
+@transaction.atomic
+def user_ensure(*, email: str, staff: bool = False) -> tuple[User, bool]:
+    """The user with this address (trimmed, lower-cased), made with an unusable password when missing (True then);
+    `staff` makes a new user staff and never takes staff rights from an existing one."""
+    user, created = User.objects.get_or_create(email=normalize_email_address(email))
+    if created:
+        user.set_unusable_password()
+        user.is_staff = staff
+        user.save()
+    return user, created
 
 
 @transaction.atomic

@@ -2,15 +2,13 @@
 from argparse import ArgumentParser
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
 from common.password_file import password_from_file
-from workforce.models import normalize_email_address
-from workforce.services.accounts import user_sign_in_set
+from workforce.services.accounts import user_ensure, user_sign_in_set
 
 
 class Command(BaseCommand):
@@ -27,7 +25,7 @@ class Command(BaseCommand):
         except ValidationError:
             raise CommandError(f"--email: {email!r} is not an email address") from None
         password = password_from_file(password_file)
-        user, created = get_user_model().objects.get_or_create(email=normalize_email_address(email))
+        user, created = user_ensure(email=email, staff=True)
         user.is_staff = user.is_superuser = True
         user_sign_in_set(user=user, password=password)
         self.stdout.write(f"{'created' if created else 'updated'} staff user {email}")
