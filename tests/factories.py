@@ -7,6 +7,7 @@ from typing import Any
 import factory
 from django.contrib.auth.hashers import make_password
 from django.db.models import Max
+from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
@@ -142,3 +143,13 @@ def batch_held_by(contractor: Contractor, *, job: Job | None = None) -> Batch:
     number = job.batches.count() + 1
     return Batch.objects.create(job=job, number=number, state=BatchState.ASSIGNED, assigned_to=contractor,
                                 assigned_at=timezone.now())
+
+
+def contractor_signed_in(email: str) -> tuple[Client, Contractor]:
+    """A test client signed in as a new applicant with this address, email verified, and their contractor."""
+    user = User.objects.create_user(email, "a-long-test-password")
+    contractor = contractor_register(user=user)
+    contractor_email_verified(user=user)
+    client = Client()
+    client.force_login(user)
+    return client, contractor

@@ -5,23 +5,14 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from workforce.models import Contractor, User
+from tests.factories import contractor_signed_in
+from workforce.models import User
 from workforce.services.profile import profile_update
-from workforce.services.registration import contractor_email_verified, contractor_register
 
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     cache.clear()  # allauth keeps its rate-limit counters in the cache
-
-
-def _contractor(email: str) -> tuple[Client, Contractor]:
-    user = User.objects.create_user(email, "a-long-test-password")
-    contractor = contractor_register(user=user)
-    contractor_email_verified(user=user)
-    client = Client()
-    client.force_login(user)
-    return client, contractor
 
 
 @pytest.mark.django_db
@@ -33,8 +24,8 @@ def test_anonymous_visitors_are_sent_to_login_from_the_dashboard(client: Client)
 
 @pytest.mark.django_db
 def test_the_applicant_page_refuses_contractors() -> None:
-    a_client, _ = _contractor("a@example.org")
-    _, b = _contractor("b@example.org")
+    a_client, _ = contractor_signed_in("a@example.org")
+    _, b = contractor_signed_in("b@example.org")
     url = f"/staff/applicants/{b.pk}/"
     assert a_client.get(url).status_code == 403
     assert a_client.post(url, {"action": "approve", "contractors": [b.pk]}).status_code == 403
@@ -44,8 +35,8 @@ def test_the_applicant_page_refuses_contractors() -> None:
 
 @pytest.mark.django_db
 def test_the_dashboard_shows_only_the_signed_in_contractors_data() -> None:
-    a_client, _ = _contractor("a@example.org")
-    _, b = _contractor("b@example.org")
+    a_client, _ = contractor_signed_in("a@example.org")
+    _, b = contractor_signed_in("b@example.org")
     profile_update(contractor=b, legal_name="Bea Secret", display_name="Bea", country="PE",
                    timezone_name="America/Lima", languages=["es"], hours_available_per_week=5,
                    payout_method="wise", payout_email="bea@example.org", date_of_birth=date(1990, 1, 1))
