@@ -1,7 +1,9 @@
-"""A close-up of one defect on its photo, as a JPEG: the job page shows one per class (pure Pillow, no Django)."""
+"""A close-up of one defect on its photo, as a JPEG: the job page shows one per class (no Django)."""
 import io
 from pathlib import Path
 
+import cv2
+import numpy as np
 from PIL import Image, ImageOps
 
 
@@ -21,3 +23,14 @@ def close_up_jpeg(photo_path: Path | str, *, box: tuple[int, int, int, int], siz
     out = io.BytesIO()
     crop.save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def largest_defect(mask: np.ndarray) -> tuple[int, tuple[int, int, int, int]] | None:
+    """(area, (top, left, bottom, right)) of the largest 8-connected region of a boolean mask, None when empty.
+
+    A class's mask paints every defect of the class on the photo; a close-up shows one of them."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return None
+    x, y, w, h, area = (int(v) for v in stats[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))])
+    return area, (y, x, y + h, x + w)

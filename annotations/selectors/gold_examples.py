@@ -1,7 +1,4 @@
-"""Reads for showing what a defect class looks like: the current gold mask that paints a class best, on its photo.
-
-Destined for annotations/selectors/gold_examples.py once annotations' selectors are a package.
-"""
+"""Reads for showing what a defect class looks like: the largest defect a current gold mask paints, on its photo."""
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +6,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
 from annotations.models import GoldVersion, Job, Task
+from annotations.quality.close_up import largest_defect
 from annotations.quality.labelstudio_json import ScoringInputError, packed_masks_from_results
 from annotations.quality.packed import Box
 
@@ -19,7 +17,7 @@ CANDIDATES = 8
 @dataclass(frozen=True)
 class GoldExample:
     photo: Path  # the task's photo on disk
-    box: Box  # (top, left, bottom, right) around the class's gold mask on it
+    box: Box  # (top, left, bottom, right) around the largest defect of the class's gold mask on it
 
 
 def gold_exists() -> bool:
@@ -47,7 +45,8 @@ def _current_golds(job: Job, label: str) -> list[tuple[Task, list]]:
 
 
 def _mask_box(task: Task, result: list, label: str) -> tuple[int, Box] | None:
-    """(pixels, box) of the label's mask in a gold result, None when it is empty or does not fit the photo."""
+    """(pixels, box) of the largest defect of the label's mask in a gold result, None when the mask is empty or does
+    not fit the photo."""
     own = [r for r in result if isinstance(r, dict) and label in (r.get("value") or {}).get("brushlabels", [])]
     try:
         masks, height, width = packed_masks_from_results(own)
@@ -57,11 +56,16 @@ def _mask_box(task: Task, result: list, label: str) -> tuple[int, Box] | None:
     box = mask.box() if mask is not None else None
     if box is None or (height, width) != (task.height, task.width):
         return None
-    return mask.count(), box
+    found = largest_defect(mask.unpack(box))  # only the mask's own box is unpacked, not the whole photo
+    if found is None:
+        return None
+    area, (top, left, bottom, right) = found
+    return area, (box[0] + top, box[1] + left, box[0] + bottom, box[1] + right)
 
 
 def gold_example(*, class_key: str) -> GoldExample | None:
-    """The largest current gold mask of the class on the newest job that has one, or None when no gold paints it.
+    """The largest defect a current gold mask of the class paints, on the newest job that has one, or None when no
+    gold paints it.
 
     The class is found by its key in each job's classes, since jobs may give it another label."""
     for job in Job.objects.filter(label_classes__contains=[{"key": class_key}]).order_by("-created_at", "-pk"):

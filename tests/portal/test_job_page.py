@@ -37,8 +37,9 @@ def _no_cached_close_ups() -> None:
     cache.clear()  # the close-ups are cached for an hour
 
 
-def _job_with_scratch_gold(sample_dir: Path) -> Job:
-    """A job of the sample's photos (without their gold) whose first photo has one gold scratch at SCRATCH_BOX."""
+def _job_with_scratch_gold(sample_dir: Path, *, also: tuple[int, int, int, int] | None = None) -> Job:
+    """A job of the sample's photos (without their gold) whose first photo has one gold scratch at SCRATCH_BOX
+    (and a second, smaller one at `also`)."""
     job, _ = jobs.job_create(name="Screens", client="Refurb Co", instructions="",
                              specs=jobs.specs_from_folder(sample_dir / "images"), image_source=str(sample_dir),
                              actor=None)
@@ -46,6 +47,8 @@ def _job_with_scratch_gold(sample_dir: Path) -> Job:
     mask = np.zeros((task.height, task.width), bool)
     top, left, bottom, right = SCRATCH_BOX
     mask[top:bottom, left:right] = True
+    if also is not None:
+        mask[also[0]:also[2], also[1]:also[3]] = True
     gold_set(task=task, result=[brush_result(mask, label="Scratch", rid="scratch")], source=GoldSource.IMPORT)
     return job
 
@@ -112,6 +115,22 @@ def test_a_class_with_gold_is_shown_cut_around_its_gold_mask_even_without_a_samp
         assert np.abs(shown - elsewhere).mean() > np.abs(shown - expected).mean() * 2
         # No job's gold paints a pit and there is no sample job to fall back on.
         assert client.get("/job/examples/pit.jpg").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_gold_mask_with_several_defects_is_shown_by_its_largest_one_not_the_box_around_all(
+    client: Client, sample_dir: Path, tmp_path: Path,
+) -> None:
+    small = (330, 500, 340, 510)  # a 10 x 10 px scratch far from the 60 x 30 px one
+    job = _job_with_scratch_gold(sample_dir, also=small)
+    photo = settings.VAR_DIR / job.tasks.order_by("key").first().image_path
+    with override_settings(SAMPLE_JOB_DIR=tmp_path / "none"):
+        shown = np.asarray(Image.open(io.BytesIO(client.get("/job/examples/scratch.jpg").content)), dtype=int)
+    expected = _close_up_around(photo, SCRATCH_BOX)
+    assert shown.shape == expected.shape
+    assert np.abs(shown - expected).mean() < 4  # JPEG noise only
+    around_both = _close_up_around(photo, (SCRATCH_BOX[0], SCRATCH_BOX[1], small[2], small[3]))
+    assert shown.shape != around_both.shape or np.abs(shown - around_both).mean() > 8
 
 
 @pytest.mark.django_db
