@@ -19,6 +19,11 @@ class AccessibleForm(forms.Form):
 
 
 def form_error(form: forms.Form, exc: DomainError, *, fields: Mapping[str, str] | None = None) -> None:
-    """The error on the form field it names (through `fields`, a service-field → form-field map), else on the form."""
+    """The error on the form field it names (through `fields`, a service-field → form-field map), else on the form.
+
+    Beside its field the message drops the service's "field: " prefix, since the field's label already names it."""
     field = (fields or {}).get(exc.field or "", exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
+    if field in form.fields:
+        form.add_error(field, exc.message.removeprefix(f"{exc.field}: "))
+    else:
+        form.add_error(None, exc.message)

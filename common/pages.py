@@ -25,10 +25,11 @@ class Outcome(Generic[T]):
 
 
 def run_service(request: HttpRequest, call: Callable[[], T], *, form: forms.Form | Sequence[forms.Form] | None = None,
-                fields: Mapping[str, str] | None = None, refused: str = "") -> Outcome[T]:
+                fields: Mapping[str, str] | None = None, refused: str = "", message: bool = True) -> Outcome[T]:
     """Call `call()`; a DomainError goes on `form` (on the field it names, mapped through `fields`) when a form
     is given, else into an error message prefixed by `refused` ("Gold import refused: "). Other errors propagate.
-    A page with several forms passes them all: the error goes on the one holding the field, else on the first."""
+    A page with several forms passes them all: the error goes on the one holding the field, else on the first.
+    `message=False` is for a page that shows the refusal itself, beside what was refused (Outcome.error)."""
     try:
         return Outcome(value=call())
     except DomainError as exc:
@@ -36,6 +37,6 @@ def run_service(request: HttpRequest, call: Callable[[], T], *, form: forms.Form
             page_forms = [form] if isinstance(form, forms.Form) else list(form)
             field = (fields or {}).get(exc.field or "", exc.field)
             form_error(next((f for f in page_forms if field in f.fields), page_forms[0]), exc, fields=fields)
-        else:
+        elif message:
             messages.error(request, f"{refused}{exc.message}")
         return Outcome(error=exc)

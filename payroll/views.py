@@ -92,7 +92,8 @@ def _pay_url(week_start: datetime) -> str:
 
 def _pay_page(request: HttpRequest, contractor: Contractor, *, week_start: datetime,
               entry_form: TimeEntryForm | None = None, timer_form: TimerStartForm | None = None,
-              week_error: str = "") -> HttpResponse:
+              week_error: str = "", submit_error: str = "", refused_entry: int | None = None,
+              refused_message: str = "") -> HttpResponse:
     now = timezone.now()
     zone = contractor_zone(contractor)
     summary = week_summary(contractor=contractor, week_start=week_start, now=now)
@@ -110,7 +111,9 @@ def _pay_page(request: HttpRequest, contractor: Contractor, *, week_start: datet
         "timesheet": timesheet, "totals": totals,
         "editable": timesheet is None or timesheet.state in EDITABLE,
         "can_submit": timesheet is not None and timesheet.state in EDITABLE and week_start <= now,
+        "submit_error": submit_error,
         "entries": [{"entry": e, "hmm": minutes_as_hmm(e.minutes)} for e in entries],
+        "refused_entry": refused_entry, "refused_message": refused_message,
         "evidence_count": evidence.annotation_count if evidence else 0,
         "evidence_hours": evidence.active_hours if evidence else seconds_as_hours(0),
         "flags": timesheet_flags(minutes=summary.work_minutes, evidence=evidence),
@@ -154,8 +157,10 @@ def entry_create(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 def entry_delete(request: HttpRequest, contractor: Contractor, pk: int) -> HttpResponse:
     entry = get_object_or_404(TimeEntry.objects.select_related("timesheet"), pk=pk, contractor=contractor)
     week_start = entry.timesheet.week_start
-    if not run_service(request, lambda: time_entry_delete(entry=entry, contractor=contractor)).ok:
-        return _pay_page(request, contractor, week_start=week_start)
+    deleted = run_service(request, lambda: time_entry_delete(entry=entry, contractor=contractor), message=False)
+    if not deleted.ok:  # the refusal is shown beside the entry
+        return _pay_page(request, contractor, week_start=week_start, refused_entry=entry.pk,
+                         refused_message=deleted.error.message)
     messages.success(request, f"Entry of {minutes_as_hmm(entry.minutes)} h removed.")
     return redirect(_pay_url(week_start))
 
@@ -194,8 +199,9 @@ def week_submit(request: HttpRequest, contractor: Contractor, week: str) -> Http
     except DomainError:  # a week the URL's pattern lets through but the calendar has not (2026-W60)
         raise Http404("No such week.") from None
     timesheet = get_object_or_404(Timesheet, contractor=contractor, week_start=week_start)
-    if not run_service(request, lambda: timesheet_submit(timesheet=timesheet, actor=request.user)).ok:
-        return _pay_page(request, contractor, week_start=week_start)
+    submitted = run_service(request, lambda: timesheet_submit(timesheet=timesheet, actor=request.user), message=False)
+    if not submitted.ok:  # the refusal is shown beside the submit button
+        return _pay_page(request, contractor, week_start=week_start, submit_error=submitted.error.message)
     messages.success(request, f"Week {week} submitted for review.")
     return redirect(_pay_url(week_start))
 

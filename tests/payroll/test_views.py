@@ -197,9 +197,13 @@ def test_submitting_the_week_locks_its_entries(tokyo: Contractor, batch: Batch) 
     assert "Waiting for review" in page
     refused = client.post(f"/pay/entries/{entry.pk}/delete/")
     assert "2026-W45 is submitted" in refused.content.decode()
+    # Beside the entry it refuses, not in the page's message list.
+    assert f'<p class="errorlist" role="alert" id="entry-{entry.pk}-errors">' in refused.content.decode()
+    assert 'class="messages"' not in refused.content.decode()
     assert TimeEntry.objects.filter(pk=entry.pk).exists()
     again = client.post("/pay/weeks/2026-W45/submit/")
     assert "already submitted" in again.content.decode()
+    assert 'class="messages"' not in again.content.decode()  # beside the submit button instead
 
 
 def test_a_rejected_week_shows_the_reason_and_can_be_corrected(tokyo: Contractor, batch: Batch) -> None:
