@@ -7,4 +7,4 @@ class WorkforceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from workforce import signals  # noqa: F401 - connects the receivers
+        from workforce import receivers  # noqa: F401 - connects the receivers; models load only once ready
