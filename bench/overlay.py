@@ -1,9 +1,10 @@
 """Benchmark of render_overlay on a 5472x3648 photo against a naive full-size colouring, on one core.
 
-Run from the repository root: python bench/overlay.py [--sample DIR] [--repeat N] [--out FILE]
+Run from the repository root: python bench/overlay.py [--sample DIR] [--repeat N] [--out FILE] [--smoke]
 With DIR/manifest.json (a sample job of `manage.py make_sample_job`, default var/sample), its first
 task's photo and masks (gold vs prediction) are used, enlarged to 5472x3648 when smaller; otherwise
 a photo and a gold / candidate pair are synthesized. The overlay is saved to --out.
+--smoke: a synthesized 1368x912 photo shrunk to 512 px, one run of each, the overlay saved in a temp folder.
 """
 
 import argparse
@@ -51,27 +52,32 @@ def from_sample(directory: Path) -> tuple[np.ndarray, Masks, Masks, str]:
     return photo, sides[0], sides[1], note
 
 
-def synthesize(seed: int = 0) -> tuple[np.ndarray, Masks, Masks, str]:
-    """A dim, textured screen photo; gold defects and a candidate that is off, misses and invents some."""
+def synthesize(seed: int = 0, width: int = WIDTH, height: int = HEIGHT) -> tuple[np.ndarray, Masks, Masks, str]:
+    """A dim, textured screen photo; gold defects and a candidate that is off, misses and invents some.
+    Distances are those of a 5472 px wide photo, scaled to `width`."""
     rng = np.random.default_rng(seed)
+
+    def px(value: int) -> int:
+        return int(value * width / WIDTH)
+
     # A diagonal glare band over a dark panel, plus faint sensor noise.
-    yy, xx = np.mgrid[0:HEIGHT:16, 0:WIDTH:16].astype(np.float32)
-    glare = 60 * np.exp(-(((xx - yy * 1.5 - 1000) / 900) ** 2))
+    yy, xx = np.mgrid[0:height:16, 0:width:16].astype(np.float32)
+    glare = 60 * np.exp(-(((xx - yy * 1.5 - px(1000)) / px(900)) ** 2))
     small = np.dstack([25 + glare, 28 + glare, 35 + glare]) + rng.normal(0, 2, (*glare.shape, 3))
-    photo = cv2.resize(small.clip(0, 255).astype(np.uint8), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
-    gold = {d.label: np.zeros((HEIGHT, WIDTH), np.uint8) for d in DEFECT_CLASSES}
-    cand = {d.label: np.zeros((HEIGHT, WIDTH), np.uint8) for d in DEFECT_CLASSES}
+    photo = cv2.resize(small.clip(0, 255).astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC)
+    gold = {d.label: np.zeros((height, width), np.uint8) for d in DEFECT_CLASSES}
+    cand = {d.label: np.zeros((height, width), np.uint8) for d in DEFECT_CLASSES}
     for n in range(24):
         label = DEFECT_CLASSES[n % len(DEFECT_CLASSES)].label
-        x, y = int(rng.integers(200, WIDTH - 1200)), int(rng.integers(200, HEIGHT - 1200))
+        x, y = int(rng.integers(px(200), width - px(1200))), int(rng.integers(px(200), height - px(1200)))
         if label in ("Scratch", "Crack"):
-            end = (x + int(rng.integers(200, 1000)), y + int(rng.integers(-150, 1000)))
+            end = (x + int(rng.integers(px(200), px(1000))), y + int(rng.integers(px(-150), px(1000))))
             thickness = int(rng.integers(1, 4))
             cv2.line(gold[label], (x, y), end, 1, thickness)
             if n % 5:
                 cv2.line(cand[label], (x + 1, y), (end[0] + 1, end[1]), 1, thickness)
         else:
-            radius = int(rng.integers(8, 160))
+            radius = int(rng.integers(max(px(8), 1), px(160)))
             cv2.circle(gold[label], (x, y), radius, 1, -1)
             if n % 5 == 0:
                 other = DEFECT_CLASSES[(n + 1) % len(DEFECT_CLASSES)].label  # wrong class
@@ -79,12 +85,12 @@ def synthesize(seed: int = 0) -> tuple[np.ndarray, Masks, Masks, str]:
             elif n % 7:
                 cv2.circle(cand[label], (x + 3, y + 2), radius + 2, 1, -1)
         if n % 4 == 0:  # invented
-            cv2.circle(cand[label], (x + 400, y + 300), 30, 1, -1)
+            cv2.circle(cand[label], (x + px(400), y + px(300)), px(30), 1, -1)
     return photo, {k: v.view(bool) for k, v in gold.items()}, {k: v.view(bool) for k, v in cand.items()}, \
         "synthetic photo and masks"
 
 
-def naive_overlay(*, photo: np.ndarray, gold: Masks, candidate: Masks) -> bytes:
+def naive_overlay(*, photo: np.ndarray, gold: Masks, candidate: Masks, max_side: int = MAX_SIDE) -> bytes:
     """The obvious implementation: colour class-agnostic masks on a full-size float image, then shrink."""
     any_gold = np.logical_or.reduce(list(gold.values()))
     any_cand = np.logical_or.reduce(list(candidate.values()))
@@ -94,7 +100,7 @@ def naive_overlay(*, photo: np.ndarray, gold: Masks, candidate: Masks) -> bytes:
                            (any_gold & ~any_cand, "Missed")):
         colour = next(c for text, c in colours.items() if text.startswith(caption))
         out[where] = out[where] * (1 - ALPHA) + np.array(colour, np.float32) * ALPHA
-    image = Image.fromarray(out.astype(np.uint8)).resize(output_size(WIDTH, HEIGHT, MAX_SIDE),
+    image = Image.fromarray(out.astype(np.uint8)).resize(output_size(photo.shape[1], photo.shape[0], max_side),
                                                          Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
@@ -127,35 +133,42 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each variant (median reported)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "overlay-example.jpg",
                         help="where to save our overlay")
+    parser.add_argument("--smoke", action="store_true",
+                        help="smallest run: synthesized 1368x912 photo, 512 px output, one run, saved in a temp folder")
     args = parser.parse_args()
+    workdir = tempfile.TemporaryDirectory() if args.smoke else None
+    if workdir:
+        args.repeat, args.out = 1, Path(workdir.name) / "overlay-example.jpg"
+    width, height, max_side = (WIDTH // 4, HEIGHT // 4, 512) if args.smoke else (WIDTH, HEIGHT, MAX_SIDE)
     # The target is one core per worker; OpenCV would otherwise spread resizes over all cores.
     cv2.setNumThreads(1)
 
-    if (args.sample / "manifest.json").exists():
+    if not args.smoke and (args.sample / "manifest.json").exists():
         photo, gold, cand, source = from_sample(args.sample)
     else:
-        photo, gold, cand, source = synthesize()
+        photo, gold, cand, source = synthesize(width=width, height=height)
     pil_photo = Image.fromarray(photo)
     print(f"{source}: gold {sum(int(m.sum()) for m in gold.values())} px in {len(gold)} classes, "
-          f"candidate {sum(int(m.sum()) for m in cand.values())} px; output longest side {MAX_SIDE}")
+          f"candidate {sum(int(m.sum()) for m in cand.values())} px; output longest side {max_side}")
 
     def ours() -> bytes:
-        return render_overlay(photo=photo, gold=gold, candidate=cand, max_side=MAX_SIDE)
+        return render_overlay(photo=photo, gold=gold, candidate=cand, max_side=max_side)
 
     def ours_pil() -> bytes:
-        return render_overlay(photo=pil_photo, gold=gold, candidate=cand, max_side=MAX_SIDE)
+        return render_overlay(photo=pil_photo, gold=gold, candidate=cand, max_side=max_side)
 
     def naive() -> bytes:
-        return naive_overlay(photo=photo, gold=gold, candidate=cand)
+        return naive_overlay(photo=photo, gold=gold, candidate=cand, max_side=max_side)
 
     args.out.write_bytes(ours())
     t_ours, t_pil, t_naive = (median_time(fn, args.repeat) for fn in (ours, ours_pil, naive))
     m_ours, m_naive = peak_mib(ours), peak_mib(naive)
 
     rng = np.random.default_rng(1)
-    dense_gold = {d.label: rng.random((HEIGHT, WIDTH)) < 0.3 for d in DEFECT_CLASSES}
-    dense_cand = {d.label: rng.random((HEIGHT, WIDTH)) < 0.3 for d in DEFECT_CLASSES}
-    t_dense = median_time(lambda: render_overlay(photo=photo, gold=dense_gold, candidate=dense_cand), args.repeat)
+    dense_gold = {d.label: rng.random((height, width)) < 0.3 for d in DEFECT_CLASSES}
+    dense_cand = {d.label: rng.random((height, width)) < 0.3 for d in DEFECT_CLASSES}
+    t_dense = median_time(lambda: render_overlay(photo=photo, gold=dense_gold, candidate=dense_cand,
+                                                 max_side=max_side), args.repeat)
 
     print(f"\nnumpy {np.__version__}, OpenCV {cv2.__version__} (1 thread), Pillow {Image.__version__}; "
           f"medians of {args.repeat} runs, incl. JPEG encode\n")
@@ -165,6 +178,8 @@ def main() -> None:
     print(f"naive / ours: {t_naive / t_ours:.1f}x time, {m_naive / m_ours:.1f}x memory")
     print(f"worst case, 12 masks of 30% noise: {t_dense * 1e3:.1f} ms")
     print(f"\nsaved {args.out} ({args.out.stat().st_size // 1024} KiB)")
+    if workdir:
+        workdir.cleanup()
 
 
 if __name__ == "__main__":
