@@ -12,6 +12,9 @@ it (packed masks, score, rubber-stamp check, overlay from the JPEG) in a fresh p
 annotations: it drops and recreates --database-url and empties --broker-url) with the worker
 processes' peak RSS, which is what the 500 MB target is about; without it that row reports the
 single-process peak and says the worker was not measured. The run ends with the targets' table.
+
+--smoke: a synthesized 1368x912 pair and photo, one run of each step, no Celery job (that is
+bench/scoring_celery.py --smoke), to check the script still runs.
 """
 
 import argparse
@@ -78,33 +81,40 @@ def _draw(canvas: np.ndarray, kind: str, params: dict, dy: int, dx: int, grow: i
         cv2.fillPoly(canvas, [(params["points"] + np.array([dx, dy])).astype(np.int32)], 1)
 
 
-def _random_defect(rng: np.random.Generator, kind: str) -> dict:
-    x, y = int(rng.integers(150, WIDTH - 150)), int(rng.integers(150, HEIGHT - 150))
+def _random_defect(rng: np.random.Generator, kind: str, width: int = WIDTH, height: int = HEIGHT) -> dict:
+    """Distances are those of a 5472 px wide photo, scaled to `width`."""
+    scale = width / WIDTH
+
+    def px(value: int) -> int:
+        return max(1, int(value * scale))
+
+    x, y = int(rng.integers(px(150), width - px(150))), int(rng.integers(px(150), height - px(150)))
     if kind in ("scratch", "crack"):
         steps = 2 if kind == "scratch" else int(rng.integers(5, 12))
-        step = 900.0 if kind == "scratch" else 120.0
+        step = (900.0 if kind == "scratch" else 120.0) * scale
         angles = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.normal(0, 0.6 if kind == "crack" else 0.02, steps))
         points = np.cumsum(np.column_stack((np.cos(angles), np.sin(angles))) * step, axis=0) + np.array([x, y])
-        points = np.clip(points, 0, (WIDTH - 1, HEIGHT - 1))
+        points = np.clip(points, 0, (width - 1, height - 1))
         return {"points": points, "width": int(rng.integers(1, 7))}
     if kind in ("pit", "blemish", "discoloration"):
         size = {"pit": (3, 25), "blemish": (20, 120), "discoloration": (150, 500)}[kind]
-        return {"x": x, "y": y, "axes": tuple(int(a) for a in rng.integers(*size, size=2)),
+        return {"x": x, "y": y, "axes": tuple(int(a) for a in rng.integers(px(size[0]), px(size[1]), size=2)),
                 "angle": float(rng.uniform(0, 180))}
     angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
-    radii = rng.uniform(40, 200, 9)
+    radii = rng.uniform(40 * scale, 200 * scale, 9)
     return {"points": np.column_stack((x + radii * np.cos(angles), y + radii * np.sin(angles)))}
 
 
 def _result(mask: np.ndarray, label: str, rid: str) -> dict:
     return {
         "id": rid, "type": "brushlabels", "from_name": BRUSH_FROM_NAME, "to_name": IMAGE_TO_NAME,
-        "original_width": WIDTH, "original_height": HEIGHT, "image_rotation": 0,
+        "original_width": mask.shape[1], "original_height": mask.shape[0], "image_rotation": 0,
         "value": {"format": "rle", "rle": mask_to_rle(mask), "brushlabels": [label]},
     }
 
 
-def synthesize(seed: int = 0, defects: int = 25) -> tuple[list[dict], list[dict]]:
+def synthesize(seed: int = 0, defects: int = 25, width: int = WIDTH, height: int = HEIGHT
+               ) -> tuple[list[dict], list[dict]]:
     """(gold results, candidate results): one brush result per defect, as annotators draw them.
 
     The candidate redraws each defect up to 2 px off and 1 px thicker or thinner, misses one,
@@ -113,9 +123,9 @@ def synthesize(seed: int = 0, defects: int = 25) -> tuple[list[dict], list[dict]
     rng = np.random.default_rng(seed)
     kinds = [DEFECT_CLASSES[i % len(DEFECT_CLASSES)] for i in range(defects)]
     gold, cand = [], []
-    canvas = np.zeros((HEIGHT, WIDTH), np.uint8)
+    canvas = np.zeros((height, width), np.uint8)
     for n, defect in enumerate(kinds):
-        params = _random_defect(rng, defect.key)
+        params = _random_defect(rng, defect.key, width, height)
         canvas[:] = 0
         _draw(canvas, defect.key, params, 0, 0, 0)
         gold.append(_result(canvas.view(bool), defect.label, f"g{n}"))
@@ -128,7 +138,7 @@ def synthesize(seed: int = 0, defects: int = 25) -> tuple[list[dict], list[dict]
             cv2.circle(canvas, tuple(int(v) for v in params["points"].mean(axis=0)), 12, 0, -1)
         cand.append(_result(canvas.view(bool), defect.label, f"c{n}"))
     canvas[:] = 0
-    cv2.circle(canvas, (WIDTH // 2, HEIGHT // 2), 9, 1, -1)
+    cv2.circle(canvas, (width // 2, height // 2), 9, 1, -1)
     cand.append(_result(canvas.view(bool), DEFECT_CLASSES[1].label, "c-extra"))
     return gold, cand
 
@@ -183,10 +193,10 @@ def _rust_codec() -> tuple[Callable, Callable] | None:
     return rs.decode_rle, rs.encode_rle
 
 
-def synthetic_photo(path: Path) -> Path:
+def synthetic_photo(path: Path, width: int = WIDTH, height: int = HEIGHT) -> Path:
     """A 5472x3648 JPEG of smooth gradients (a photo's size and decode cost, not its looks)."""
-    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH]
-    rgb = np.dstack([xs * 255 // WIDTH, ys * 255 // HEIGHT, (xs + ys) % 256]).astype(np.uint8)
+    ys, xs = np.mgrid[0:height, 0:width]
+    rgb = np.dstack([xs * 255 // width, ys * 255 // height, (xs + ys) % 256]).astype(np.uint8)
     cv2.imwrite(str(path), rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
     return path
 
@@ -261,8 +271,15 @@ def main() -> None:
     parser.add_argument("--database-url", default=scoring_celery.DATABASE_URL,
                         help="a database the Celery job may drop")
     parser.add_argument("--broker-url", default=scoring_celery.BROKER_URL, help="a Redis db the Celery job may empty")
+    parser.add_argument("--smoke", action="store_true",
+                        help="smallest run: a synthesized 1368x912 pair, one run of each step, no Celery job")
     parser.add_argument("--peak-child", nargs=3, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.smoke:
+        if args.celery:
+            parser.error("--smoke runs no Celery job: bench/scoring_celery.py --smoke is that one's")
+        args.sample, args.repeat, args.sdk_repeat = None, 1, 1
+    width, height = (WIDTH // 4, HEIGHT // 4) if args.smoke else (WIDTH, HEIGHT)
     # The target is one core per worker; OpenCV would otherwise spread some calls over all cores.
     cv2.setNumThreads(1)
     if args.peak_child:
@@ -276,11 +293,11 @@ def main() -> None:
     else:
         if args.sample:
             print(f"note: {args.sample / 'manifest.json'} not found; synthesizing a pair")
-        gold_results, cand_results = synthesize()
+        gold_results, cand_results = synthesize(width=width, height=height)
         gold_file, cand_file = Path(workdir.name) / "gold.json", Path(workdir.name) / "candidate.json"
         gold_file.write_text(json.dumps(gold_results))
         cand_file.write_text(json.dumps({"result": cand_results}))
-        photo = synthetic_photo(Path(workdir.name) / "photo.jpg")
+        photo = synthetic_photo(Path(workdir.name) / "photo.jpg", width, height)
         source = "synthetic pair"
 
     gold_masks, height, width = masks_from_results(gold_results)
