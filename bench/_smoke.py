@@ -71,3 +71,17 @@ def sample_job(*, images: int, width: int, height: int) -> Iterator[Path]:
         yield folder / "sample"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def django_migrated(url: str, *, broker_url: str = "") -> None:
+    """Set Django up on the smoke database at `url`, migrated; Celery eager unless `broker_url` is given (a smoke
+    run never sends to the broker that a test run's worker is reading)."""
+    os.environ.update(DATABASE_URL=url, CELERY_BROKER_URL=broker_url, REDIS_URL=broker_url)
+    os.environ.pop("CELERY_RESULT_BACKEND", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

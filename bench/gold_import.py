@@ -5,6 +5,8 @@ Run against a migrated database (it makes a job there and leaves it), on a sampl
     python manage.py make_sample_job --images 12 --width 5472 --height 3648 --out var/sample-bench
     DATABASE_URL=... python bench/gold_import.py --manifest var/sample-bench/manifest.json
 Each import first sets every task's gold to "no defect", so both imports write a version per task.
+--smoke (no --manifest): 3 photos of 640x427 in a temp folder under var/, on a database of its own
+(labelcrew_bench_gold_smoke) made, migrated and dropped by the run.
 """
 import argparse
 import io
@@ -24,20 +26,35 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--manifest", type=Path, help="manifest.json of a sample job under var/")
+    parser.add_argument("--smoke", action="store_true",
+                        help="smallest run: 3 small photos of its own, on a throwaway database")
+    args = parser.parse_args()
+    if args.smoke:
+        from _smoke import django_migrated, sample_job, throwaway_database  # bench/, the script's own folder
+
+        with throwaway_database("labelcrew_bench_gold") as url, sample_job(images=3, width=640, height=427) as sample:
+            django_migrated(url)
+            run(sample / "manifest.json")
+        return
+    if args.manifest is None:
+        parser.error("--manifest is required (or --smoke)")
     import django
 
     django.setup()
+    run(args.manifest)
+
+
+def run(manifest_path: Path) -> None:
     from annotations.models import GoldSource
     from annotations.services import jobs
     from annotations.services.gold import gold_import, gold_set
     from annotations.services.gold_masks import gold_import_masks
     from annotations.services.publishing import image_url
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--manifest", type=Path, required=True)
-    args = parser.parse_args()
-    root = args.manifest.parent
-    manifest = json.loads(args.manifest.read_text())
+    root = manifest_path.parent
+    manifest = json.loads(manifest_path.read_text())
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -48,7 +65,7 @@ def main() -> None:
     pngs = [root / rel for task in manifest["tasks"] for rel in task["gold_masks"].values()]
 
     job, _ = jobs.job_create(name=f"Bench gold {time.time():.0f}", client="bench", instructions="bench",
-                             specs=jobs.specs_from_manifest(args.manifest), image_source=str(args.manifest),
+                             specs=jobs.specs_from_manifest(manifest_path), image_source=str(manifest_path),
                              actor=None)
     tasks = list(job.tasks.order_by("key"))
     export = json.dumps([{"data": {"image": image_url(t.image_path)},
