@@ -9,6 +9,8 @@ pass. References measured in the same run: streaming the week's raw entry rows w
 Run from the repository root against a PostgreSQL database of its own (its name must contain "bench"):
     createdb -h 127.0.0.1 -U postgres labelcrew_bench_export
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/labelcrew_bench_export python bench/export_timesheets.py
+--smoke: 5 contractors, one run of each measurement, on a database of its own (labelcrew_bench_export_smoke)
+made, migrated and dropped by the run.
 """
 import argparse
 import csv
@@ -197,6 +199,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000], help="contractors per week")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement; the best is shown")
+    parser.add_argument("--smoke", action="store_true",
+                        help="smallest run: 5 contractors, one run each, on a throwaway database")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--week", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, default=0, help=argparse.SUPPRESS)
@@ -204,30 +208,43 @@ def main() -> None:
     if args.child:
         _child(args.child, args.week, args.rows, args.repeat)
         return
+    if args.smoke:
+        from _smoke import django_migrated, throwaway_database  # bench/, the script's own folder
+
+        with throwaway_database("labelcrew_bench_export") as url:
+            django_migrated(url)  # the measuring children inherit its DATABASE_URL
+            _setup()
+            measure(sizes=[5], repeat=1)
+        return
     _setup()
     from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)
+    measure(sizes=args.sizes, repeat=args.repeat)
+
+
+def measure(*, sizes: list[int], repeat: int) -> None:
+    """Print the table: each size's exports against the two floors, each measured in a child process."""
     from payroll.models import TimeEntry
     from payroll.selectors.weeks import week_name
 
-    call_command("migrate", verbosity=0)
     print(f"{'contractors':>11} {'entries':>8} {'what':<26} {'queries':>7} {'time':>8} {'vs DB floor':>11} "
           f"{'vs CSV floor':>12} {'heap peak':>10} {'RSS peak':>9} {'RSS growth':>10}")
-    for n in args.sizes:
+    for n in sizes:
         week_start = _week_of(n)
         week = week_name(week_start)
         entries = TimeEntry.objects.filter(timesheet__week_start=week_start).count()
-        floor_db = _measure("floor-db", week, n, args.repeat)
-        floor_csv = _measure("floor-csv", week, n, args.repeat)
+        floor_db = _measure("floor-db", week, n, repeat)
+        floor_csv = _measure("floor-csv", week, n, repeat)
         for kind, label in (("floor-db", "reference: stream entries"), ("floor-csv", "reference: csv from list"),
                             ("csv", "export CSV -> /dev/null"), ("xlsx", "export XLSX -> temp file")):
-            m = {"floor-db": floor_db, "floor-csv": floor_csv}.get(kind) or _measure(kind, week, n, args.repeat)
+            m = {"floor-db": floor_db, "floor-csv": floor_csv}.get(kind) or _measure(kind, week, n, repeat)
             extra = f"  ({m['bytes'] / 2**20:.1f} MiB file)" if m["bytes"] else ""
             print(f"{n:>11} {entries:>8} {label:<26} {m['queries']:>7} {m['seconds']:>7.2f}s "
                   f"{m['seconds'] / floor_db['seconds']:>10.1f}x {m['seconds'] / floor_csv['seconds']:>11.1f}x "
                   f"{m['heap_mib']:>8.1f}Mi {m['rss_mib']:>7.0f}Mi {m['rss_growth_mib']:>8.1f}Mi{extra}")
     print("queries: SQL statements sent, i.e. BEGIN, SET LOCAL, one streamed SELECT per sheet, COMMIT. time: best of "
-          f"{args.repeat}. heap peak: tracemalloc. RSS peak: the child's VmHWM; growth: over its RSS before the run.")
+          f"{repeat}. heap peak: tracemalloc. RSS peak: the child's VmHWM; growth: over its RSS before the run.")
 
 
 if __name__ == "__main__":
