@@ -8,11 +8,14 @@ cap (must be 0), whether every timesheet's work_minutes equals its entries, and,
 the same number of GETs of the entry list and of /healthz by the same clients.
     python bench/cap_race.py [--clients 20] [--contractors 5] [--requests 1000] [--port 8093] [--workers 4]
 Nothing else may listen on the port; gunicorn is stopped at the end, also on error.
+--smoke: 2 clients, 1 contractor, 40 requests a phase (enough to reach the cap), 1 gunicorn worker on a free port,
+on a database of its own (labelcrew_bench_race_smoke) made, migrated and dropped by the run.
 """
 import argparse
 import os
 import random
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -181,10 +184,28 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--port", type=int, default=8093)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--smoke", action="store_true",
+                        help="smallest run: 2 clients, 1 contractor, 40 requests, 1 worker, a throwaway database")
     args = parser.parse_args()
+    if not args.smoke:
+        database_ensure(args.database_url)
+        run(args)
+        return
+    from _smoke import throwaway_database  # bench/, the script's own folder
 
+    with throwaway_database("labelcrew_bench_race") as url:
+        run(argparse.Namespace(database_url=url, clients=2, contractors=1, requests=40, port=_free_port(), workers=1))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run(args: argparse.Namespace) -> None:
+    """Race, then check the bookkeeping, on the migrated database at args.database_url."""
     os.environ.update(ENVIRONMENT, DATABASE_URL=args.database_url)
-    database_ensure(args.database_url)
     import django
 
     django.setup()
