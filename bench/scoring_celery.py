@@ -9,6 +9,9 @@ starts `celery worker -Q scoring --concurrency 2` itself, enqueues one score_ann
 and waits for all. Then, in this process, it scores the same annotations serially with the pure numpy
 core (decode, score_masks, rubber stamp, overlay: the same work without Django, Redis or PostgreSQL)
 and prints both, with the worker processes' peak RSS (VmHWM).
+
+--smoke: 4 annotations on 2 photos of 640x427 (a sample job in a temp folder under var/), one worker process,
+on a database of its own (labelcrew_bench_scoring_smoke, dropped at the end) and Redis db 13 (emptied at the end).
 """
 
 import argparse
@@ -39,6 +42,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--database-url", default=DATABASE_URL, help="a database this benchmark may drop")
     parser.add_argument("--broker-url", default=BROKER_URL, help="a Redis db this benchmark may empty")
+    parser.add_argument("--smoke", action="store_true",
+                        help="smallest run: 4 annotations on 2 small photos, 1 worker, a throwaway database, Redis db 13")
     return parser.parse_args()
 
 
@@ -240,7 +245,26 @@ def run_job(args: argparse.Namespace, sample: Path) -> CeleryRun:
 
 def main() -> None:
     args = _arguments()
-    run = run_job(args, _sample_dir(args.sample))
+    if not args.smoke:
+        report(args, _sample_dir(args.sample))
+        return
+    import _smoke  # bench/, the script's own folder
+
+    args.database_url, args.broker_url = _smoke.database_url("labelcrew_bench_scoring"), _smoke.BROKER_URL
+    args.annotations, args.concurrency = 4, 1
+    with _smoke.sample_job(images=2, width=640, height=427) as sample:
+        try:
+            report(args, sample)
+        finally:
+            import redis
+
+            _smoke.database_drop(args.database_url)
+            redis.Redis.from_url(args.broker_url).flushdb()
+
+
+def report(args: argparse.Namespace, sample: Path) -> None:
+    """Run the job through Celery, then the serial reference, and print the table."""
+    run = run_job(args, sample)
     ids, wall, durations, peaks = run.ids, run.wall, run.durations_ms, run.worker_peaks_mb
     reference = _reference(ids)
     serial = sum(reference)
