@@ -43,7 +43,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--database-url", default=DATABASE_URL, help="a database this benchmark may drop")
     parser.add_argument("--broker-url", default=BROKER_URL, help="a Redis db this benchmark may empty")
     parser.add_argument("--smoke", action="store_true",
-                        help="smallest run: 4 annotations on 2 small photos, 1 worker, a throwaway database, Redis db 13")
+                        help="smallest run: 4 annotations, 2 small photos, 1 worker, a throwaway database, Redis db 13")
     return parser.parse_args()
 
 
