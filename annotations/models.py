@@ -66,7 +66,9 @@ class BatchState(models.TextChoices):
     OPEN = "open", "Open"
     ASSIGNED = "assigned", "Assigned"
     IN_PROGRESS = "in_progress", "In progress"
-    SUBMITTED = "submitted", "Submitted"
+    HANDED_IN = "handed_in", "Handed in"
+    IN_REVIEW = "in_review", "In review"
+    REWORK = "rework", "Rework"
     DONE = "done", "Done"
 
 
@@ -132,6 +134,27 @@ class LabelStudioAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} (#{self.ls_user_id})"
+
+
+class BatchTransition(models.Model):
+    """Audit row of one change of a batch's state, written only by annotations/batch_life.py."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=16, choices=BatchState.choices)
+    to_state = models.CharField(max_length=16, choices=BatchState.choices)
+    contractor = models.ForeignKey(Contractor, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                   help_text="Who held the batch when it changed.")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["batch", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.batch}: {self.from_state} -> {self.to_state}"
 
 
 class AssignmentAction(models.TextChoices):
