@@ -301,7 +301,7 @@ def _log_week(*, contractor: Contractor, n: int, plan: WeekPlan, job: Job, staff
                                          rng=rng) if s[1] <= now]
     batch = demo_batch_hand_over(contractor=contractor, job=job, staff=staff, reason=reason, at=week_start,
                                  started_at=sessions[0][0] if sessions else None,
-                                 state=BatchState.SUBMITTED if now >= week_start + WEEK else BatchState.IN_PROGRESS)
+                                 state=BatchState.HANDED_IN if now >= week_start + WEEK else BatchState.IN_PROGRESS)
     entries = []
     for start, end in sessions:
         entries += time_entry_create(contractor=contractor, batch=batch, start=start, end=end,

@@ -22,7 +22,7 @@ from common.errors import DomainError
 from workforce.models import Contractor, User
 
 # A backfilled batch was held or handed in; an open one would be offered to others, which it never was.
-BACKFILL_STATES = (BatchState.ASSIGNED, BatchState.IN_PROGRESS, BatchState.SUBMITTED, BatchState.DONE)
+BACKFILL_STATES = (BatchState.ASSIGNED, BatchState.IN_PROGRESS, BatchState.HANDED_IN, BatchState.DONE)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def _qualification_apply(contractor: Contractor) -> None:
         return
     contractor_qualification_record(contractor=contractor, score=found.score)
     Batch.objects.filter(pk=found.batch.pk, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS)).update(
-        state=BatchState.SUBMITTED)
+        state=BatchState.HANDED_IN)
     if found.passed and settings.QUALITY_QUALIFICATION_AUTO_APPROVE:
         onboarding.transition(contractor=contractor, to_state=OnboardingState.APPROVED, reason=(
             f"passed the qualification round: {found.score:.2f} over {found.tasks} photos "

@@ -42,7 +42,7 @@ def annotation_rework(*, annotation: Annotation, reviewer: User, comment: str) -
     locked.review_state = ReviewState.REWORK
     locked.save(update_fields=["review_state"])
     batch = locked.batch_task.batch
-    if batch.state in (BatchState.SUBMITTED, BatchState.DONE):
+    if batch.state in (BatchState.HANDED_IN, BatchState.DONE):
         batch.state = BatchState.IN_PROGRESS
         batch.save(update_fields=["state"])
     Review.objects.create(annotation=locked, reviewer=reviewer, decision="rework", comment=comment)

@@ -271,7 +271,7 @@ def test_staff_reclaim_with_a_reason_and_a_submitted_batch_is_left_alone(job: Jo
     assert AssignmentEvent.objects.last().reason == "wrong person"
 
     done = batch_assign(batch=_batch(job, 2), contractor=ana, actor=staff)
-    Batch.objects.filter(pk=done.pk).update(state=BatchState.SUBMITTED)
+    Batch.objects.filter(pk=done.pk).update(state=BatchState.HANDED_IN)
     assert batches_reclaim_stale(now=timezone.now() + timedelta(days=30)) == []
 
 

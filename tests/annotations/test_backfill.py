@@ -29,7 +29,7 @@ def contractor() -> Contractor:
 
 def _backfill(job: Job, contractor: Contractor, **overrides: object) -> Batch:
     fields = {"actor": UserFactory(is_staff=True), "reason": "hours of week 47", "assigned_at": MONDAY,
-              "started_at": MONDAY + timedelta(hours=9), "state": BatchState.SUBMITTED, "size": 4}
+              "started_at": MONDAY + timedelta(hours=9), "state": BatchState.HANDED_IN, "size": 4}
     return batch_backfill(job=job, contractor=contractor, **{**fields, **overrides})
 
 
@@ -37,7 +37,7 @@ def test_a_backfilled_batch_is_held_since_the_given_moment_audited_and_never_pub
     job: Job, contractor: Contractor
 ) -> None:
     batch = _backfill(job, contractor)
-    assert (batch.number, batch.state, batch.assigned_to_id) == (1, BatchState.SUBMITTED, contractor.pk)
+    assert (batch.number, batch.state, batch.assigned_to_id) == (1, BatchState.HANDED_IN, contractor.pk)
     assert batch.assigned_at == MONDAY
     assert batch.started_at == MONDAY + timedelta(hours=9)
     assert batch.deadline_at == MONDAY + timedelta(hours=job.deadline_hours)

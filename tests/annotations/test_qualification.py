@@ -156,7 +156,7 @@ def test_the_score_is_recorded_only_once_every_photo_is_scored_pass_or_not(
     assert found.complete
     assert found.passed is False
     assert str(applicant.qualification_score) == "0.5000"
-    assert found.batch.state == BatchState.SUBMITTED
+    assert found.batch.state == BatchState.HANDED_IN
     assert applicant.state == S.QUALIFYING  # staff decide
 
 

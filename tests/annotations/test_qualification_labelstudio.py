@@ -91,7 +91,7 @@ def test_an_applicant_labels_the_round_in_label_studio_and_gets_a_score(qjob: Jo
     assert applicant.state == OnboardingState.QUALIFYING
     found = qualification_round(contractor_id=applicant.pk)
     assert found.complete
-    assert found.batch.state == BatchState.SUBMITTED
+    assert found.batch.state == BatchState.HANDED_IN
 
     staff = Client()
     staff.force_login(UserFactory(is_staff=True))
