@@ -15,6 +15,7 @@ from annotations.defects import DEFECT_CLASSES
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm
 from annotations.models import BatchState, Job
 from annotations.selectors.accounts import label_studio_account_active
+from annotations.selectors.batch_work import contractor_work_batches
 from annotations.selectors.batches import contractor_batches, job_batches
 from annotations.selectors.jobs import jobs_with_progress
 from annotations.selectors.qualification import qualification_round
@@ -75,6 +76,7 @@ def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     terms = pay_terms_default()
     return render(request, "portal/dashboard.html", {
         "contractor": contractor, "batches": contractor_batches(contractor=contractor),
+        "work_batches": contractor_work_batches(contractor=contractor),
         "label_studio_account": label_studio_account_active(contractor),
         "label_studio_url": settings.LABEL_STUDIO_URL,
         "next_step": next_step(contractor),
