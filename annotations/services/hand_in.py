@@ -23,6 +23,7 @@ def _keys(work: list) -> str:
 def batch_hand_in(*, batch: Batch, contractor: Contractor) -> Batch:
     """Hand the batch in for review, once Label Studio shows an annotation of the holder on every photo and every
     photo sent back for rework has been changed. Refusals name the photos."""
+    batch = Batch.objects.get(pk=batch.pk)  # as it is now, not as the caller read it
     if batch.assigned_to_id != contractor.pk:
         raise NotAllowed("This batch is not yours to hand in.")
     if batch.kind != BatchKind.WORK:
