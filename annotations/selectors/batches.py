@@ -106,3 +106,9 @@ def gold_task_ids(batch_ids: Iterable[int]) -> dict[int, set[int]]:
 def gold_seen_before(*, batch_id: int, gold: set[int], held: set[tuple[int, int]]) -> set[int]:
     """Which of a batch's hidden gold photos the contractor already had in another batch: never given twice."""
     return {task_id for task_id, other in held if task_id in gold and other != batch_id}
+
+
+def batch_state_counts(*, job: Job) -> list[tuple[str, str, int]]:
+    """(state, label, how many of the job's batches are in it) for every batch state, in the life's order."""
+    counts = dict(job.batches.values("state").annotate(n=Count("id")).values_list("state", "n"))
+    return [(value, label, counts.get(value, 0)) for value, label in BatchState.choices]
