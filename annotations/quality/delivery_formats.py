@@ -1,0 +1,135 @@
+"""What a client receives of a photo's masks: a 1-bit PNG per class, COCO RLE per defect, a thumbnail (no Django).
+
+PNG: mode "1" (1 bit per pixel). On a 5472x3648 mask with a few defects (bench/delivery.py measures it in
+each run) Pillow writes it ~5x faster than an 8-bit 0/255 PNG and ~35 % smaller (48 ms / 33 kB against
+263 ms / 51 kB here), and every PNG reader opens it; a pixel is in the class when it is not 0.
+
+COCO: one instance per 8-connected component of a class mask, its RLE in pycocotools' compressed form
+(column-major runs, counts as a str) so that ``pycocotools.mask.decode`` gives back exactly that component.
+Components never cross an empty row, so each band of non-empty rows is labelled on its own crop: a 20 MP
+mask costs one ``any`` per row instead of labelling 20 MP.
+"""
+import functools
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+from pycocotools import mask as coco_mask
+
+THUMBNAIL_ALPHA = 0.5
+
+
+def mask_png(mask: np.ndarray) -> bytes:
+    """A bool H x W mask as a 1-bit PNG; an empty mask of a size is encoded once per process."""
+    if not mask.any():
+        return empty_png(mask.shape[1], mask.shape[0])
+    return _png(Image.fromarray(np.ascontiguousarray(mask, dtype=bool)))
+
+
+@functools.lru_cache(maxsize=4)
+def empty_png(width: int, height: int) -> bytes:
+    """The 1-bit PNG of a width x height mask with no pixel (the same bytes for every empty class)."""
+    return _png(Image.new("1", (width, height), 0))
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One defect: a connected component of a class mask, in COCO terms."""
+
+    rle: dict  # {"size": [height, width], "counts": str}
+    area: int
+    bbox: tuple[int, int, int, int]  # x, y, width, height
+
+
+def _row_bands(rows: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each maximal run of True in a 1-D bool array."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], rows, [False])).view(np.int8)))
+    yield from zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
+
+
+def _column_major_counts(crop: np.ndarray, top: int, left: int, height: int, width: int) -> list[int]:
+    """COCO's uncompressed counts (runs of 0, 1, 0, ... in column-major order over the whole height x width
+    image) of a bool crop whose top-left pixel is at (top, left)."""
+    columns = np.zeros((crop.shape[1], crop.shape[0] + 2), np.int8)
+    columns[:, 1:-1] = crop.T
+    changes = np.diff(columns, axis=1)
+    col_start, y_start = np.nonzero(changes == 1)
+    _, y_stop = np.nonzero(changes == -1)
+    base = (left + col_start.astype(np.int64)) * height + top
+    starts, stops = base + y_start, base + y_stop
+    # A run reaching the bottom of a column goes on at the top of the next one when the photo's edge is in the crop.
+    joined = np.flatnonzero(starts[1:] == stops[:-1])
+    if joined.size:
+        starts, stops = np.delete(starts, joined + 1), np.delete(stops, joined)
+    bounds = np.empty(starts.size * 2 + 2, np.int64)
+    bounds[0], bounds[-1] = 0, height * width
+    bounds[1:-1:2], bounds[2:-1:2] = starts, stops
+    counts = np.diff(bounds).tolist()
+    return counts[:-1] if counts[-1] == 0 else counts  # COCO ends on the last run, never on an empty one
+
+
+def coco_instances(mask: np.ndarray) -> list[Instance]:
+    """The 8-connected components of a bool H x W mask, in raster order of their first row band."""
+    height, width = mask.shape
+    found = []
+    for r0, r1 in _row_bands(mask.any(axis=1)):
+        band = mask[r0:r1]
+        cols = np.flatnonzero(band.any(axis=0))
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        crop = np.ascontiguousarray(band[:, c0:c1]).view(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8)
+        for label in range(1, count):
+            x, y, w, h, area = (int(v) for v in stats[label])
+            piece = labels[y:y + h, x:x + w] == label
+            counts = _column_major_counts(piece, r0 + y, c0 + x, height, width)
+            rle = coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)
+            found.append(Instance(rle={"size": [height, width], "counts": rle["counts"].decode("ascii")},
+                                  area=area, bbox=(c0 + x, r0 + y, w, h)))
+    return found
+
+
+def coco_document(*, images: Sequence[dict], categories: Sequence[dict], annotations: Sequence[dict]) -> dict:
+    """A COCO instance-segmentation document (images, categories, annotations with RLE segmentation)."""
+    return {"info": {"description": "LabelCrew delivery", "version": "1.0"}, "licenses": [],
+            "images": list(images), "categories": list(categories), "annotations": list(annotations)}
+
+
+def _any_per_block(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bool mask of `size` (width, height): True where the block of `mask` under a pixel holds a True."""
+    height, width = mask.shape
+    factor = max(1, min(width // size[0], height // size[1]))
+    # Max-pooling by the integer factor first: area averaging alone rounds a lone pixel of a big block to 0.
+    pooled = mask[:height // factor * factor, :width // factor * factor].reshape(
+        height // factor, factor, width // factor, factor).any(axis=(1, 3))
+    return cv2.resize(pooled.view(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA) > 0
+
+
+def thumbnail_jpeg(*, photo: Image.Image, masks: Mapping[str, np.ndarray], colours: Mapping[str, str],
+                   max_side: int = 480, quality: int = 80) -> bytes:
+    """A small JPEG of the photo with each class's mask tinted in its colour (a 1 px scratch stays visible:
+    a thumbnail pixel is tinted when any photo pixel under it is in the class)."""
+    width, height = photo.size
+    scale = min(1.0, max_side / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    photo.draft("RGB", size)  # a JPEG decodes at 1/2, 1/4 or 1/8 scale, never below the thumbnail's size
+    image = np.array(photo.convert("RGB").resize(size, Image.Resampling.BOX))
+    alpha = round(THUMBNAIL_ALPHA * 256)
+    for label, mask in masks.items():
+        if not mask.any():
+            continue
+        where = _any_per_block(mask, size)
+        colour = np.array([int(colours.get(label, "#ff0000")[i:i + 2], 16) for i in (1, 3, 5)], np.uint16)
+        pixels = image[where].astype(np.uint16)
+        image[where] = ((pixels * (256 - alpha) + colour * alpha + 128) >> 8).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, "JPEG", quality=quality)
+    return out.getvalue()
