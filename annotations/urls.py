@@ -10,6 +10,12 @@ urlpatterns = [
     path("webhooks/label-studio/", views.label_studio_webhook, name="label-studio-webhook"),
     path("quality/", views.my_quality, name="my-quality"),
     path("quality/scores/<int:pk>.jpg", views.quality_overlay, name="quality-overlay"),
+    # The client's signed, expiring link: no login, the token is the permission.
+    path("delivery/<str:token>/", views.client_delivery, name="client-delivery"),
+    path("delivery/<str:token>/delivery.zip", views.client_delivery_zip, name="client-delivery-zip"),
+    path("delivery/<str:token>/report.json", views.client_delivery_report_json, name="client-delivery-report-json"),
+    path("delivery/<str:token>/thumbnails/<int:index>.jpg", views.client_delivery_thumbnail,
+         name="client-delivery-thumbnail"),
 ]
 
 console_urlpatterns = [
@@ -29,4 +35,10 @@ console_urlpatterns = [
     path("review/<int:pk>/against-<slug:against>.jpg", views.review_overlay, name="review-overlay"),
     path("quality/", views.quality_console, name="quality"),
     path("quality/<int:pk>/", views.quality_contractor, name="quality-contractor"),
+    path("jobs/<int:pk>/deliver/", views.job_deliver, name="job-deliver"),
+    path("jobs/<int:pk>/deliveries.json", views.job_delivery_progress, name="job-delivery-progress"),
+    path("deliveries/<int:pk>/", views.delivery_report, name="delivery"),
+    path("deliveries/<int:pk>/delivery.zip", views.delivery_zip, name="delivery-zip"),
+    path("deliveries/<int:pk>/report.json", views.delivery_report_json, name="delivery-report-json"),
+    path("deliveries/<int:pk>/thumbnails/<int:index>.jpg", views.delivery_thumbnail, name="delivery-thumbnail"),
 ]

@@ -23,6 +23,9 @@ class Migration(migrations.Migration):
                     default=False, help_text="Delivered without every photo having an accepted mask.")),
                 ("missing_keys", models.JSONField(blank=True, default=list,
                                                   help_text="Photos left out of a partial delivery.")),
+                ("items", models.JSONField(
+                    blank=True, default=list,
+                    help_text="[task id, annotation id] of each photo delivered, fixed when it is started.")),
                 ("photos_total", models.PositiveIntegerField(default=0)),
                 ("photos_written", models.PositiveIntegerField(default=0)),
                 ("zip_path", models.CharField(blank=True, help_text="Relative to VAR_DIR.", max_length=500)),
