@@ -97,8 +97,11 @@ def delivery_build(*, delivery_id: int) -> int:
 
 def delivery_fail(*, delivery_id: int, error: str) -> None:
     """Record why a delivery could not be written; a finished one is never touched."""
-    Delivery.objects.filter(pk=delivery_id, state__in=(DeliveryState.QUEUED, DeliveryState.RUNNING)).update(
+    failed = Delivery.objects.filter(pk=delivery_id, state__in=(DeliveryState.QUEUED, DeliveryState.RUNNING)).update(
         state=DeliveryState.FAILED, error=error[:2000], finished_at=timezone.now())
+    if failed:
+        shutil.rmtree(_parts_dir(Delivery.objects.get(pk=delivery_id)), ignore_errors=True)
+        logger.warning("delivery %s failed: %s", delivery_id, error)
 
 
 def _write_photo(*, task: Task, annotation: Annotation, classes: list[dict], folder: Path) -> None:

@@ -15,8 +15,8 @@ def payroll_job_cost(job: Job) -> JobCost:
     totals = {}
     for kind, entries in ((EntryKind.WORK, TimeEntry.objects.filter(kind=EntryKind.WORK, batch__job=job)),
                           (EntryKind.ADJUSTMENT, TimeEntry.objects.filter(kind=EntryKind.ADJUSTMENT, job=job))):
-        row = entries.aggregate(minutes=Sum("minutes"), minute_rate=Sum(F("minutes") * F("hourly_rate")))
-        totals[kind] = (row["minutes"] or 0, Decimal(row["minute_rate"] or 0) / 60)
+        row = entries.aggregate(total_minutes=Sum("minutes"), minutes_rate=Sum(F("minutes") * F("hourly_rate")))
+        totals[kind] = (row["total_minutes"] or 0, Decimal(row["minutes_rate"] or 0) / 60)
     return JobCost(work_minutes=totals[EntryKind.WORK][0], work_cost=totals[EntryKind.WORK][1],
                    adjustment_minutes=totals[EntryKind.ADJUSTMENT][0],
                    adjustment_cost=totals[EntryKind.ADJUSTMENT][1], currency=settings.PAYROLL_CURRENCY)
