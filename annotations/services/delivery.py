@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import zipfile
@@ -76,7 +77,9 @@ def delivery_start(*, job: Job, actor: User, partial: bool = False) -> Delivery:
 # --- the workers' steps --------------------------------------------------------------------------
 
 def _parts_dir(delivery: Delivery) -> Path:
-    return settings.VAR_DIR / DELIVERY_DIR / f"job-{delivery.job_id}" / f".delivery-{delivery.number}.parts"
+    # Named by the moment too: a database restored from a backup never finds another delivery's parts here.
+    stamp = f"{delivery.created_at:%Y%m%d%H%M%S%f}"
+    return settings.VAR_DIR / DELIVERY_DIR / f"job-{delivery.job_id}" / f".delivery-{delivery.number}-{stamp}.parts"
 
 
 def delivery_build(*, delivery_id: int) -> int:
@@ -268,7 +271,8 @@ def delivery_assemble(*, delivery_id: int) -> Delivery | None:
     tasks = [found[pk] for pk in order]
     by_id = Annotation.objects.in_bulk([annotation_id for _, annotation_id in delivery.items])
     annotations = {task_id: by_id[annotation_id] for task_id, annotation_id in delivery.items}
-    relative = Path(DELIVERY_DIR) / f"job-{delivery.job_id}" / f"delivery-{delivery.number}.zip"
+    # A random part too: a file left by a database restored from a backup is never in the way.
+    relative = Path(DELIVERY_DIR) / f"job-{delivery.job_id}" / f"delivery-{delivery.number}-{secrets.token_hex(4)}.zip"
     target = settings.VAR_DIR / relative
     fd, aside = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     os.close(fd)

@@ -32,7 +32,6 @@ from annotations.models import (
     LabelStudioAccount,
     QualityScore,
     ScoreState,
-    Task,
 )
 from annotations.quality.labelstudio_json import brush_result
 from annotations.selectors.deliveries import delivery_link_token
@@ -179,7 +178,8 @@ def test_the_zip_holds_each_photos_class_pngs_and_coco_instances_that_are_their_
             for instance in instances:
                 mask = _decoded(instance["segmentation"])
                 component = np.unique(components[mask])
-                assert component.size == 1 and component[0] > 0
+                assert component.size == 1
+                assert component[0] > 0
                 assert np.array_equal(mask, components == component[0])  # the whole component, nothing else
                 assert instance["area"] == int(mask.sum())
                 union |= mask
@@ -262,7 +262,8 @@ def test_staff_deliver_from_the_job_page_and_download_the_zip_and_report(
     _accept_all(job, staff, skip=1)
     client.force_login(staff)
     page = client.get(f"/console/jobs/{job.pk}/").content.decode()
-    assert "Delivery to the client" in page and "4 of 5 photos have an accepted mask" in page
+    assert "Delivery to the client" in page
+    assert "4 of 5 photos have an accepted mask" in page
     response = client.post(f"/console/jobs/{job.pk}/deliver/", follow=True)
     assert "1 photo(s) have no accepted mask" in response.content.decode()
     client.post(f"/console/jobs/{job.pk}/deliver/", {"partial": "on"})
@@ -277,12 +278,15 @@ def test_staff_deliver_from_the_job_page_and_download_the_zip_and_report(
     download = client.get(f"/console/deliveries/{started.pk}/delivery.zip")
     body = b"".join(download.streaming_content)
     assert download["Content-Type"] == "application/zip"
-    assert hashlib.sha256(body).hexdigest() == started.zip_sha256 and len(body) == started.zip_size
+    assert hashlib.sha256(body).hexdigest() == started.zip_sha256
+    assert len(body) == started.zip_size
     assert client.get(f"/console/deliveries/{started.pk}/report.json").json() == started.report
     report_page = client.get(f"/console/deliveries/{started.pk}/").content.decode()
-    assert "Partial delivery" in report_page and "/delivery/" in report_page
+    assert "Partial delivery" in report_page
+    assert "/delivery/" in report_page
     thumbnail = client.get(f"/console/deliveries/{started.pk}/thumbnails/0.jpg")
-    assert thumbnail["Content-Type"] == "image/jpeg" and thumbnail.content[:2] == b"\xff\xd8"
+    assert thumbnail["Content-Type"] == "image/jpeg"
+    assert thumbnail.content[:2] == b"\xff\xd8"
 
 
 @pytest.mark.django_db
@@ -309,7 +313,8 @@ def test_the_signed_link_serves_the_delivery_without_login_and_refuses_an_altere
     delivery = _deliver(job, staff)
     token = delivery_link_token(delivery)
     page = client.get(f"/delivery/{token}/")
-    assert page.status_code == 200 and "Download the ZIP" in page.content.decode()
+    assert page.status_code == 200
+    assert "Download the ZIP" in page.content.decode()
     body = b"".join(client.get(f"/delivery/{token}/delivery.zip").streaming_content)
     assert hashlib.sha256(body).hexdigest() == delivery.zip_sha256
     assert client.get(f"/delivery/{token}/report.json").json() == delivery.report
@@ -349,10 +354,12 @@ def test_a_delivery_after_more_work_is_number_2_in_its_own_file_and_the_first_is
     second = _deliver(job, staff)
 
     assert (second.number, second.state) == (2, DeliveryState.DONE)
-    assert second.zip_path != first.zip_path and second.zip_sha256 != first.zip_sha256
+    assert second.zip_path != first.zip_path
+    assert second.zip_sha256 != first.zip_sha256
     first.refresh_from_db()
     assert (settings.VAR_DIR / first.zip_path).read_bytes() == first_bytes
-    assert first.state == DeliveryState.DONE and first.report["review"]["reworked"] == 0
+    assert first.state == DeliveryState.DONE
+    assert first.report["review"]["reworked"] == 0
     assert second.report["review"]["reworked"] == 1
     # Finished deliveries are not written again: a late worker task changes nothing.
     assert delivering.delivery_write_photos(delivery_id=first.pk, task_ids=[photo.task_id]) == 0

@@ -30,13 +30,16 @@ def test_each_instance_decodes_to_exactly_one_8_connected_component_and_together
     union = np.zeros_like(mask)
     for instance in instances:
         decoded = _decoded(instance.rle)
-        assert instance.rle["size"] == [height, width] and isinstance(instance.rle["counts"], str)
+        assert instance.rle["size"] == [height, width]
+        assert isinstance(instance.rle["counts"], str)
         component = np.unique(labels[decoded])
-        assert component.size == 1 and component[0] > 0
+        assert component.size == 1
+        assert component[0] > 0
         assert np.array_equal(decoded, labels == component[0])
         assert instance.area == decoded.sum()
         x, y, w, h = instance.bbox
-        assert decoded[y:y + h, x:x + w].sum() == instance.area and decoded[y, x:x + w].any()
+        assert decoded[y:y + h, x:x + w].sum() == instance.area
+        assert decoded[y, x:x + w].any()
         union |= decoded
     assert np.array_equal(union, mask)
 
@@ -80,7 +83,9 @@ def test_the_bootstrap_resamples_photos_and_spans_the_values_of_a_few_photos() -
     interval = bootstrap_mean([[0.6], [0.8]])
     assert (interval.mean, interval.low, interval.high, interval.n, interval.clusters) == (0.7, 0.6, 0.8, 2, 2)
     assert bootstrap_mean([[0.5, 0.7]]).low == bootstrap_mean([[0.5, 0.7]]).high == pytest.approx(0.6)
-    assert bootstrap_mean([]) is None and bootstrap_mean([[]]) is None
+    assert bootstrap_mean([]) is None
+    assert bootstrap_mean([[]]) is None
     many = bootstrap_mean([[v] for v in np.linspace(0, 1, 101)])
-    assert many.low < 0.5 < many.high and many.high - many.low < 0.15
+    assert many.low < 0.5 < many.high
+    assert many.high - many.low < 0.15
     assert bootstrap_mean([[v] for v in np.linspace(0, 1, 101)]) == many  # seeded: the same every time
