@@ -41,6 +41,7 @@ from annotations.services.gold import gold_current, masks_of_task
 from annotations.services.review import annotation_accept, annotation_rework
 from annotations.services.sync import annotation_upsert
 from common.errors import DomainError
+from config.celery import app
 from payroll.services.entries import time_entry_create
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import ContractorFactory, UserFactory
@@ -424,3 +425,8 @@ def test_the_report_gives_gold_quality_with_intervals_review_counts_and_the_cost
     assert report["paid_time"] == {"work_hours": "1.95", "work_minutes": 117, "work_cost": "3.90",
                                    "adjustment_minutes": 0, "adjustment_cost": "0.00", "cost": "3.90",
                                    "currency": "USD"}
+
+
+def test_the_delivery_tasks_go_to_the_default_queue_not_the_label_studio_one() -> None:
+    for name in ("annotations.tasks.delivery_build", "annotations.tasks.delivery_write"):
+        assert app.amqp.router.route({}, name)["queue"].name == "default"
