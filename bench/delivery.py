@@ -122,14 +122,15 @@ def _encode(mask: np.ndarray, *, eight_bit: bool) -> tuple[float, int]:
 
 
 def _floor(job_id: int) -> tuple[list[float], dict[str, tuple[float, int, int]]]:
-    """Per photo, seconds Pillow takes to encode its classes' 1-bit PNGs (every class, as delivered); and per format
-    (1-bit, 8-bit) on the first photos' non-empty masks: (seconds, bytes, masks)."""
+    """Per generated photo, seconds Pillow takes to encode its classes' 1-bit PNGs (every class, as delivered); and
+    per format (1-bit, 8-bit, both with Pillow) on the first photos' non-empty masks: (seconds, bytes, masks)."""
     from annotations.models import Job
     from annotations.services.gold import masks_of_task
 
     job = Job.objects.get(pk=job_id)
     per_photo, formats = [], {"1-bit": [0.0, 0, 0], "8-bit 0/255": [0.0, 0, 0]}
-    for n, task in enumerate(job.tasks.order_by("id")):
+    # The generated photos only: the job's further photos are their copies, with the same masks.
+    for n, task in enumerate(job.tasks.exclude(key__contains="-copy").order_by("id")):
         masks = masks_of_task(task.gold_result, task)
         spent = 0.0
         for defect in job.label_classes:
@@ -186,11 +187,12 @@ def report(args: argparse.Namespace) -> None:
     print("| --- | --- |")
     print(f"| delivery through Celery, {args.concurrency} worker processes, start to ZIP | {wall:.1f} s |")
     print(f"| per photo (wall / photos) | {per_photo * 1000:.0f} ms |")
-    print(f"| PNG-encode floor per photo (Pillow, 1-bit, every class, one process) | {floor_per_photo * 1000:.0f} ms |")
+    print(f"| PNG-encode floor per photo (Pillow, 1-bit, every class, one process, {len(floor)} photos) | "
+          f"{floor_per_photo * 1000:.0f} ms |")
     print(f"| ZIP | {delivery.zip_size / 1e6:.1f} MB |")
     for name, (seconds, size, count) in formats.items():
         if count:
-            print(f"| {name} PNG of a non-empty mask, mean of {count} | {seconds / count * 1000:.0f} ms, "
+            print(f"| Pillow {name} PNG of a non-empty mask, mean of {count} | {seconds / count * 1000:.0f} ms, "
                   f"{size / count / 1024:.0f} kB |")
     print()
     print(f"delivery per photo / PNG-encode floor per photo: {per_photo / floor_per_photo:.2f}x "
