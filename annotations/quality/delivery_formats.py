@@ -45,9 +45,17 @@ def _png_1bit(mask: np.ndarray) -> bytes:
             + _chunk(b"IEND", b""))
 
 
+def rows_with_pixels(mask: np.ndarray) -> np.ndarray:
+    """Bool per row of a bool mask: does it hold a pixel? Read 8 pixels at a time when the rows allow it."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    if mask.shape[1] % 8 == 0:
+        return mask.view(np.uint64).any(axis=1)
+    return mask.any(axis=1)
+
+
 def mask_png(mask: np.ndarray) -> bytes:
     """A bool H x W mask as a 1-bit PNG; an empty mask of a size is encoded once per process."""
-    if not mask.any():
+    if not rows_with_pixels(mask).any():
         return empty_png(mask.shape[1], mask.shape[0])
     return _png_1bit(np.asarray(mask, dtype=bool))
 
@@ -98,7 +106,7 @@ def coco_instances(mask: np.ndarray) -> list[Instance]:
     """The 8-connected components of a bool H x W mask, in raster order of their first row band."""
     height, width = mask.shape
     found = []
-    for r0, r1 in _row_bands(mask.any(axis=1)):
+    for r0, r1 in _row_bands(rows_with_pixels(mask)):
         band = mask[r0:r1]
         cols = np.flatnonzero(band.any(axis=0))
         c0, c1 = int(cols[0]), int(cols[-1]) + 1
@@ -126,11 +134,15 @@ def _any_per_block(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     factor = max(1, min(width // size[0], height // size[1]))
     pooled = np.zeros((height // factor, width // factor), bool)
     # Max-pooling by an integer factor, over the blocks of rows that hold a pixel only (defects are sparse).
-    rows = np.flatnonzero(mask[:pooled.shape[0] * factor].any(axis=1))
+    rows = np.flatnonzero(rows_with_pixels(mask)[:pooled.shape[0] * factor])
     if rows.size:
         blocks = np.unique(rows // factor)
         picked = mask[(blocks[:, None] * factor + np.arange(factor)).ravel(), :pooled.shape[1] * factor]
-        pooled[blocks] = picked.reshape(blocks.size, factor, pooled.shape[1], factor).any(axis=(1, 3))
+        if factor * factor <= 255:  # OpenCV's exact integer-block mean: a lone pixel of 255 stays above 0
+            pooled[blocks] = cv2.resize(picked.view(np.uint8) * np.uint8(255), (pooled.shape[1], blocks.size),
+                                        interpolation=cv2.INTER_AREA) > 0
+        else:
+            pooled[blocks] = picked.reshape(blocks.size, factor, pooled.shape[1], factor).any(axis=(1, 3))
     # What is left is under 2x: a pooled pixel falls at least a quarter into some thumbnail pixel.
     return cv2.resize(pooled.view(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA) > 0
 
@@ -144,8 +156,6 @@ def thumbnail_jpeg(*, photo: Image.Image, masks: Mapping[str, np.ndarray], colou
     image = np.array(photo.convert("RGB").resize(size, Image.Resampling.BOX))
     alpha = round(THUMBNAIL_ALPHA * 256)
     for label, mask in masks.items():
-        if not mask.any():
-            continue
         where = _any_per_block(mask, size)
         colour = np.array([int(colours.get(label, "#ff0000")[i:i + 2], 16) for i in (1, 3, 5)], np.uint16)
         pixels = image[where].astype(np.uint16)

@@ -60,11 +60,16 @@ def test_an_empty_mask_has_no_instance_and_the_same_small_png_as_any_empty_class
     assert mask_png(empty) == empty_png(23, 37)
 
 
-def test_the_png_is_1_bit_at_full_size_and_reads_back_bit_for_bit() -> None:
-    mask = np.random.default_rng(3).random((23, 37)) < 0.2  # odd width: 1-bit rows are padded
+@pytest.mark.parametrize(("height", "width", "share"), [(23, 37, 0.2), (8, 16, 0.5), (1, 1, 1.0), (40, 9, 1.0)])
+def test_the_png_is_1_bit_at_full_size_and_reads_back_bit_for_bit(height: int, width: int, share: float) -> None:
+    mask = np.random.default_rng(3).random((height, width)) < share  # odd widths: 1-bit rows are padded
     with Image.open(io.BytesIO(mask_png(mask))) as image:
-        assert (image.mode, image.size) == ("1", (37, 23))
+        assert (image.mode, image.size) == ("1", (width, height))
+        image.verify()
+    with Image.open(io.BytesIO(mask_png(mask))) as image:
         assert np.array_equal(np.asarray(image), mask)
+    decoded = cv2.imdecode(np.frombuffer(mask_png(mask), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert np.array_equal(decoded > 0, mask)  # a second reader agrees
 
 
 def test_the_thumbnail_keeps_a_one_pixel_scratch_visible_in_its_class_colour() -> None:
