@@ -430,3 +430,19 @@ def test_the_report_gives_gold_quality_with_intervals_review_counts_and_the_cost
 def test_the_delivery_tasks_go_to_the_default_queue_not_the_label_studio_one() -> None:
     for name in ("annotations.tasks.delivery_build", "annotations.tasks.delivery_write"):
         assert app.amqp.router.route({}, name)["queue"].name == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_is_written_by_the_celery_workers_once_it_is_started(
+        job: Job, crew: list[Contractor], staff: User, celery_worker: str) -> None:
+    _accept_all(job, staff)
+    started = delivering.delivery_start(job=job, actor=staff)  # queued after commit: autocommit here
+    deadline = time.monotonic() + 60
+    while Delivery.objects.get(pk=started.pk).state in (DeliveryState.QUEUED, DeliveryState.RUNNING):
+        assert time.monotonic() < deadline, "waited 60 s for the workers to write the delivery"
+        time.sleep(0.2)
+    done = Delivery.objects.get(pk=started.pk)
+    assert (done.state, done.photos_written, done.error) == (DeliveryState.DONE, 5, "")
+    with _archive(done) as archive:
+        assert archive.testzip() is None
+        assert len([n for n in archive.namelist() if n.endswith(".png")]) == 5 * len(job.label_classes)
