@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -57,7 +58,12 @@ def delivery_start(*, job: Job, actor: User, partial: bool = False) -> Delivery:
     job = Job.objects.select_for_update().get(pk=job.pk)  # orders the numbers and the check of a running one
     busy = job.deliveries.filter(state__in=(DeliveryState.QUEUED, DeliveryState.RUNNING)).first()
     if busy is not None:
-        raise Conflict(f"Delivery {busy.number} of this job is still being written; wait for it to finish.")
+        stale = timezone.now() - timedelta(minutes=settings.DELIVERY_STALE_MINUTES)
+        if busy.created_at > stale:
+            raise Conflict(f"Delivery {busy.number} of this job is still being written; wait for it to finish.")
+        # A worker lost for good (its task given up) must not block the job's deliveries for ever.
+        delivery_fail(delivery_id=busy.pk, error=f"Abandoned: not finished within {settings.DELIVERY_STALE_MINUTES} "
+                                                 f"minutes; delivery {busy.number + 1} was started instead.")
     plan = delivery_plan(job)
     if not plan.items:
         raise DomainError("No photo of this job has an accepted mask yet: there is nothing to deliver.")

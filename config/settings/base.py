@@ -278,3 +278,6 @@ DELIVERY_LINK_DAYS = env.int("DELIVERY_LINK_DAYS", default=7)
 # Photos one Celery task writes: a delivery is cut into tasks of this many, run by every worker process.
 DELIVERY_PHOTOS_PER_TASK = env.int("DELIVERY_PHOTOS_PER_TASK", default=5)
 DELIVERY_THUMBNAIL_MAX_SIDE = env.int("DELIVERY_THUMBNAIL_MAX_SIDE", default=480)
+# A delivery not finished this long after it started is given up when staff start the next one (200 photos of 20 MP
+# take about 1.5 minutes on 2 worker processes).
+DELIVERY_STALE_MINUTES = env.int("DELIVERY_STALE_MINUTES", default=60)

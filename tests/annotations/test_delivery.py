@@ -243,6 +243,18 @@ def test_a_job_with_nothing_accepted_or_a_delivery_being_written_is_refused(
 
 
 @pytest.mark.django_db
+def test_a_delivery_no_worker_finished_within_the_hour_is_given_up_when_the_next_one_starts(
+        job: Job, crew: list[Contractor], staff: User) -> None:
+    _accept_all(job, staff)
+    lost = delivering.delivery_start(job=job, actor=staff)
+    Delivery.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=61))
+    second = _deliver(job, staff)
+    lost.refresh_from_db()
+    assert (lost.state, second.number, second.state) == (DeliveryState.FAILED, 2, DeliveryState.DONE)
+    assert lost.error.startswith("Abandoned: not finished within 60 minutes")
+
+
+@pytest.mark.django_db
 def test_an_accepted_mask_that_cannot_be_read_fails_the_delivery_naming_the_photo(
         job: Job, crew: list[Contractor], staff: User) -> None:
     _accept_all(job, staff)
