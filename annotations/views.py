@@ -1,4 +1,5 @@
-"""The staff console (jobs and their progress, batches, the review queue, quality) and contractors' quality page.
+"""The staff console (jobs and their progress, batches, the review queue, quality, deliveries), contractors' quality
+page and the client's signed delivery link.
 
 Views parse, authorize, read through the selectors and call the services (through common.pages.run_service,
 which shows a refusal as a form error or a message); they queue no Celery work themselves.
@@ -37,7 +38,8 @@ from annotations.selectors.quality import (
 )
 from annotations.selectors.review import annotation_reviews, annotations_for_review, result_labels
 from annotations.selectors.review import review_queue as pending_reviews
-from annotations.services import assignment, delivery, gold_masks, publishing, qualification, review, scoring_queue
+from annotations.services import assignment, gold_masks, publishing, qualification, review, scoring_queue
+from annotations.services.delivery import delivery_start
 from annotations.services.sync import webhook_handle
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, staff_required
@@ -307,7 +309,7 @@ def job_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     form = DeliveryForm(request.POST)
     partial = form.is_valid() and form.cleaned_data["partial"]
-    done = run_service(request, lambda: delivery.delivery_start(job=job, actor=request.user, partial=partial),
+    done = run_service(request, lambda: delivery_start(job=job, actor=request.user, partial=partial),
                        refused="Not delivered: ")
     if done.ok:
         messages.success(request, f"Delivery {done.value.number}: writing {done.value.photos_total} photo(s) in the "
