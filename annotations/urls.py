@@ -1,6 +1,6 @@
 """Page routes of the annotations app: the contractor's quality pages, Label Studio's webhook and the client's signed
-delivery link (namespace "annotations", mounted at the root) and the staff console (namespace "console", mounted under /console/; the job
-page and the new-job form are the portal's)."""
+delivery link (namespace "annotations", mounted at the root) and the staff console (namespace "console", mounted
+under /console/; the job page and the new-job form are the portal's)."""
 from django.urls import path
 
 from annotations import views
