@@ -67,3 +67,7 @@ class GoldImportForm(AccessibleForm):
         if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
             raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
         return upload
+
+
+class DeliveryForm(forms.Form):
+    partial = forms.BooleanField(required=False, label="Deliver without the photos that have no accepted mask yet")

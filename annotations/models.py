@@ -305,3 +305,45 @@ class QualityScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotation} vs {self.gold}: {self.state}"
+
+
+# --- delivery to the client ----------------------------------------------------------
+
+class DeliveryState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Writing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One delivery of a job's accepted masks to its client: a ZIP written once and never changed.
+
+    More work after a delivery is a new delivery with the next number and its own file; only the worker
+    writing it (annotations/services/delivery.py) changes its row, and not once it is done."""
+
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="deliveries")
+    number = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.QUEUED)
+    partial = models.BooleanField(default=False, help_text="Delivered without every photo having an accepted mask.")
+    missing_keys = models.JSONField(default=list, blank=True, help_text="Photos left out of a partial delivery.")
+    items = models.JSONField(default=list, blank=True,
+                             help_text="[task id, annotation id] of each photo delivered, fixed when it is started.")
+    photos_total = models.PositiveIntegerField(default=0)
+    photos_written = models.PositiveIntegerField(default=0)
+    zip_path = models.CharField(max_length=500, blank=True, help_text="Relative to VAR_DIR.")
+    zip_size = models.PositiveBigIntegerField(null=True, blank=True)
+    zip_sha256 = models.CharField(max_length=64, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="delivery_number_unique_per_job")]
+        ordering = ["job", "-number"]
+
+    def __str__(self) -> str:
+        return f"{self.job} delivery {self.number}"

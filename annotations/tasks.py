@@ -6,7 +6,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotations.labelstudio import LabelStudioUnavailable
-from annotations.services import accounts, qualification, scoring, scoring_queue
+from annotations.services import accounts, delivery, qualification, scoring, scoring_queue
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
@@ -83,3 +83,17 @@ def rescore_job(self: Task, job_id: int) -> int:
 def rescore_batch(self: Task, batch_id: int) -> int:
     """Score every live annotation on the batch's gold tasks, in chunks; returns how many were queued."""
     return scoring_queue.rescore_enqueue(batch_id=batch_id)
+
+
+# --- delivery to the client (queue "default") ----------------------------------------------
+
+@shared_task(bind=True, acks_late=True)
+def delivery_build(self: Task, delivery_id: int) -> int:
+    """Start writing a queued delivery: queues its photos in tasks of a few; returns how many tasks."""
+    return delivery.delivery_build(delivery_id=delivery_id)
+
+
+@shared_task(bind=True, acks_late=True)
+def delivery_write(self: Task, delivery_id: int, task_ids: list[int]) -> int:
+    """Write these photos of a delivery (the last task to finish assembles the ZIP); returns how many."""
+    return delivery.delivery_write_photos(delivery_id=delivery_id, task_ids=task_ids)

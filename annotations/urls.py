@@ -1,6 +1,6 @@
-"""Page routes of the annotations app: the contractor's quality pages and Label Studio's webhook (namespace
-"annotations", mounted at the root) and the staff console (namespace "console", mounted under /console/; the job
-page and the new-job form are the portal's)."""
+"""Page routes of the annotations app: the contractor's quality pages, Label Studio's webhook and the client's signed
+delivery link (namespace "annotations", mounted at the root) and the staff console (namespace "console", mounted
+under /console/; the job page and the new-job form are the portal's)."""
 from django.urls import path
 
 from annotations import views
@@ -12,6 +12,12 @@ urlpatterns = [
     path("batches/<int:pk>/hand-in/", views.hand_in, name="batch-hand-in"),
     path("my/annotations/<int:pk>.jpg", views.my_annotation_overlay, name="my-annotation-overlay"),
     path("quality/scores/<int:pk>.jpg", views.quality_overlay, name="quality-overlay"),
+    # The client's signed, expiring link: no login, the token is the permission.
+    path("delivery/<str:token>/", views.client_delivery, name="client-delivery"),
+    path("delivery/<str:token>/delivery.zip", views.client_delivery_zip, name="client-delivery-zip"),
+    path("delivery/<str:token>/report.json", views.client_delivery_report_json, name="client-delivery-report-json"),
+    path("delivery/<str:token>/thumbnails/<int:index>.jpg", views.client_delivery_thumbnail,
+         name="client-delivery-thumbnail"),
 ]
 
 console_urlpatterns = [
@@ -31,4 +37,10 @@ console_urlpatterns = [
     path("review/<int:pk>/against-<slug:against>.jpg", views.review_overlay, name="review-overlay"),
     path("quality/", views.quality_console, name="quality"),
     path("quality/<int:pk>/", views.quality_contractor, name="quality-contractor"),
+    path("jobs/<int:pk>/deliver/", views.job_deliver, name="job-deliver"),
+    path("jobs/<int:pk>/deliveries.json", views.job_delivery_progress, name="job-delivery-progress"),
+    path("deliveries/<int:pk>/", views.delivery_report, name="delivery"),
+    path("deliveries/<int:pk>/delivery.zip", views.delivery_zip, name="delivery-zip"),
+    path("deliveries/<int:pk>/report.json", views.delivery_report_json, name="delivery-report-json"),
+    path("deliveries/<int:pk>/thumbnails/<int:index>.jpg", views.delivery_thumbnail, name="delivery-thumbnail"),
 ]

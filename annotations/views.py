@@ -1,11 +1,13 @@
-"""The staff console (jobs and their progress, batches, the review queue, quality) and contractors' quality page.
+"""The staff console (jobs and their progress, batches, the review queue, quality, deliveries), contractors' quality
+page and the client's signed delivery link.
 
 Views parse, authorize, read through the selectors and call the services (through common.pages.run_service,
 which shows a refusal as a form error or a message); they queue no Celery work themselves.
 """
 import hmac
 import json
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 
 from django import forms
 from django.conf import settings
@@ -13,15 +15,17 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations.forms import GoldImportForm, QualificationForm, ReviewForm
+from annotations.forms import DeliveryForm, GoldImportForm, QualificationForm, ReviewForm
 from annotations.labelstudio import WEBHOOK_SECRET_HEADER
-from annotations.models import Batch, Job, SyncState
+from annotations.models import Batch, Delivery, DeliveryState, Job, SyncState
 from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board
+from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token, delivery_progress
 from annotations.selectors.evidence import annotation_overlay
 from annotations.selectors.jobs import jobs_with_progress, progress_rows
 from annotations.selectors.quality import (
@@ -35,6 +39,7 @@ from annotations.selectors.quality import (
 from annotations.selectors.review import annotation_reviews, annotations_for_review, result_labels
 from annotations.selectors.review import review_queue as pending_reviews
 from annotations.services import assignment, gold_masks, publishing, qualification, review, scoring_queue
+from annotations.services.delivery import delivery_start
 from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import webhook_handle
 from common.csv_stream import csv_lines
@@ -318,6 +323,145 @@ def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
         "rows": contractor_scores(contractor_id=contractor.pk, limit=50),
     })
+
+
+# --- delivery to the client ---------------------------------------------------------------------
+
+@require_POST
+@staff_required
+def job_deliver(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a delivery of the job's accepted masks (of those there are, when "partial" is ticked)."""
+    job = get_object_or_404(Job, pk=pk)
+    form = DeliveryForm(request.POST)
+    partial = form.is_valid() and form.cleaned_data["partial"]
+    done = run_service(request, lambda: delivery_start(job=job, actor=request.user, partial=partial),
+                       refused="Not delivered: ")
+    if done.ok:
+        messages.success(request, f"Delivery {done.value.number}: writing {done.value.photos_total} photo(s) in the "
+                                  "background.")
+    return redirect("portal:console-job", pk=pk)
+
+
+@require_GET
+@staff_required
+def job_delivery_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """The job's deliveries' states and counters, which the job page polls while one is being written."""
+    return JsonResponse({"deliveries": delivery_progress(get_object_or_404(Job, pk=pk))})
+
+
+def _delivery_page(request: HttpRequest, found: Delivery, *, urls: dict[str, str], client_link: str = "",
+                   thumbnail: Callable[[int], str]) -> HttpResponse:
+    report = found.report
+    photos = [{**photo, "src": thumbnail(index)} for index, photo in enumerate(report.get("photos", []))]
+    return render(request, "annotations/delivery_report.html", {
+        "delivery": found, "report": report, "photos": photos, "urls": urls, "client_link": client_link,
+        "link_days": settings.DELIVERY_LINK_DAYS,
+        "classes": [(label, figures) for label, figures in report["quality_on_gold"]["per_class"].items()],
+    })
+
+
+def _delivery_zip(found: Delivery) -> FileResponse:
+    path = delivery_file(found)
+    if path is None:
+        raise Http404("This delivery has no file.")
+    return FileResponse(path.open("rb"), as_attachment=True, content_type="application/zip",
+                        filename=f"{found.report['delivery']['folder']}.zip")
+
+
+def _delivery_report_json(found: Delivery) -> JsonResponse:
+    if found.state != DeliveryState.DONE:
+        raise Http404("This delivery is not finished.")
+    response = JsonResponse(found.report, json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="{found.report["delivery"]["folder"]}-report.json"'
+    return response
+
+
+def _delivery_thumbnail(found: Delivery, index: int) -> HttpResponse:
+    path = delivery_file(found)
+    photos = found.report.get("photos", [])
+    if path is None or index >= len(photos):
+        raise Http404("No such thumbnail.")
+    with zipfile.ZipFile(path) as archive:
+        try:
+            jpeg = archive.read(f"{found.report['delivery']['folder']}/{photos[index]['thumbnail']}")
+        except KeyError:
+            raise Http404("This photo has no thumbnail.") from None
+    return HttpResponse(jpeg, content_type="image/jpeg")
+
+
+def _staff_delivery(pk: int) -> Delivery:
+    return get_object_or_404(Delivery.objects.select_related("job"), pk=pk)
+
+
+@require_GET
+@staff_required
+def delivery_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The delivery's report, its files, and the signed link to copy for the client."""
+    found = _staff_delivery(pk)
+    if found.state != DeliveryState.DONE:
+        messages.info(request, f"Delivery {found.number} is {found.get_state_display().lower()}.")
+        return redirect("portal:console-job", pk=found.job_id)
+    token = delivery_link_token(found)
+    return _delivery_page(
+        request, found, urls={"zip": reverse("console:delivery-zip", args=[pk]),
+                              "json": reverse("console:delivery-report-json", args=[pk])},
+        client_link=request.build_absolute_uri(reverse("annotations:client-delivery", args=[token])),
+        thumbnail=lambda index: reverse("console:delivery-thumbnail", args=[pk, index]))
+
+
+@require_GET
+@staff_required
+def delivery_zip(request: HttpRequest, pk: int) -> FileResponse:
+    return _delivery_zip(_staff_delivery(pk))
+
+
+@require_GET
+@staff_required
+def delivery_report_json(request: HttpRequest, pk: int) -> JsonResponse:
+    return _delivery_report_json(_staff_delivery(pk))
+
+
+@require_GET
+@staff_required
+def delivery_thumbnail(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    return _delivery_thumbnail(_staff_delivery(pk), index)
+
+
+def _by_link(request: HttpRequest, token: str, serve: Callable[[Delivery], HttpResponse]) -> HttpResponse:
+    """What a client's signed link serves; an expired or altered link gets a page saying so (410 or 404)."""
+    try:
+        found = delivery_by_token(token)
+    except DomainError as exc:
+        return render(request, "annotations/delivery_link_refused.html", {"message": exc.message},
+                      status=exc.status)
+    response = serve(found)
+    response["Cache-Control"] = "private, no-store"  # the link is the key: keep it out of shared caches
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def client_delivery(request: HttpRequest, token: str) -> HttpResponse:
+    """The delivery's report for the client, without login: the signed link is the permission."""
+    return _by_link(request, token, lambda found: _delivery_page(
+        request, found, urls={"zip": reverse("annotations:client-delivery-zip", args=[token]),
+                              "json": reverse("annotations:client-delivery-report-json", args=[token])},
+        thumbnail=lambda index: reverse("annotations:client-delivery-thumbnail", args=[token, index])))
+
+
+@require_GET
+def client_delivery_zip(request: HttpRequest, token: str) -> HttpResponse:
+    return _by_link(request, token, _delivery_zip)
+
+
+@require_GET
+def client_delivery_report_json(request: HttpRequest, token: str) -> HttpResponse:
+    return _by_link(request, token, _delivery_report_json)
+
+
+@require_GET
+def client_delivery_thumbnail(request: HttpRequest, token: str, index: int) -> HttpResponse:
+    return _by_link(request, token, lambda found: _delivery_thumbnail(found, index))
 
 
 # --- Label Studio's webhooks ----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from _procs import stop_process_group  # bench/, the script's own folder
+from _procs import celery_worker_start, stop_process_group  # bench/, the script's own folder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -120,22 +120,9 @@ def _make_annotations(sample: Path, count: int) -> list[int]:
 
 
 def _start_worker(args: argparse.Namespace, log: Path) -> subprocess.Popen:
-    from config.celery import app
-
-    node = f"bench-{os.getpid()}@localhost"
     env = {**os.environ, "DATABASE_URL": args.database_url, "CELERY_BROKER_URL": args.broker_url}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "scoring", "--concurrency",
-             str(args.concurrency), "--hostname", node, "--loglevel", "WARNING", "--without-gossip",
-             "--without-mingle"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not app.control.ping(destination=[node], timeout=1.0):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_process_group(process)
-            raise SystemExit(f"the worker did not start; see {log}")
-    return process
+    return celery_worker_start(queues="scoring", concurrency=args.concurrency, env=env, log=log, cwd=REPO_ROOT,
+                               name="bench")
 
 
 def _vm_hwm_mb(pid: int) -> float:

@@ -1,5 +1,6 @@
 """App configuration for payroll: connects its receivers of other apps' events and registers the weekly hours
-the annotations app's capacity reads (annotations sits below payroll and may not import it)."""
+the annotations app's capacity reads and the job costs its delivery report reads (annotations sits below payroll
+and may not import it)."""
 from django.apps import AppConfig
 
 
@@ -9,8 +10,11 @@ class PayrollConfig(AppConfig):
 
     def ready(self) -> None:
         # Here, not at the top: these modules import models, which load only once the app registry is ready.
+        from annotations.selectors.job_costs import job_costs_register  # models load only once ready
         from annotations.selectors.weekly_hours import weekly_hours_register  # models load only once ready
         from payroll import receivers  # noqa: F401 - connects the receivers; models load only once ready
+        from payroll.selectors.job_costs import payroll_job_cost  # models load only once ready
         from payroll.selectors.weekly_hours import PAYROLL_WEEKLY_HOURS  # models load only once ready
 
         weekly_hours_register(PAYROLL_WEEKLY_HOURS)
+        job_costs_register(payroll_job_cost)

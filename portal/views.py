@@ -17,6 +17,7 @@ from annotations.models import Job
 from annotations.selectors.accounts import label_studio_account_active
 from annotations.selectors.batch_work import contractor_work_batches
 from annotations.selectors.batches import batch_state_counts, contractor_batches, job_batches
+from annotations.selectors.deliveries import job_deliveries
 from annotations.selectors.jobs import jobs_with_progress
 from annotations.selectors.qualification import qualification_round
 from annotations.selectors.quality import quality_rollups
@@ -175,4 +176,5 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
         "gold_form": GoldImportForm(),
         "qualification_form": QualificationForm(initial={"qualification_tasks": job.qualification_tasks}),
+        "deliveries": job_deliveries(job),
     })

@@ -171,6 +171,8 @@ CELERY_QUEUES_ALL = ("default", "labelstudio", "scoring", "payroll")
 CELERY_TASK_ROUTES = {
     "annotations.tasks.score_*": {"queue": "scoring"},
     "annotations.tasks.rescore_*": {"queue": "scoring"},
+    # Writing a delivery is work on files, not on Label Studio: any worker may take it.
+    "annotations.tasks.delivery_*": {"queue": "default"},
     "annotations.tasks.*": {"queue": "labelstudio"},
     "payroll.tasks.*": {"queue": "payroll"},
 }
@@ -269,3 +271,13 @@ GOLD_IMPORT_MAX_BYTES = env.int("GOLD_IMPORT_MAX_BYTES", default=256 * 1024 * 10
 GOLD_IMPORT_MAX_FILES = env.int("GOLD_IMPORT_MAX_FILES", default=10_000)
 # How long a scoring write waits for a row lock before failing with a retryable error.
 QUALITY_LOCK_TIMEOUT_MS = env.int("QUALITY_LOCK_TIMEOUT_MS", default=3000)
+
+# --- Delivery to the client ------------------------------------------------------------
+# The signed link staff copy for the client serves the delivery without login for this many days.
+DELIVERY_LINK_DAYS = env.int("DELIVERY_LINK_DAYS", default=7)
+# Photos one Celery task writes: a delivery is cut into tasks of this many, run by every worker process.
+DELIVERY_PHOTOS_PER_TASK = env.int("DELIVERY_PHOTOS_PER_TASK", default=5)
+DELIVERY_THUMBNAIL_MAX_SIDE = env.int("DELIVERY_THUMBNAIL_MAX_SIDE", default=480)
+# A delivery not finished this long after it started is given up when staff start the next one (200 photos of 20 MP
+# take about 1.5 minutes on 2 worker processes).
+DELIVERY_STALE_MINUTES = env.int("DELIVERY_STALE_MINUTES", default=60)
