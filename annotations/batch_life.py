@@ -3,6 +3,7 @@
     open → assigned → in progress (first annotation synced) → handed in (the holder presses "Hand in")
          → in review (a reviewer's first decision) → done (every task accepted)
                                                    → rework (a task sent back) → handed in again
+    done → rework (a reviewer sends a photo back after all)
     assigned / in progress → open (reclaimed), → assigned (reassigned to someone else)
 
 A qualification round (one applicant, gold only) is never reviewed: it is handed in when every photo of it is
@@ -31,7 +32,7 @@ WORK_TRANSITIONS: dict[str, frozenset[str]] = {
     S.HANDED_IN: frozenset({S.IN_REVIEW}),
     S.IN_REVIEW: frozenset({S.REWORK, S.DONE}),
     S.REWORK: frozenset({S.HANDED_IN, S.DONE}),
-    S.DONE: frozenset(),
+    S.DONE: frozenset({S.REWORK}),  # a reviewer sends a photo back after all (a client's complaint, say)
 }
 QUALIFICATION_TRANSITIONS: dict[str, frozenset[str]] = {
     S.OPEN: frozenset({S.ASSIGNED}),

@@ -38,7 +38,7 @@ def _batch_follows(annotation: Annotation, reviewer: User, decision: str) -> Non
         return
     if batch.state == BatchState.HANDED_IN:
         batch_life.transition(batch=batch, to_state=BatchState.IN_REVIEW, actor=reviewer, reason="review started")
-    if decision == "rework" and batch.state == BatchState.IN_REVIEW:
+    if decision == "rework" and batch.state in (BatchState.IN_REVIEW, BatchState.DONE):
         batch_life.transition(batch=batch, to_state=BatchState.REWORK, actor=reviewer,
                               reason=f"photo {annotation.batch_task.task.key} sent back")
     elif (decision == "accept" and batch.state in (BatchState.IN_REVIEW, BatchState.REWORK)
@@ -80,9 +80,6 @@ def annotation_rework(*, annotation: Annotation, reviewer: User, comment: str) -
     if len(comment) > COMMENT_MAX_LENGTH:
         raise DomainError(f"comment: at most {COMMENT_MAX_LENGTH} characters.", field="comment")
     locked = _locked(annotation, reviewer)
-    batch = locked.batch_task.batch
-    if batch.state == BatchState.DONE:
-        raise Conflict(f"Batch #{batch.number} is done: every photo of it was accepted.", field="batch")
     locked.review_state = ReviewState.REWORK
     locked.save(update_fields=["review_state"])
     made = Review.objects.create(annotation=locked, reviewer=reviewer, decision="rework", comment=comment)

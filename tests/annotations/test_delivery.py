@@ -38,6 +38,7 @@ from annotations.selectors.deliveries import delivery_link_token
 from annotations.services import delivery as delivering
 from annotations.services import jobs
 from annotations.services.gold import gold_current, masks_of_task
+from annotations.services.hand_in import batch_hand_in
 from annotations.services.review import annotation_accept, annotation_rework
 from annotations.services.sync import annotation_upsert
 from common.errors import DomainError
@@ -109,12 +110,16 @@ def _answer(bt: BatchTask, result: list, *, at: datetime = WORKED) -> Annotation
 
 
 def _accept_all(job: Job, staff: User, *, skip: int = 0) -> dict[int, Annotation]:
-    """Every photo but the last `skip` answered with its gold masks and accepted; task id -> accepted annotation."""
+    """Every photo answered with its gold masks (hidden gold too), every batch handed in by its holder, and every
+    photo but the last `skip` accepted; task id -> accepted annotation."""
+    answers = {bt.pk: _answer(bt, bt.task.gold_result)
+               for bt in BatchTask.objects.filter(batch__job=job, ls_task_id__isnull=False)
+               .select_related("task", "batch__assigned_to")}  # a test's own gold rows have their own answers
+    for batch in job.batches.select_related("assigned_to"):
+        batch_hand_in(batch=batch, contractor=batch.assigned_to)
     own = _own(job)
-    accepted = {}
-    for bt in own[:len(own) - skip]:
-        accepted[bt.task_id] = annotation_accept(annotation=_answer(bt, bt.task.gold_result), reviewer=staff)
-    return accepted
+    return {bt.task_id: annotation_accept(annotation=answers[bt.pk], reviewer=staff)
+            for bt in own[:len(own) - skip]}
 
 
 def _deliver(job: Job, staff: User, *, partial: bool = False) -> Delivery:
@@ -409,8 +414,11 @@ def test_the_report_gives_gold_quality_with_intervals_review_counts_and_the_cost
     _gold_score(gold_bts[2], ben, iou=None, dice=None, bf1=None, per_class={})
     outsider = ContractorFactory()  # scored on this job's gold but made no delivered mask: not in the report
     _gold_score(gold_bts[0], outsider, iou=0.1, dice=0.1, bf1=0.1, per_class={})
-    annotation_rework(annotation=_answer(own[0], []), reviewer=staff, comment="Paint the scratch.")
-    _accept_all(job, staff)
+    accepted = _accept_all(job, staff)
+    annotation_rework(annotation=accepted[own[0].task_id], reviewer=staff, comment="Paint the scratch.")
+    fixed = _answer(own[0], own[0].task.gold_result, at=WORKED + timedelta(hours=1))
+    batch_hand_in(batch=own[0].batch, contractor=ana)
+    annotation_accept(annotation=fixed, reviewer=staff)
     batch = own[0].batch
     time_entry_create(contractor=ana, batch=batch, start=WORKED, end=WORKED + timedelta(minutes=90), actor=ana.user)
     time_entry_create(contractor=ana, batch=batch, start=WORKED + timedelta(hours=2),
