@@ -6,7 +6,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotations.labelstudio import LabelStudioUnavailable
-from annotations.services import accounts, qualification, scoring, scoring_queue
+from annotations.services import accounts, client_import, qualification, scoring, scoring_queue
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
@@ -24,6 +24,13 @@ def publish_batch(self: Task, batch_id: int) -> int | None:
 def sync_label_studio(self: Task) -> int:
     """Catch up on annotations whose webhooks were missed; returns how many were seen."""
     return sync_poll()
+
+
+@shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, retry_backoff_max=600,
+             max_retries=10, acks_late=True)
+def run_import(self: Task, run_id: int) -> str:
+    """Convert, check and write an uploaded pre-annotation or gold file (a retry resumes); returns the run's state."""
+    return client_import.import_run_execute(run_id=run_id).state
 
 
 @shared_task(bind=True)

@@ -42,7 +42,14 @@ class DefectLabel:
 # Finds the photo that a task's data ({"image": ..., ...}) or a COCO file name ({"image": file_name}) points at;
 # `where` goes into its error. Raises for no photo or several.
 PhotoLocator = Callable[[dict, str], Photo]
-PhotoMasks = tuple[Photo, dict[str, np.ndarray]]  # class key -> bool H x W mask; painted classes only
+# (photo, class key -> bool H x W mask of the painted classes, how many source masks were decoded for it)
+PhotoMasks = tuple[Photo, dict[str, np.ndarray], int]
+# Told once, before the first photo: (photos in the file, source masks in the file), for a progress bar.
+Totals = Callable[[int, int], None]
+
+
+def _no_totals(photos: int, masks: int) -> None:
+    """The default Totals: nobody is watching."""
 
 
 def _painted(masks: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -63,8 +70,13 @@ def _ls_results(item: dict, where: str, file: str) -> list | None:
     return None
 
 
+def _brush_count(results: object) -> int:
+    return sum(isinstance(r, dict) and r.get("type") == "brushlabels" for r in results) \
+        if isinstance(results, list) else 0
+
+
 def masks_from_labelstudio(document: bytes | str | list, *, file: str, locate: PhotoLocator,
-                           classes: Sequence[DefectLabel]) -> Iterator[PhotoMasks]:
+                           classes: Sequence[DefectLabel], totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
     """Per photo, the masks of a Label Studio JSON export's tasks (each task's first prediction, else its first
     non-cancelled annotation; brush RLE results). A task with neither is passed over."""
     if not isinstance(document, list):
@@ -75,23 +87,23 @@ def masks_from_labelstudio(document: bytes | str | list, *, file: str, locate: P
     if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
         raise PreannotationError(f"{file}: a Label Studio JSON export is a list of tasks.")
     key_of = {c.label: c.key for c in classes}
+    answers = [_ls_results(item, f"task #{index}", file) for index, item in enumerate(document)]
+    totals(sum(a is not None for a in answers), sum(_brush_count(a) for a in answers))
     seen: set[str] = set()
-    for index, item in enumerate(document):
+    for index, (item, results) in enumerate(zip(document, answers, strict=True)):
         where = f"task #{index}" + (f" (id {item['id']})" if "id" in item else "")
         data = item.get("data")
         if not isinstance(data, dict):
             raise PreannotationError(f"{file}: {where} has no 'data' object.")
         photo = locate(data, f"{file}: {where}")
-        results = _ls_results(item, where, file)
         if results is None:
             continue
         where = f"{file}: {where}, photo {photo.key}"
         if photo.key in seen:
             raise PreannotationError(f"{where}: the photo is given twice.")
         seen.add(photo.key)
-        if isinstance(results, list) and not any(isinstance(r, dict) and r.get("type") == "brushlabels"
-                                                 for r in results):
-            yield photo, {}
+        if isinstance(results, list) and not _brush_count(results):
+            yield photo, {}, 0
             continue
         try:
             by_label, height, width = masks_from_results(results)
@@ -104,7 +116,7 @@ def masks_from_labelstudio(document: bytes | str | list, *, file: str, locate: P
         if unknown:
             raise PreannotationError(f"{where}: labels {', '.join(unknown)} are no class of the job "
                                      f"({', '.join(key_of)}).")
-        yield photo, _painted({key_of[label]: mask for label, mask in by_label.items()})
+        yield photo, _painted({key_of[label]: mask for label, mask in by_label.items()}), _brush_count(results)
 
 
 # --- COCO instance segmentation ----------------------------------------------------------------------------
@@ -183,7 +195,8 @@ def _coco_rle(segmentation: object, height: int, width: int, where: str) -> dict
 
 
 def masks_from_coco(document: bytes | str | dict, *, file: str, locate: PhotoLocator,
-                    category_map: Mapping[int, str], classes: Sequence[DefectLabel]) -> Iterator[PhotoMasks]:
+                    category_map: Mapping[int, str], classes: Sequence[DefectLabel],
+                    totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
     """Per photo, the masks of a COCO instance segmentation file: each annotation's segmentation joins the class
     its category maps to (IGNORE: dropped). An unmapped category, or one mapped to no class, is refused."""
     document = _coco_document(document, file)
@@ -204,6 +217,7 @@ def masks_from_coco(document: bytes | str | dict, *, file: str, locate: PhotoLoc
     if stray:
         raise PreannotationError(f"{file}: annotations point at images {', '.join(stray[:5])} that the file "
                                  "does not list.")
+    totals(len(document["images"]), len(document["annotations"]))
     seen: set[str] = set()
     for index, image in enumerate(document["images"]):
         if not isinstance(image, dict) or not isinstance(image.get("file_name"), str):
@@ -218,20 +232,21 @@ def masks_from_coco(document: bytes | str | dict, *, file: str, locate: PhotoLoc
             raise PreannotationError(f"{where}: the photo is given twice.")
         seen.add(photo.key)
         rles: dict[str, list[dict]] = {}
-        for number, annotation in by_image.get(image.get("id"), []):
+        annotations = by_image.get(image.get("id"), [])
+        for number, annotation in annotations:
             target = category_map[annotation["category_id"]]
             rle = _coco_rle(annotation.get("segmentation"), photo.height, photo.width,
                             f"{where}, annotation #{number} (id {annotation.get('id')})")
             if target != IGNORE:
                 rles.setdefault(target, []).append(rle)
         yield photo, _painted({key: coco_mask.decode(coco_mask.merge(of_class)).astype(bool)
-                               for key, of_class in rles.items()})
+                               for key, of_class in rles.items()}), len(annotations)
 
 
 # --- ZIP of PNG masks --------------------------------------------------------------------------------------
 
 def masks_from_png_zip(archive: bytes, *, file: str, photos: Mapping[str, Photo], classes: Sequence[DefectLabel],
-                       max_files: int, max_bytes: int) -> Iterator[PhotoMasks]:
+                       max_files: int, max_bytes: int, totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
     """Per photo, the masks of a ZIP of PNGs named `<photo key>_<class key>.png` or `<photo key>/<class key>.png`
     (a pixel above zero, or alpha when there is an alpha channel, paints the class), each the photo's size."""
     try:
@@ -244,6 +259,7 @@ def masks_from_png_zip(archive: bytes, *, file: str, photos: Mapping[str, Photo]
                                      [c.key for c in classes], "")
         except MaskArchiveError as exc:
             raise PreannotationError(f"{file}: {exc}") from None
+        totals(len(matched), sum(len(files) for _, files in matched))
         for photo, files in matched:
             masks = {}
             for key, info in files.items():
@@ -253,7 +269,7 @@ def masks_from_png_zip(archive: bytes, *, file: str, photos: Mapping[str, Photo]
                     raise PreannotationError(f"{file}: {info.filename}, photo {photo.key}: {exc}.") from None
                 except MaskArchiveError as exc:
                     raise PreannotationError(f"{file}: photo {photo.key}: {exc}") from None
-            yield photo, _painted(masks)
+            yield photo, _painted(masks), len(files)
 
 
 # --- back to Label Studio ----------------------------------------------------------------------------------
