@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from annotations.defects import DefectClass, format_classes, parse_classes
+from annotations.models import ImportFormat, ImportKind
+from annotations.quality.preannotations import IGNORE
 from common.forms import AccessibleForm
 from common.validators import validate_printable
 
@@ -67,3 +69,43 @@ class GoldImportForm(AccessibleForm):
         if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
             raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
         return upload
+
+
+class PreannotationUploadForm(AccessibleForm):
+    """The job page's upload of a client's pre-annotations (or gold); a COCO file's categories are mapped next."""
+
+    file = forms.FileField(label="Pre-annotation file",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".json,.zip,application/json,"
+                                                                            "application/zip"}),
+                           help_text="A Label Studio JSON export (each task's prediction, else its annotation), a "
+                                     "COCO instance segmentation JSON (RLE or polygons), or a ZIP of PNG masks named "
+                                     "<task key>_<class key>.png or <task key>/<class key>.png.")
+    format = forms.ChoiceField(choices=ImportFormat.choices)
+    kind = forms.ChoiceField(choices=ImportKind.choices, initial=ImportKind.PREDICTIONS, label="Import as",
+                             widget=forms.RadioSelect)
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
+            raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+        return upload
+
+
+class CategoryMapForm(AccessibleForm):
+    """One select per COCO category of the uploaded file: the defect class it becomes, or ignore."""
+
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=ImportKind.choices, widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, categories: dict[int, str], classes: list[dict], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "Choose…"), *[(c["key"], c["label"]) for c in classes], (IGNORE, "Ignore (drop its masks)")]
+        by_name = {c["key"]: c["key"] for c in classes} | {c["label"].lower(): c["key"] for c in classes}
+        for cid, name in sorted(categories.items()):
+            self.fields[f"category_{cid}"] = forms.ChoiceField(
+                choices=choices, label=f"COCO category {cid}: {name}",
+                initial=by_name.get(name.lower().replace(" ", "_")) or by_name.get(name.lower()))
+
+    def category_map(self) -> dict[int, str]:
+        return {int(name.removeprefix("category_")): value for name, value in self.cleaned_data.items()
+                if name.startswith("category_")}
