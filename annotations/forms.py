@@ -80,7 +80,7 @@ class PreannotationUploadForm(AccessibleForm):
                            help_text="A Label Studio JSON export (each task's prediction, else its annotation), a "
                                      "COCO instance segmentation JSON (RLE or polygons), or a ZIP of PNG masks named "
                                      "<task key>_<class key>.png or <task key>/<class key>.png.")
-    format = forms.ChoiceField(choices=ImportFormat.choices)
+    format = forms.ChoiceField(choices=ImportFormat.choices, label="Format")
     kind = forms.ChoiceField(choices=ImportKind.choices, initial=ImportKind.PREDICTIONS, label="Import as",
                              widget=forms.RadioSelect)
 
