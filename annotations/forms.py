@@ -55,6 +55,12 @@ class QualificationForm(AccessibleForm):
                   "0: applicants do not qualify on this job.")
 
 
+def _within_import_limit(upload: UploadedFile) -> UploadedFile:
+    if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
+        raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+    return upload
+
+
 class GoldImportForm(AccessibleForm):
     export = forms.FileField(label="Label Studio JSON export or ZIP of PNG masks",
                              widget=forms.ClearableFileInput(attrs={"accept": ".json,.zip,application/json,"
@@ -65,10 +71,7 @@ class GoldImportForm(AccessibleForm):
                                        "photo (a pixel above zero paints the class).")
 
     def clean_export(self) -> UploadedFile:
-        upload = self.cleaned_data["export"]
-        if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
-        return upload
+        return _within_import_limit(self.cleaned_data["export"])
 
 
 class PreannotationUploadForm(AccessibleForm):
@@ -85,10 +88,7 @@ class PreannotationUploadForm(AccessibleForm):
                              widget=forms.RadioSelect)
 
     def clean_file(self) -> UploadedFile:
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
-        return upload
+        return _within_import_limit(self.cleaned_data["file"])
 
 
 class CategoryMapForm(AccessibleForm):

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "cap_race": "POST rate / GET list rate:",
     "export_timesheets": "export XLSX -> temp file",
     "gold_import": "PNG ZIP import again",
+    "import_preannotations": "import / decode floor:",
     "job_creation": "job_create again",
     "overlay": "naive / ours:",
     "rle": "speed-up",

@@ -1,5 +1,6 @@
 """A client's pre-annotations (or gold) to per-photo, per-class bool masks and back to Label Studio brush results:
-from a Label Studio JSON export, COCO instance segmentation or a ZIP of PNG masks (pure numpy, Pillow, pycocotools).
+from a Label Studio JSON export, COCO instance segmentation or a ZIP of PNG masks (pure numpy, Pillow, pycocotools,
+OpenCV).
 
 Each converter yields one photo at a time, so a job of 20 MP photos never holds more than one photo's masks.
 Every error names the file, the photo and the problem.
@@ -12,6 +13,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
@@ -194,6 +196,12 @@ def _coco_rle(segmentation: object, height: int, width: int, where: str) -> dict
                              "(each at least 3 points as [x1, y1, x2, y2, ...]).")
 
 
+def _row_major(decoded: np.ndarray) -> np.ndarray:
+    """pycocotools' column-major 0/1 uint8 mask as a row-major bool one: the Label Studio encoder reads rows,
+    and OpenCV transposes a 20 MP mask about twice as fast as numpy's copy does."""
+    return cv2.transpose(np.ascontiguousarray(decoded.T)).view(bool)
+
+
 def masks_from_coco(document: bytes | str | dict, *, file: str, locate: PhotoLocator,
                     category_map: Mapping[int, str], classes: Sequence[DefectLabel],
                     totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
@@ -239,7 +247,7 @@ def masks_from_coco(document: bytes | str | dict, *, file: str, locate: PhotoLoc
                             f"{where}, annotation #{number} (id {annotation.get('id')})")
             if target != IGNORE:
                 rles.setdefault(target, []).append(rle)
-        yield photo, _painted({key: coco_mask.decode(coco_mask.merge(of_class)).astype(bool)
+        yield photo, _painted({key: _row_major(coco_mask.decode(coco_mask.merge(of_class)))
                                for key, of_class in rles.items()}), len(annotations)
 
 

@@ -1,10 +1,8 @@
 """A client's pre-annotations and gold into a job: the import service, its Celery task with progress counters,
 the job page's upload and progress, and a published batch getting the imported prediction once in Label Studio."""
-import io
 import json
 import shutil
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,6 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from PIL import Image
 from pycocotools import mask as coco_mask
 
 from annotations import labelstudio
@@ -35,6 +32,7 @@ from annotations.services import client_import, jobs
 from annotations.services.gold import gold_current, masks_of_task
 from annotations.services.publishing import batch_publish, image_url
 from common.errors import DomainError
+from tests.annotations.test_gold_masks import png, zip_of
 from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
 from tests.factories import UserFactory, contractor_in_state
 from workforce.models import OnboardingState
@@ -92,20 +90,6 @@ def labelstudio_of(job: Job, masks: dict) -> bytes:
     return json.dumps([{"data": {"image": image_url(task.image_path)}, "predictions": [{"result": [
         brush_result(m, label=label[cls], rid=f"{task.key}-{cls}") for cls, m in masks[task.key].items()]}]}
         for task in tasks_of(job)]).encode()
-
-
-def png(mask: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(mask).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buf.getvalue()
 
 
 def png_zip_of(job: Job, masks: dict) -> bytes:
