@@ -13,15 +13,27 @@ from common.validators import validate_printable
 
 
 class JobCreateForm(AccessibleForm):
-    SOURCES = [("manifest", "A sample job's manifest.json"), ("folder", "A folder of photos under var/")]
+    SOURCES = [("manifest", "A sample job's manifest.json"), ("folder", "A folder of photos under var/"),
+               ("zip", "An uploaded ZIP of photos")]
 
     name = forms.CharField(max_length=200, validators=[validate_printable])
     client = forms.CharField(max_length=200, validators=[validate_printable])
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=20_000,
                                    help_text="Markdown; shown to contractors in Label Studio.")
     source_kind = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="manifest", label="Photos from")
-    source_path = forms.CharField(max_length=500, label="Path",
+    source_path = forms.CharField(max_length=500, label="Path", required=False,
                                   help_text="A manifest.json or a folder under var/, e.g. var/sample/manifest.json.")
+    photos_zip = forms.FileField(label="ZIP of photos", required=False,
+                                 widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+                                 help_text="For an uploaded ZIP: the photos (.jpg, .png, .tif, .webp), checked and "
+                                           "made into the job in the background.")
+    preannotations = forms.FileField(label="Pre-annotations (optional)", required=False,
+                                     help_text="With a ZIP of photos: a Label Studio JSON export or a ZIP of PNG "
+                                               "masks, imported before the batches are published.")
+    preannotations_format = forms.ChoiceField(
+        required=False, label="Pre-annotation format",
+        choices=[("", "—"), (ImportFormat.LABEL_STUDIO, ImportFormat.LABEL_STUDIO.label),
+                 (ImportFormat.PNG_ZIP, ImportFormat.PNG_ZIP.label)])
     classes = forms.CharField(widget=forms.Textarea(attrs={"rows": 7}), initial=format_classes(),
                               label="Label classes", help_text="One per line: key | Label | #colour.")
     batch_size = forms.IntegerField(min_value=1, max_value=500, initial=10)
@@ -33,6 +45,19 @@ class JobCreateForm(AccessibleForm):
     weekly_cap_hours = forms.DecimalField(min_value=1, max_value=60, decimal_places=2,
                                           initial=settings.DEFAULT_WEEKLY_CAP_HOURS)
 
+
+    def clean(self) -> dict:
+        data = super().clean()
+        zipped = data.get("source_kind") == "zip"
+        if zipped and not data.get("photos_zip"):
+            self.add_error("photos_zip", "Choose the ZIP of photos.")
+        if not zipped and not data.get("source_path"):
+            self.add_error("source_path", "This field is required.")
+        if data.get("preannotations") and not zipped:
+            self.add_error("preannotations", "Only with an uploaded ZIP of photos; import into a job from its page.")
+        if data.get("preannotations") and not data.get("preannotations_format"):
+            self.add_error("preannotations_format", "Say which format the pre-annotations are in.")
+        return data
 
     def clean_classes(self) -> tuple[DefectClass, ...]:
         try:

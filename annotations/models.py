@@ -313,6 +313,7 @@ class QualityScore(models.Model):
 class ImportKind(models.TextChoices):
     PREDICTIONS = "predictions", "Pre-annotations (the model's)"
     GOLD = "gold", "Gold"
+    PHOTOS = "photos", "Photos of a new job"
 
 
 class ImportFormat(models.TextChoices):
@@ -329,14 +330,18 @@ class ImportState(models.TextChoices):
 
 
 class ImportRun(models.Model):
-    """One import of a client's pre-annotations or gold into a job, run by Celery; its counters are its progress."""
+    """One import of a client's pre-annotations or gold into a job, or of a ZIP of photos as a new job (no job until
+    it is made), run by Celery; its counters are its progress."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="import_runs")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, null=True, blank=True, related_name="import_runs")
     kind = models.CharField(max_length=16, choices=ImportKind.choices, default=ImportKind.PREDICTIONS)
     format = models.CharField(max_length=16, choices=ImportFormat.choices)
     file_name = models.CharField(max_length=255)
     upload_path = models.CharField(max_length=500, help_text="The uploaded file, relative to VAR_DIR.")
     category_map = models.JSONField(default=dict, blank=True, help_text="COCO category id -> class key or ignore.")
+    job_settings = models.JSONField(default=dict, blank=True, help_text="A new job's: job_create's settings and "
+                                    "the pre-annotation upload to import into it.")
+    publish_when_done = models.BooleanField(default=False, help_text="Publish the job's batches once it is done.")
     state = models.CharField(max_length=16, choices=ImportState.choices, default=ImportState.QUEUED)
     photos_total = models.PositiveIntegerField(default=0)
     photos_checked = models.PositiveIntegerField(default=0)
@@ -354,7 +359,7 @@ class ImportRun(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} import {self.file_name} into {self.job}: {self.state}"
+        return f"{self.get_kind_display()} import {self.file_name} into {self.job or 'a new job'}: {self.state}"
 
 
 class PredictionSent(models.Model):

@@ -33,6 +33,12 @@ def run_import(self: Task, run_id: int) -> str:
     return client_import.import_run_execute(run_id=run_id).state
 
 
+@shared_task(bind=True, acks_late=True)
+def create_job_from_zip(self: Task, run_id: int) -> int | None:
+    """Make a job from an uploaded ZIP of photos (all or nothing); returns the job's id (None: refused)."""
+    return client_import.job_from_zip_execute(run_id=run_id).job_id
+
+
 @shared_task(bind=True)
 def reclaim_stale_batches(self: Task) -> int:
     """Offer again the batches not started or not finished in time; returns how many were reclaimed."""

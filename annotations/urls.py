@@ -18,6 +18,7 @@ console_urlpatterns = [
     path("jobs/<int:pk>/gold-import/", views.job_gold_import, name="job-gold-import"),
     path("jobs/<int:pk>/import/", views.job_import, name="job-import"),
     path("jobs/<int:pk>/import/confirm/", views.job_import_confirm, name="job-import-confirm"),
+    path("imports/<int:pk>/", views.import_run_page, name="import-run"),
     path("imports/<int:pk>.json", views.import_progress, name="import-progress"),
     path("jobs/<int:pk>/rescore/", views.job_rescore, name="job-rescore"),
     path("jobs/<int:pk>/qualification/", views.job_qualification, name="job-qualification"),

@@ -154,6 +154,13 @@ def job_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @staff_required
+def import_run_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One import run and its progress; a new job's run links to the job once it is made."""
+    return render(request, "annotations/import_run.html", {"run": get_object_or_404(ImportRun, pk=pk)})
+
+
+@require_GET
+@staff_required
 def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """An import run's state and counters, polled by the job page's progress bars."""
     return JsonResponse(import_run_progress(get_object_or_404(ImportRun, pk=pk)))

@@ -1,4 +1,4 @@
-"""Import runs of a client's pre-annotations and gold, the prediction digest each published task holds, COCO gold."""
+"""Import runs (a client's photos, pre-annotations and gold), the prediction each published task holds, COCO gold."""
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
@@ -44,6 +44,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("predictions", "Pre-annotations (the model's)"),
                             ("gold", "Gold"),
+                            ("photos", "Photos of a new job"),
                         ],
                         default="predictions",
                         max_length=16,
@@ -74,6 +75,21 @@ class Migration(migrations.Migration):
                         blank=True,
                         default=dict,
                         help_text="COCO category id -> class key or ignore.",
+                    ),
+                ),
+                (
+                    "job_settings",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="A new job's: job_create's settings and the pre-annotation upload to import into it.",
+                    ),
+                ),
+                (
+                    "publish_when_done",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Publish the job's batches once it is done.",
                     ),
                 ),
                 (
@@ -123,6 +139,8 @@ class Migration(migrations.Migration):
                 (
                     "job",
                     models.ForeignKey(
+                        blank=True,
+                        null=True,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="import_runs",
                         to="annotations.job",

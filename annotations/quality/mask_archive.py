@@ -31,9 +31,14 @@ def unsafe_name(name: str) -> bool:
             or name[1:2] == ":")
 
 
+GOLD_LIMITS = ("GOLD_IMPORT_MAX_FILES", "GOLD_IMPORT_MAX_BYTES")
+
+
 def archive_files(archive: zipfile.ZipFile, *, max_files: int, max_bytes: int,
-                  holds: str = f"one PNG mask per task and class, named {NAMING}") -> list[zipfile.ZipInfo]:
-    """The archive's files (not folders or archiver metadata) once its names, count and unpacked size pass."""
+                  holds: str = f"one PNG mask per task and class, named {NAMING}",
+                  limits: tuple[str, str] = GOLD_LIMITS) -> list[zipfile.ZipInfo]:
+    """The archive's files (not folders or archiver metadata) once its names, count and unpacked size pass;
+    `limits` names the settings of the two limits in the errors."""
     unsafe = [info.filename for info in archive.infolist() if unsafe_name(info.filename)]
     if unsafe:
         raise MaskArchiveError(f"unsafe file names (absolute, with '..' or a backslash): {listed(unsafe)}.")
@@ -43,11 +48,11 @@ def archive_files(archive: zipfile.ZipFile, *, max_files: int, max_bytes: int,
     if not files:
         raise MaskArchiveError(f"no file in the ZIP; it holds {holds}.")
     if len(files) > max_files:
-        raise MaskArchiveError(f"{len(files):,} files, more than the limit of {max_files:,} (GOLD_IMPORT_MAX_FILES).")
+        raise MaskArchiveError(f"{len(files):,} files, more than the limit of {max_files:,} ({limits[0]}).")
     unpacked = sum(info.file_size for info in files)
     if unpacked > max_bytes:
         raise MaskArchiveError(f"its files unpack to {unpacked:,} bytes, more than the limit of "
-                               f"{max_bytes:,} (GOLD_IMPORT_MAX_BYTES).")
+                               f"{max_bytes:,} ({limits[1]}).")
     return files
 
 

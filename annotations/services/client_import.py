@@ -1,16 +1,21 @@
-"""A client's pre-annotations (or gold) into a job: an uploaded Label Studio export, COCO file or ZIP of PNG masks,
-stored under VAR_DIR, then checked whole and written by Celery (annotations.tasks.run_import), all or nothing.
+"""A client's data in: pre-annotations (or gold) into a job from an uploaded Label Studio export, COCO file or ZIP of
+PNG masks, and a new job from an uploaded ZIP of photos. Each upload is kept under VAR_DIR, then checked whole and
+written by Celery (annotations.tasks.run_import, create_job_from_zip), all or nothing.
 
 Unpublished tasks get Task.prediction (publishing sends it); tasks already in Label Studio also get the prediction
 added there, once: PredictionSent keeps the digest of what each one holds, so importing the same file again adds
 nothing.
 """
+import io
 import json
 import logging
 import re
+import shutil
 import uuid
+import zipfile
 from collections.abc import Iterable
-from pathlib import Path
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotations import labelstudio
+from annotations.defects import DefectClass
 from annotations.models import (
     BatchTask,
     GoldSource,
@@ -29,6 +35,7 @@ from annotations.models import (
     PredictionSent,
     Task,
 )
+from annotations.quality.mask_archive import MaskArchiveError, archive_files, listed, unpacked
 from annotations.quality.preannotations import (
     IGNORE,
     DefectLabel,
@@ -42,7 +49,7 @@ from annotations.quality.preannotations import (
     masks_from_png_zip,
     results_digest,
 )
-from annotations.services import dispatch
+from annotations.services import dispatch, jobs, publishing
 from annotations.services.gold import TaskFinder, gold_set_many
 from common.errors import DomainError
 from workforce.models import User
@@ -58,14 +65,16 @@ _GOLD_SOURCES = {ImportFormat.LABEL_STUDIO: GoldSource.IMPORT, ImportFormat.COCO
 
 # --- the upload ---------------------------------------------------------------------------------------------
 
-def _upload_folder(job: Job, token: str) -> Path:
+def _upload_folder(job: Job | None, token: str) -> Path:
     if not _TOKEN.match(token):
         raise DomainError("upload: not an upload of this page; upload the file again.", field="file")
-    return settings.VAR_DIR / UPLOAD_DIR / f"job-{job.pk}" / token
+    return settings.VAR_DIR / UPLOAD_DIR / (f"job-{job.pk}" if job else "new-jobs") / token
 
 
-def import_upload_store(*, job: Job, name: str, chunks: Iterable[bytes]) -> str:
-    """Keep an uploaded file under VAR_DIR for the import that follows; returns its token (the file's folder)."""
+def import_upload_store(*, job: Job | None, name: str, chunks: Iterable[bytes], max_bytes: int | None = None) -> str:
+    """Keep an uploaded file under VAR_DIR for the import that follows (job None: for a job still to make);
+    returns its token (the file's folder)."""
+    limit = max_bytes or settings.GOLD_IMPORT_MAX_BYTES
     token = uuid.uuid4().hex
     folder = _upload_folder(job, token)
     folder.mkdir(parents=True)
@@ -75,14 +84,14 @@ def import_upload_store(*, job: Job, name: str, chunks: Iterable[bytes]) -> str:
     with (folder / safe).open("wb") as out:
         for chunk in chunks:
             size += len(chunk)
-            if size > settings.GOLD_IMPORT_MAX_BYTES:
-                raise DomainError(f"file: more than the limit of {settings.GOLD_IMPORT_MAX_BYTES:,} bytes "
-                                  "(GOLD_IMPORT_MAX_BYTES).", field="file")
+            if size > limit:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise DomainError(f"file: more than the limit of {limit:,} bytes.", field="file")
             out.write(chunk)
     return token
 
 
-def import_upload_path(*, job: Job, token: str) -> Path:
+def import_upload_path(*, job: Job | None, token: str) -> Path:
     """The file an earlier upload of this job's page kept under `token`."""
     files = sorted(_upload_folder(job, token).glob("*")) if _upload_folder(job, token).is_dir() else []
     if len(files) != 1:
@@ -199,6 +208,8 @@ def import_run_execute(*, run_id: int) -> ImportRun:
         logger.info("import %s refused: %s", run.pk, message)
     else:
         _progress(run, state=ImportState.DONE, finished_at=timezone.now())
+        if run.publish_when_done:
+            publishing.job_publish_enqueue(job=run.job)
     run.refresh_from_db()
     return run
 
@@ -238,3 +249,110 @@ def _predictions_write(run: ImportRun, converted: dict[int, tuple[Task, str]]) -
                     raise
                 PredictionSent.objects.filter(pk=bt.prediction_sent.pk).update(digest=digest, sent_at=timezone.now())
         ImportRun.objects.filter(pk=run.pk).update(tasks_published=F("tasks_published") + 1)
+
+
+# --- a new job from a ZIP of photos -------------------------------------------------------------------------
+
+PHOTOS_DIR = "media/uploads"  # under VAR_DIR, where Label Studio serves the photos from: run-<pk>/
+
+
+def _job_params(*, name: str, client: str, instructions: str, batch_size: int, gold_rate: Decimal,
+                quality_threshold: Decimal, hourly_rate: Decimal | None, weekly_cap_hours: Decimal | None,
+                classes: tuple[DefectClass, ...]) -> dict:
+    """job_create's arguments as JSON, for the Celery message."""
+    return {"name": name, "client": client, "instructions": instructions, "batch_size": batch_size,
+            "gold_rate": str(gold_rate), "quality_threshold": str(quality_threshold),
+            "hourly_rate": None if hourly_rate is None else str(hourly_rate),
+            "weekly_cap_hours": None if weekly_cap_hours is None else str(weekly_cap_hours),
+            "classes": [[c.key, c.label, c.colour] for c in classes]}
+
+
+@transaction.atomic
+def job_from_zip_enqueue(*, archive_token: str, actor: User | None, preannotations_token: str = "",
+                         preannotations_format: str = "", **job: object) -> ImportRun:
+    """Queue the making of a job from an uploaded ZIP of photos (kept by import_upload_store with job None), its
+    batches and, when given, its pre-annotations (imported before the batches are published); returns the run.
+    `job` holds job_create's settings: name, client, instructions, batch_size, gold_rate, quality_threshold,
+    hourly_rate, weekly_cap_hours, classes."""
+    archive = import_upload_path(job=None, token=archive_token)
+    if preannotations_token and preannotations_format not in (ImportFormat.LABEL_STUDIO, ImportFormat.PNG_ZIP):
+        raise DomainError("preannotations_format: a Label Studio JSON export or a ZIP of PNG masks (a COCO file's "
+                          "categories are mapped on the job page, once the job exists).",
+                          field="preannotations_format")
+    later = {"token": preannotations_token, "format": preannotations_format} if preannotations_token else {}
+    if later:
+        import_upload_path(job=None, token=preannotations_token)  # still there
+    run = ImportRun.objects.create(kind=ImportKind.PHOTOS, format=ImportFormat.PNG_ZIP, file_name=archive.name,
+                                   upload_path=str(archive.relative_to(settings.VAR_DIR)), created_by=actor,
+                                   job_settings={"job": _job_params(**job), "preannotations": later})
+    dispatch.task_send("create_job_from_zip", run.pk)
+    return run
+
+
+def _photos_unpacked(run: ImportRun, dest: Path) -> None:
+    """The photos of the run's ZIP written flat into `dest`: safe names, count and size within limits, only photos,
+    no two with one name; refused otherwise, with nothing left behind."""
+    try:
+        opened = zipfile.ZipFile(io.BytesIO((settings.VAR_DIR / run.upload_path).read_bytes()))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DomainError(f"photos: {run.file_name} is not a ZIP file ({exc}).", field="photos") from None
+    with opened:
+        try:
+            files = archive_files(opened, max_files=settings.PHOTOS_UPLOAD_MAX_FILES,
+                                  max_bytes=settings.PHOTOS_UPLOAD_MAX_BYTES,
+                                  holds=f"photos ({', '.join(jobs.IMAGE_SUFFIXES)})",
+                                  limits=("PHOTOS_UPLOAD_MAX_FILES", "PHOTOS_UPLOAD_MAX_BYTES"))
+        except MaskArchiveError as exc:
+            raise DomainError(f"photos: {run.file_name}: {exc}", field="photos") from None
+        names = [PurePosixPath(info.filename).name for info in files]
+        others = [info.filename for info in files if PurePosixPath(info.filename).suffix.lower()
+                  not in jobs.IMAGE_SUFFIXES]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if others or twice:
+            problem = (f"files that are no photo: {listed(others)}" if others
+                       else f"several photos named {listed(twice)}")
+            raise DomainError(f"photos: {run.file_name} holds {problem}.", field="photos")
+        _progress(run, photos_total=len(files))
+        dest.mkdir(parents=True)
+        for done, (info, name) in enumerate(zip(files, names, strict=True), start=1):
+            try:
+                (dest / name).write_bytes(unpacked(opened, info))
+            except MaskArchiveError as exc:
+                raise DomainError(f"photos: {run.file_name}: {exc}", field="photos") from None
+            _progress(run, photos_checked=done)
+
+
+def job_from_zip_execute(*, run_id: int) -> ImportRun:
+    """Unpack the run's photos under VAR_DIR, make the job with job_create's checks (all or nothing) and cut its
+    batches; then queue its pre-annotations, whose run publishes the batches when done, or publish them now."""
+    run = ImportRun.objects.get(pk=run_id)
+    if run.state in (ImportState.DONE, ImportState.FAILED):
+        return run
+    _progress(run, state=ImportState.RUNNING, error="")
+    dest = settings.VAR_DIR / PHOTOS_DIR / f"run-{run.pk}"
+    shutil.rmtree(dest, ignore_errors=True)  # a retry starts again
+    params, later = run.job_settings["job"], run.job_settings["preannotations"]
+    decimal = {k: None if params[k] is None else Decimal(params[k])
+               for k in ("gold_rate", "quality_threshold", "hourly_rate", "weekly_cap_hours")}
+    try:
+        _photos_unpacked(run, dest)
+        with transaction.atomic():
+            job, added = jobs.job_create(
+                name=params["name"], client=params["client"], instructions=params["instructions"],
+                specs=jobs.specs_from_folder(dest), image_source=f"{run.file_name} (uploaded)",
+                actor=run.created_by, batch_size=params["batch_size"], **decimal,
+                classes=tuple(DefectClass(*c) for c in params["classes"]))
+            jobs.batches_cut(job=job)
+            ImportRun.objects.filter(pk=run.pk).update(job=job, tasks_total=added, tasks_published=added,
+                                                       state=ImportState.DONE, finished_at=timezone.now())
+            if later:
+                follow = preannotations_import(job=job, fmt=later["format"], category_map=None, actor=run.created_by,
+                                               upload_path=import_upload_path(job=None, token=later["token"]))
+                ImportRun.objects.filter(pk=follow.pk).update(publish_when_done=True)
+            else:
+                publishing.job_publish_enqueue(job=job)
+    except DomainError as exc:
+        shutil.rmtree(dest, ignore_errors=True)
+        _progress(run, state=ImportState.FAILED, error=exc.message, finished_at=timezone.now())
+    run.refresh_from_db()
+    return run

@@ -4,6 +4,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from django.test import Client
 from pycocotools import mask as coco_mask
 
 from annotations import labelstudio
+from annotations.defects import DEFECT_CLASSES
 from annotations.models import (
     Batch,
     BatchTask,
@@ -403,3 +405,88 @@ def test_a_published_batch_gets_the_imported_prediction_once_not_twice_on_reimpo
     finally:
         labelstudio.project_delete(project_id=batch.ls_project_id)
         Batch.objects.filter(pk=batch.pk).update(ls_project_id=None)
+
+
+# --- a new job from a ZIP of photos ------------------------------------------------------------------------
+
+@pytest.fixture
+def uploads() -> Iterator[None]:
+    """Removes what a new job's uploads leave under VAR_DIR."""
+    yield
+    shutil.rmtree(settings.VAR_DIR / client_import.UPLOAD_DIR / "new-jobs", ignore_errors=True)
+    for run in ImportRun.objects.filter(kind=ImportKind.PHOTOS):
+        shutil.rmtree(settings.VAR_DIR / client_import.PHOTOS_DIR / f"run-{run.pk}", ignore_errors=True)
+
+
+def photos_zip(sample: Path, extra: dict[str, bytes] | None = None) -> bytes:  # noqa: F811
+    return zip_of({f"client-photos/{p.name}": p.read_bytes() for p in sorted((sample / "images").glob("*.jpg"))}
+                  | (extra or {}))
+
+
+def job_form(**fields: object) -> dict:
+    return {"name": "Zipped", "client": "Refurb Co", "instructions": "Paint defects.", "source_kind": "zip",
+            "classes": "scratch | Scratch | #e6194b\ncrack | Crack | #f58231", "batch_size": 2, "gold_rate": "0",
+            "quality_threshold": "0.5", "hourly_rate": "2.00", "weekly_cap_hours": "20", **fields}
+
+
+@pytest.mark.django_db
+def test_a_job_made_from_an_uploaded_zip_of_photos_gets_its_pre_annotations_before_it_is_published(
+        sample: Path, uploads: None) -> None:  # noqa: F811
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    expected = {Path(t["image"]).stem: t for t in json.loads((sample / "manifest.json").read_text())["tasks"]}
+    masks = {key: {"crack": np.zeros((t["height"], t["width"]), bool)} for key, t in expected.items()}
+    masks["screen_0002"]["crack"][5:50, 5:80] = True
+    export = json.dumps([{"data": {"image": f"/data/local-files/?d=client/{key}.jpg"}, "predictions": [{"result": [
+        brush_result(m, label="Crack", rid="c") for m in of_photo.values() if m.any()]}]}
+        for key, of_photo in masks.items()]).encode()
+    response = staff.post("/console/jobs/new/", job_form(
+        photos_zip=SimpleUploadedFile("photos.zip", photos_zip(sample)),
+        preannotations=SimpleUploadedFile("export.json", export), preannotations_format="labelstudio"))
+    run = ImportRun.objects.get(kind=ImportKind.PHOTOS)
+    assert response.status_code == 302
+    assert response["Location"] == f"/console/imports/{run.pk}/"
+    assert "photos.zip" in staff.get(response["Location"]).content.decode()
+
+    run = client_import.job_from_zip_execute(run_id=run.pk)
+    assert (run.state, run.error, run.photos_total, run.photos_checked) == (ImportState.DONE, "", 5, 5)
+    job = Job.objects.get(name="Zipped")
+    assert run.job == job
+    assert job.tasks.count() == job.batches.count() * 2 - 1 == 5
+    assert all((settings.VAR_DIR / t.image_path).is_file() for t in job.tasks.all())
+    follow = ImportRun.objects.get(job=job, kind=ImportKind.PREDICTIONS)
+    assert follow.publish_when_done
+    assert client_import.import_run_execute(run_id=follow.pk).state == ImportState.DONE
+    task = job.tasks.get(key="screen_0002")
+    assert np.array_equal(predicted(task)["crack"], masks["screen_0002"]["crack"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"../evil.jpg": b"x"}, "photos: photos.zip: unsafe file names (absolute, with '..' or a backslash): "
+                            "'../evil.jpg'."),
+    ({"notes.txt": b"x"}, "photos: photos.zip holds files that are no photo: 'notes.txt'."),
+    ({"client-photos/broken.jpg": b"\xff\xd8 not a jpeg"}, "images: broken.jpg is not a readable image"),
+])
+def test_a_bad_zip_of_photos_makes_no_job_and_leaves_no_photo_behind(sample: Path, uploads: None,  # noqa: F811
+                                                                     extra: dict, expected: str) -> None:
+    token = client_import.import_upload_store(job=None, name="photos.zip", chunks=[photos_zip(sample, extra)])
+    run = client_import.job_from_zip_enqueue(
+        archive_token=token, actor=None, name="Zipped", client="Refurb Co", instructions="x", batch_size=2,
+        gold_rate=Decimal("0"), quality_threshold=Decimal("0.5"), hourly_rate=None, weekly_cap_hours=None,
+        classes=DEFECT_CLASSES)
+    run = client_import.job_from_zip_execute(run_id=run.pk)
+    assert run.state == ImportState.FAILED
+    assert run.error.startswith(expected)
+    assert not Job.objects.filter(name="Zipped").exists()
+    assert not (settings.VAR_DIR / client_import.PHOTOS_DIR / f"run-{run.pk}").exists()
+
+
+@pytest.mark.django_db
+def test_the_new_job_form_asks_for_the_zip_when_zip_is_chosen(uploads: None) -> None:
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    response = staff.post("/console/jobs/new/", job_form())
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"photos_zip": ["Choose the ZIP of photos."]}
+    assert ImportRun.objects.count() == 0
