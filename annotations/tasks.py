@@ -30,7 +30,12 @@ def sync_label_studio(self: Task) -> int:
              max_retries=10, acks_late=True)
 def run_import(self: Task, run_id: int) -> str:
     """Convert, check and write an uploaded pre-annotation or gold file (a retry resumes); returns the run's state."""
-    return client_import.import_run_execute(run_id=run_id).state
+    try:
+        return client_import.import_run_execute(run_id=run_id).state
+    except LabelStudioUnavailable as exc:
+        if self.request.retries >= self.max_retries:  # the last try: the run must not stay "running" for ever
+            client_import.import_run_abandon(run_id=run_id, reason=str(exc))
+        raise
 
 
 @shared_task(bind=True, acks_late=True)

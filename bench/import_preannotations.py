@@ -108,7 +108,7 @@ def run(manifest_path: Path) -> None:
         print(f"{name:<48} {seconds:7.2f} s  {seconds / floor:6.1f}x floor")
     print(f"import / decode floor: {timings[0][1] / floor:.1f}x")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    shutil.rmtree(upload.parent)
+    shutil.rmtree(upload.parent.parent)  # var/imports/job-<id>/, of this run only
 
 
 if __name__ == "__main__":

@@ -214,6 +214,14 @@ def import_run_execute(*, run_id: int) -> ImportRun:
     return run
 
 
+def import_run_abandon(*, run_id: int, reason: str) -> None:
+    """Fail a run whose Label Studio sends kept failing: its tasks' predictions are written, some published tasks
+    lack it in Label Studio; importing the same file again sends only those."""
+    _progress(ImportRun(pk=run_id), state=ImportState.FAILED, finished_at=timezone.now(),
+              error=f"{reason} Gave up: every task's prediction is saved, but some tasks already in Label Studio "
+                    "do not have it there yet; import the same file again to send only those.")
+
+
 def _predictions_write(run: ImportRun, converted: dict[int, tuple[Task, str]]) -> None:
     """Task.prediction of every task, in one transaction; then, for tasks already in Label Studio, the prediction
     added there unless it holds it already (each send recorded as it happens, so a retry resumes)."""

@@ -490,3 +490,33 @@ def test_the_new_job_form_asks_for_the_zip_when_zip_is_chosen(uploads: None) -> 
     assert response.status_code == 200
     assert response.context["form"].errors == {"photos_zip": ["Choose the ZIP of photos."]}
     assert ImportRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_label_studio_down_keeps_the_run_waiting_and_a_retry_sends_only_what_is_missing(
+        job: Job, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = list(job.batches.get(number=1).batch_tasks.order_by("id"))
+    for number, bt in enumerate(rows, start=3000):
+        bt.ls_task_id = number
+    BatchTask.objects.bulk_update(rows, ["ls_task_id"])
+    sent: list[int] = []
+
+    def flaky(*, ls_task_id: int, result: list, model_version: str) -> int:
+        if len(sent) == 1:
+            raise labelstudio.LabelStudioUnavailable("Label Studio unavailable while trying to add a prediction.")
+        sent.append(ls_task_id)
+        return ls_task_id
+
+    monkeypatch.setattr(labelstudio, "prediction_create", flaky)
+    path = stored(job, "client.json", coco_of(job, source_masks(job)))
+    run = client_import.preannotations_import(job=job, upload_path=path, fmt=ImportFormat.COCO,
+                                              category_map=MAPPING, actor=None)
+    with pytest.raises(labelstudio.LabelStudioUnavailable):
+        client_import.import_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == ImportState.RUNNING
+    assert "Retrying" in run.error
+    monkeypatch.setattr(labelstudio, "prediction_create", lambda *, ls_task_id, result, model_version:
+                        sent.append(ls_task_id) or 1)
+    assert client_import.import_run_execute(run_id=run.pk).state == ImportState.DONE
+    assert sorted(sent) == sorted(bt.ls_task_id for bt in rows)  # each once
