@@ -99,6 +99,9 @@ class GoldImportForm(AccessibleForm):
         return _within_import_limit(self.cleaned_data["export"])
 
 
+IMPORT_KINDS = [(ImportKind.PREDICTIONS, ImportKind.PREDICTIONS.label), (ImportKind.GOLD, ImportKind.GOLD.label)]
+
+
 class PreannotationUploadForm(AccessibleForm):
     """The job page's upload of a client's pre-annotations (or gold); a COCO file's categories are mapped next."""
 
@@ -109,7 +112,7 @@ class PreannotationUploadForm(AccessibleForm):
                                      "COCO instance segmentation JSON (RLE or polygons), or a ZIP of PNG masks named "
                                      "<task key>_<class key>.png or <task key>/<class key>.png.")
     format = forms.ChoiceField(choices=ImportFormat.choices, label="Format")
-    kind = forms.ChoiceField(choices=ImportKind.choices, initial=ImportKind.PREDICTIONS, label="Import as",
+    kind = forms.ChoiceField(choices=IMPORT_KINDS, initial=ImportKind.PREDICTIONS, label="Import as",
                              widget=forms.RadioSelect)
 
     def clean_file(self) -> UploadedFile:
@@ -120,7 +123,7 @@ class CategoryMapForm(AccessibleForm):
     """One select per COCO category of the uploaded file: the defect class it becomes, or ignore."""
 
     token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
-    kind = forms.ChoiceField(choices=ImportKind.choices, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=IMPORT_KINDS, widget=forms.HiddenInput)
 
     def __init__(self, *args: object, categories: dict[int, str], classes: list[dict], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

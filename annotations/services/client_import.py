@@ -93,7 +93,8 @@ def import_upload_store(*, job: Job | None, name: str, chunks: Iterable[bytes], 
 
 def import_upload_path(*, job: Job | None, token: str) -> Path:
     """The file an earlier upload of this job's page kept under `token`."""
-    files = sorted(_upload_folder(job, token).glob("*")) if _upload_folder(job, token).is_dir() else []
+    folder = _upload_folder(job, token)
+    files = sorted(folder.glob("*")) if folder.is_dir() else []
     if len(files) != 1:
         raise DomainError("upload: the uploaded file is gone; upload it again.", field="file")
     return files[0]
@@ -119,8 +120,8 @@ def preannotations_import(*, job: Job, upload_path: Path, fmt: str, category_map
     """
     if fmt not in ImportFormat.values:
         raise DomainError(f"format: one of {', '.join(ImportFormat.values)}.", field="format")
-    if kind not in ImportKind.values:
-        raise DomainError(f"kind: one of {', '.join(ImportKind.values)}.", field="kind")
+    if kind not in (ImportKind.PREDICTIONS, ImportKind.GOLD):
+        raise DomainError(f"kind: {ImportKind.PREDICTIONS} or {ImportKind.GOLD}.", field="kind")
     try:
         relative = upload_path.resolve().relative_to(settings.VAR_DIR.resolve())
     except ValueError:
