@@ -154,8 +154,10 @@ def _photo_masks(run: ImportRun, finder: TaskFinder, classes: list[DefectLabel])
     photos = {task.key: Photo(task.key, task.width, task.height) for task in finder.tasks.values()}
 
     def locate(data: dict, where: str) -> Photo:
-        task = finder.find(data, where)
-        return photos[task.key]
+        try:
+            return photos[finder.find(data, where).key]
+        except DomainError as exc:  # TaskFinder speaks of gold's "document" field; here it is the file
+            raise PreannotationError(exc.message.removeprefix(f"{exc.field}: ")) from None
 
     def totals(photos_total: int, masks_total: int) -> None:
         _progress(run, photos_total=photos_total, masks_total=masks_total)
