@@ -9,6 +9,8 @@ app_name = "annotations"
 urlpatterns = [
     path("webhooks/label-studio/", views.label_studio_webhook, name="label-studio-webhook"),
     path("quality/", views.my_quality, name="my-quality"),
+    path("batches/<int:pk>/hand-in/", views.hand_in, name="batch-hand-in"),
+    path("my/annotations/<int:pk>.jpg", views.my_annotation_overlay, name="my-annotation-overlay"),
     path("quality/scores/<int:pk>.jpg", views.quality_overlay, name="quality-overlay"),
 ]
 

@@ -44,6 +44,7 @@ from annotations.services import (
     review,
     scoring_queue,
 )
+from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import webhook_handle
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, staff_required
@@ -325,6 +326,30 @@ def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
     try:
         jpeg = annotation_overlay(annotation=annotation, against=against)
     except DomainError as exc:  # not a page refusal: an image that cannot be made is not found
+        raise Http404(exc.message) from None
+    return HttpResponse(jpeg, content_type="image/jpeg")
+
+
+# --- the contractor's batches -----------------------------------------------------------
+
+@require_POST
+@contractor_required
+def hand_in(request: HttpRequest, contractor: Contractor, pk: int) -> HttpResponse:
+    """The dashboard's "Hand in": another contractor's batch is not found, not refused, so ids reveal nothing."""
+    batch = get_object_or_404(Batch, pk=pk, assigned_to=contractor)
+    if run_service(request, lambda: batch_hand_in(batch=batch, contractor=contractor)).ok:
+        messages.success(request, f"{batch.job.name}, batch {batch.number}: handed in for review.")
+    return redirect("portal:dashboard")
+
+
+@require_GET
+@contractor_required
+def my_annotation_overlay(request: HttpRequest, contractor: Contractor, pk: int) -> HttpResponse:
+    """The contractor's own annotation drawn against the photo's pre-annotation (404 for anyone else's)."""
+    annotation = get_object_or_404(annotations_for_review(), pk=pk, contractor=contractor, deleted=False)
+    try:
+        jpeg = annotation_overlay(annotation=annotation, against="prediction")
+    except DomainError as exc:
         raise Http404(exc.message) from None
     return HttpResponse(jpeg, content_type="image/jpeg")
 

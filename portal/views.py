@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations.defects import DEFECT_CLASSES
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm
-from annotations.models import BatchState, ImportRun, Job
+from annotations.models import ImportRun, Job
 from annotations.selectors.accounts import label_studio_account_active
-from annotations.selectors.batches import contractor_batches, job_batches
+from annotations.selectors.batch_work import contractor_work_batches
+from annotations.selectors.batches import batch_state_counts, contractor_batches, job_batches
 from annotations.selectors.jobs import jobs_with_progress
 from annotations.selectors.qualification import qualification_round
 from annotations.selectors.quality import quality_rollups
@@ -76,6 +77,7 @@ def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     terms = pay_terms_default()
     return render(request, "portal/dashboard.html", {
         "contractor": contractor, "batches": contractor_batches(contractor=contractor),
+        "work_batches": contractor_work_batches(contractor=contractor),
         "label_studio_account": label_studio_account_active(contractor),
         "label_studio_url": settings.LABEL_STUDIO_URL,
         "next_step": next_step(contractor),
@@ -191,7 +193,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(job_batches(job=job, state=state), 100).get_page(request.GET.get("page"))
     terms_history = pay_terms_history(job=job)
     return render(request, "portal/console/job.html", {
-        "job": job, "page": page, "states": BatchState.choices, "state": state,
+        "job": job, "page": page, "states": batch_state_counts(job=job), "state": state,
         "label_studio_url": settings.LABEL_STUDIO_URL,
         "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
         "gold_form": GoldImportForm(),

@@ -4,11 +4,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q, QuerySet
 
+from annotations.batch_life import HELD_STATES, RECLAIMABLE_STATES
 from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job, ReviewState
 from workforce.models import Contractor
-
-# States in which a batch is held by a contractor and still to be worked on.
-HELD_STATES = (BatchState.ASSIGNED, BatchState.IN_PROGRESS)
 
 
 def batch_task_counts(batch_ids: Iterable[int]) -> dict[int, int]:
@@ -45,7 +43,7 @@ def stale_reason(batch: Batch, *, started: bool, now: datetime) -> str | None:
 def stale_batches(*, now: datetime) -> list[tuple[Batch, str]]:
     """Held batches the periodic reclaim would take back now, with the rule each one broke."""
     held = list(Batch.objects.select_related("job", "assigned_to__user")
-                .filter(state__in=HELD_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
+                .filter(state__in=RECLAIMABLE_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
                 .order_by("deadline_at", "id"))
     started = batches_started_by_holder([b.pk for b in held])
     return [(b, reason) for b in held if (reason := stale_reason(b, started=b.pk in started, now=now))]
@@ -78,3 +76,39 @@ def job_batches(*, job: Job, state: str = "") -> QuerySet[Batch]:
     """The job's batches by number with their holders, only those in `state` when it is a batch state."""
     batches = job.batches.select_related("assigned_to__user").order_by("number")
     return batches.filter(state=state) if state in BatchState.values else batches
+
+
+def photos_held_before(contractor_ids: Iterable[int]) -> dict[int, set[tuple[int, int]]]:
+    """Per contractor, (task id, batch id) of every photo in every batch they were ever given (qualification
+    round included), from the assignment history: one query."""
+    held: dict[int, set[tuple[int, int]]] = {cid: set() for cid in contractor_ids}
+    rows = (BatchTask.objects.filter(batch__assignment_events__contractor_id__in=list(held))
+            .values_list("batch__assignment_events__contractor_id", "task_id", "batch_id").distinct())
+    for cid, task_id, batch_id in rows:
+        held[cid].add((task_id, batch_id))
+    return held
+
+
+def batch_photo_ids(batch_ids: Iterable[int], *, gold_only: bool = False) -> dict[int, set[int]]:
+    """Per batch, the ids of its photos (only its hidden gold ones with gold_only), every batch id present."""
+    photos: dict[int, set[int]] = {pk: set() for pk in batch_ids}
+    rows = BatchTask.objects.filter(batch_id__in=list(photos))
+    for batch_id, task_id in (rows.filter(is_gold=True) if gold_only else rows).values_list("batch_id", "task_id"):
+        photos[batch_id].add(task_id)
+    return photos
+
+
+def gold_task_ids(batch_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Per batch, the ids of its hidden gold photos (every batch id present)."""
+    return batch_photo_ids(batch_ids, gold_only=True)
+
+
+def gold_seen_before(*, batch_id: int, gold: set[int], held: set[tuple[int, int]]) -> set[int]:
+    """Which of a batch's hidden gold photos the contractor already had in another batch: never given twice."""
+    return {task_id for task_id, other in held if task_id in gold and other != batch_id}
+
+
+def batch_state_counts(*, job: Job) -> list[tuple[str, str, int]]:
+    """(state, label, how many of the job's batches are in it) for every batch state, in the life's order."""
+    counts = dict(job.batches.values("state").annotate(n=Count("id")).values_list("state", "n"))
+    return [(value, label, counts.get(value, 0)) for value, label in BatchState.choices]

@@ -1,12 +1,16 @@
 """Reads of the review queue: annotations waiting for a reviewer, and what the review page shows of one."""
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
+from annotations.batch_life import RECLAIMABLE_STATES
 from annotations.models import Annotation, Review, ReviewState
 
 
 def review_queue(*, job_id: int | None = None) -> QuerySet[Annotation]:
-    """Live annotations waiting for a reviewer's decision, oldest first (of one job when given)."""
+    """Live annotations waiting for a reviewer's decision, oldest first (of one job when given). A holder's work
+    waits until they hand the batch in; work by anyone else (unassigned work) can be reviewed at once."""
     qs = (Annotation.objects.filter(review_state=ReviewState.PENDING, deleted=False, was_cancelled=False)
+          .exclude(contractor_id=F("batch_task__batch__assigned_to_id"),
+                   batch_task__batch__state__in=RECLAIMABLE_STATES)
           .select_related("batch_task__batch__job", "batch_task__task", "contractor__user"))
     if job_id:
         qs = qs.filter(batch_task__batch__job_id=job_id)

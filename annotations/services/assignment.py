@@ -4,6 +4,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from annotations import batch_life
+from annotations.batch_life import HELD_STATES, RECLAIMABLE_STATES
 from annotations.models import (
     AssignmentAction,
     AssignmentEvent,
@@ -12,7 +14,15 @@ from annotations.models import (
     BatchState,
     Job,
 )
-from annotations.selectors.batches import HELD_STATES, batch_task_counts, batches_started_by_holder, stale_reason
+from annotations.selectors.batches import (
+    batch_photo_ids,
+    batch_task_counts,
+    batches_started_by_holder,
+    gold_seen_before,
+    gold_task_ids,
+    photos_held_before,
+    stale_reason,
+)
 from annotations.selectors.capacity import capacity_board, estimated_batch_hours, remaining_capacity_hours
 from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, User
@@ -57,16 +67,20 @@ def _refuse_unless_can_take(*, batch: Batch, contractor: Contractor, now: dateti
     if remaining <= 0 or remaining < needed:
         raise DomainError(f"{contractor} has {max(remaining, 0):.2f} h left this week; batch #{batch.number} "
                           f"needs about {needed:.2f} h.", field="contractor")
+    seen = gold_seen_before(batch_id=batch.pk, gold=gold_task_ids([batch.pk])[batch.pk],
+                            held=photos_held_before([contractor.pk])[contractor.pk])
+    if seen:
+        raise DomainError(f"Batch #{batch.number} holds {len(seen)} hidden gold photo(s) {contractor} was already "
+                          "given in another batch or their qualification round; a gold photo is never given twice "
+                          "to the same person.", field="contractor")
 
 
 def _hand_over(*, batch: Batch, contractor: Contractor, actor: User | None, action: str, reason: str,
                now: datetime) -> AssignmentEvent:
-    batch.assigned_to = contractor
-    batch.assigned_at = now
-    batch.started_at = None
-    batch.deadline_at = now + timedelta(hours=batch.job.deadline_hours)
-    batch.state = BatchState.ASSIGNED
-    batch.save(update_fields=["assigned_to", "assigned_at", "started_at", "deadline_at", "state"])
+    batch_life.transition(batch=batch, to_state=BatchState.ASSIGNED, actor=actor,
+                          reason=f"{action}: {reason}" if reason else action, assigned_to=contractor,
+                          assigned_at=now, started_at=None,
+                          deadline_at=now + timedelta(hours=batch.job.deadline_hours))
     return AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=action, actor=actor,
                                           reason=reason)
 
@@ -74,10 +88,8 @@ def _hand_over(*, batch: Batch, contractor: Contractor, actor: User | None, acti
 def _take_back(*, batch: Batch, actor: User | None, reason: str) -> AssignmentEvent:
     # Annotations are left as they are: work already synced stays credited to whoever made it.
     holder_id = batch.assigned_to_id
-    batch.assigned_to = None
-    batch.assigned_at = batch.started_at = batch.deadline_at = None
-    batch.state = BatchState.OPEN
-    batch.save(update_fields=["assigned_to", "assigned_at", "started_at", "deadline_at", "state"])
+    batch_life.transition(batch=batch, to_state=BatchState.OPEN, actor=actor, reason=f"reclaimed: {reason}",
+                          assigned_to=None, assigned_at=None, started_at=None, deadline_at=None)
     return AssignmentEvent.objects.create(batch=batch, contractor_id=holder_id, action=AssignmentAction.RECLAIM,
                                           actor=actor, reason=reason)
 
@@ -116,9 +128,9 @@ def batch_reassign(*, batch: Batch, contractor: Contractor, actor: User | None, 
     now = timezone.now()
     batch = _locked_batch(batch)
     contractor = _locked_contractor(contractor)
-    if batch.state not in HELD_STATES or batch.assigned_to_id is None:
-        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}; only a held batch can be "
-                       "reassigned.", field="batch")
+    if batch.state not in RECLAIMABLE_STATES or batch.assigned_to_id is None:
+        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}; only a batch that is "
+                       "assigned or in progress can be reassigned.", field="batch")
     if batch.assigned_to_id == contractor.pk:
         raise Conflict(f"{contractor} already holds batch #{batch.number}.", field="contractor")
     _refuse_unless_can_take(batch=batch, contractor=contractor, now=now)
@@ -157,25 +169,32 @@ def batches_auto_assign(*, job: Job, actor: User | None, now: datetime | None = 
     per_task = {row.contractor_id: row.hours_per_task for row in board}
     quality = {row.contractor_id: row.quality for row in board}
     tasks = batch_task_counts(b.pk for b in batches)
+    gold = gold_task_ids(b.pk for b in batches)
+    photos = batch_photo_ids(b.pk for b in batches)
+    held = photos_held_before(remaining)
     events = []
     for batch in batches:
         for cid in sorted(remaining, key=lambda c: (-quality[c], -remaining[c], c)):
             needed = tasks.get(batch.pk, 0) * per_task[cid]
+            if gold_seen_before(batch_id=batch.pk, gold=gold[batch.pk], held=held[cid]):
+                continue  # a hidden gold photo is never given twice to the same person
             if open_batches[cid] < job.max_open_batches and remaining[cid] > 0 and remaining[cid] >= needed:
                 events.append(_hand_over(batch=batch, contractor=candidates[cid], actor=actor,
                                          action=AssignmentAction.ASSIGN, reason=AUTO_ASSIGNED, now=now))
                 remaining[cid] -= needed
                 open_batches[cid] += 1
+                held[cid] |= {(task_id, batch.pk) for task_id in photos[batch.pk]}
                 break
     return events
 
 
 @transaction.atomic
 def batches_reclaim_stale(*, now: datetime | None = None) -> list[AssignmentEvent]:
-    """Offer again every held batch not started within start_within_hours, or not handed in by its deadline."""
+    """Offer again every batch assigned or in progress that was not started within start_within_hours, or not
+    handed in by its deadline. Handed-in, reviewed, reworked and finished batches are never taken back."""
     now = now or timezone.now()
     held = list(Batch.objects.select_for_update(of=("self",), skip_locked=True).select_related("job")
-                .filter(state__in=HELD_STATES, assigned_to__isnull=False, kind=BatchKind.WORK).order_by("id"))
+                .filter(state__in=RECLAIMABLE_STATES, assigned_to__isnull=False, kind=BatchKind.WORK).order_by("id"))
     started = batches_started_by_holder([b.pk for b in held])
     events = []
     for batch in held:
@@ -190,8 +209,8 @@ def batch_reclaim(*, batch: Batch, actor: User | None, reason: str) -> Batch:
     """Take a held batch back and offer it again (the console's one-click reclaim)."""
     reason = _required_reason(reason)
     batch = _locked_batch(batch)
-    if batch.state not in HELD_STATES or batch.assigned_to_id is None:
-        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}; nothing to reclaim.",
-                       field="batch")
+    if batch.state not in RECLAIMABLE_STATES or batch.assigned_to_id is None:
+        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}; only a batch that is "
+                       "assigned or in progress can be reclaimed.", field="batch")
     _take_back(batch=batch, actor=actor, reason=reason)
     return batch

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Max
 
+from annotations import batch_life
 from annotations.models import (
     Annotation,
     AssignmentAction,
@@ -22,6 +23,9 @@ from common.errors import DomainError
 from workforce.models import Contractor, User
 
 # A backfilled batch was held or handed in; an open one would be offered to others, which it never was.
+# It walks the batch's life up to its state, each step audited as backfilled.
+BACKFILL_PATH = (BatchState.ASSIGNED, BatchState.IN_PROGRESS, BatchState.HANDED_IN, BatchState.IN_REVIEW,
+                 BatchState.DONE)
 BACKFILL_STATES = (BatchState.ASSIGNED, BatchState.IN_PROGRESS, BatchState.HANDED_IN, BatchState.DONE)
 
 
@@ -47,9 +51,13 @@ def batch_backfill(*, job: Job, contractor: Contractor, actor: User | None, reas
         raise DomainError("size: at least one photo.", field="size")
     job = Job.objects.select_for_update().get(pk=job.pk)  # one batch number per batch, even with two writers
     number = (job.batches.aggregate(n=Max("number"))["n"] or 0) + 1
-    batch = Batch.objects.create(job=job, number=number, state=state, assigned_to=contractor,
-                                 assigned_at=assigned_at, started_at=started_at,
-                                 deadline_at=assigned_at + timedelta(hours=job.deadline_hours))
+    batch = Batch.objects.create(job=job, number=number)
+    why = f"backfilled: {reason}" if reason else "backfilled"
+    batch_life.transition(batch=batch, to_state=BatchState.ASSIGNED, actor=actor, reason=why, assigned_to=contractor,
+                          assigned_at=assigned_at, deadline_at=assigned_at + timedelta(hours=job.deadline_hours))
+    for step in BACKFILL_PATH[1:BACKFILL_PATH.index(state) + 1]:
+        extra = {"started_at": started_at or assigned_at} if step == BatchState.IN_PROGRESS else {}
+        batch_life.transition(batch=batch, to_state=step, actor=actor, reason=why, **extra)
     task_ids = list(job.tasks.order_by("id").values_list("pk", flat=True))
     chosen = random.Random(f"{job.pk}:{number}").sample(task_ids, min(size, len(task_ids)))  # noqa: S311 - repeatable
     BatchTask.objects.bulk_create([BatchTask(batch=batch, task_id=task_id) for task_id in sorted(chosen)])

@@ -2,7 +2,8 @@
 from django.conf import settings
 from django.db import transaction
 
-from annotations.models import Batch, BatchState
+from annotations import batch_life
+from annotations.models import BatchState
 from annotations.selectors.qualification import qualification_round
 from annotations.selectors.quality import quality_rollups
 from workforce import onboarding
@@ -47,8 +48,9 @@ def _qualification_apply(contractor: Contractor) -> None:
     if not found.complete or found.score is None:
         return
     contractor_qualification_record(contractor=contractor, score=found.score)
-    Batch.objects.filter(pk=found.batch.pk, state__in=(BatchState.ASSIGNED, BatchState.IN_PROGRESS)).update(
-        state=BatchState.HANDED_IN)
+    if found.batch.state in (BatchState.ASSIGNED, BatchState.IN_PROGRESS):
+        batch_life.transition(batch=found.batch, to_state=BatchState.HANDED_IN,
+                              reason="every photo of the round is scored")
     if found.passed and settings.QUALITY_QUALIFICATION_AUTO_APPROVE:
         onboarding.transition(contractor=contractor, to_state=OnboardingState.APPROVED, reason=(
             f"passed the qualification round: {found.score:.2f} over {found.tasks} photos "

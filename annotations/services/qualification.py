@@ -13,7 +13,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotations import batch_life
 from annotations.models import AssignmentAction, AssignmentEvent, Batch, BatchKind, BatchState, BatchTask, Job
+from annotations.selectors.batches import photos_held_before
 from annotations.services import dispatch
 from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.publishing import batch_publish
@@ -71,13 +73,19 @@ def qualification_round_open(*, contractor: Contractor, actor: User | None = Non
         raise DomainError("No job runs a qualification round: set the number of qualification photos on a job "
                           "with gold first.", field="job")
     job = Job.objects.select_for_update().get(pk=job.pk)  # batch numbers are handed out under the job's lock
-    pool = list(job.tasks.filter(gold_result__isnull=False).order_by("id").values_list("pk", flat=True))
+    seen = {task_id for task_id, _ in photos_held_before([contractor.pk])[contractor.pk]}
+    pool = [pk for pk in job.tasks.filter(gold_result__isnull=False).order_by("id").values_list("pk", flat=True)
+            if pk not in seen]  # a gold photo is never given twice to the same person
+    if len(pool) < job.qualification_tasks:
+        raise DomainError(f"{contractor} was already given all but {len(pool)} of the job's gold photos; a round "
+                          f"needs {job.qualification_tasks}.", field="contractor")
     chosen = random.Random(f"qualification:{contractor.pk}").sample(pool, job.qualification_tasks)  # noqa: S311
     now = timezone.now()
     batch = Batch.objects.create(
         job=job, number=(job.batches.aggregate(n=Max("number"))["n"] or 0) + 1, kind=BatchKind.QUALIFICATION,
-        state=BatchState.ASSIGNED, assigned_to=contractor, assigned_at=now,
-        deadline_at=now + timedelta(hours=settings.QUALIFICATION_ROUND_HOURS))
+        assigned_to=contractor)
+    batch_life.transition(batch=batch, to_state=BatchState.ASSIGNED, actor=actor, reason=ROUND_REASON,
+                          assigned_at=now, deadline_at=now + timedelta(hours=settings.QUALIFICATION_ROUND_HOURS))
     BatchTask.objects.bulk_create([BatchTask(batch=batch, task_id=pk, is_gold=True) for pk in sorted(chosen)])
     AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=AssignmentAction.ASSIGN, actor=actor,
                                    reason=ROUND_REASON)
@@ -113,5 +121,4 @@ def qualification_round_publish(*, contractor_id: int) -> int | None:
 @transaction.atomic
 def qualification_round_close(*, contractor_id: int) -> bool:
     """Close the applicant's round once they are decided on (approved, rejected, offboarded); True if it was open."""
-    return Batch.objects.filter(kind=BatchKind.QUALIFICATION, assigned_to_id=contractor_id).exclude(
-        state=BatchState.DONE).update(state=BatchState.DONE) > 0
+    return batch_life.qualification_closed(contractor_id=contractor_id, reason="the applicant was decided on") > 0

@@ -1,7 +1,14 @@
-"""Reviewing synced annotations: accept, send back for rework, promote an accepted one to gold."""
+"""Reviewing a handed-in batch photo by photo: accept, send back for rework with a comment (the holder is emailed
+it), promote an accepted annotation to gold. The batch follows: in review at the first decision, rework when a
+photo is sent back, done when every photo is accepted."""
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
 
-from annotations.models import Annotation, BatchState, GoldSource, Review, ReviewState
+from annotations import batch_life
+from annotations.models import Annotation, Batch, BatchKind, BatchState, GoldSource, Review, ReviewState
+from annotations.selectors.batch_work import batch_work, reviewable_all_accepted
 from annotations.services.gold import gold_set
 from common.errors import Conflict, DomainError, NotAllowed
 from workforce.models import User
@@ -16,7 +23,40 @@ def _locked(annotation: Annotation, reviewer: User) -> Annotation:
         pk=annotation.pk)
     if locked.deleted or locked.was_cancelled:
         raise Conflict("This annotation was deleted or skipped in Label Studio; there is nothing to review.")
+    batch = locked.batch_task.batch
+    holders_work = locked.contractor_id is not None and locked.contractor_id == batch.assigned_to_id
+    if batch.kind == BatchKind.WORK and holders_work and batch.state in batch_life.RECLAIMABLE_STATES:
+        raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}, not handed in yet: it is "
+                       "reviewed once its holder hands it in.", field="batch")
     return locked
+
+
+def _batch_follows(annotation: Annotation, reviewer: User, decision: str) -> None:
+    """Move the holder's batch along after a decision on their work (others' work leaves the batch as it is)."""
+    batch = Batch.objects.select_for_update(of=("self",)).get(pk=annotation.batch_task.batch_id)
+    if batch.kind != BatchKind.WORK or annotation.contractor_id != batch.assigned_to_id:
+        return
+    if batch.state == BatchState.HANDED_IN:
+        batch_life.transition(batch=batch, to_state=BatchState.IN_REVIEW, actor=reviewer, reason="review started")
+    if decision == "rework" and batch.state == BatchState.IN_REVIEW:
+        batch_life.transition(batch=batch, to_state=BatchState.REWORK, actor=reviewer,
+                              reason=f"photo {annotation.batch_task.task.key} sent back")
+    elif (decision == "accept" and batch.state in (BatchState.IN_REVIEW, BatchState.REWORK)
+          and reviewable_all_accepted(batch_work(batch))):
+        batch_life.transition(batch=batch, to_state=BatchState.DONE, actor=reviewer, reason="every photo accepted")
+
+
+def _email_rework(*, review_id: int) -> None:
+    review = Review.objects.select_related("annotation__contractor__user", "annotation__batch_task__task",
+                                           "annotation__batch_task__batch__job").get(pk=review_id)
+    contractor = review.annotation.contractor
+    if contractor is None or contractor.anonymized_at:
+        return
+    context = {"contractor": contractor, "review": review, "task": review.annotation.batch_task.task,
+               "batch": review.annotation.batch_task.batch, "site_url": settings.SITE_URL,
+               "quoted": "\n".join(f"> {line}" for line in review.comment.splitlines())}
+    subject = render_to_string("annotations/email/rework_subject.txt", context).strip()
+    send_mail(subject, render_to_string("annotations/email/rework_body.txt", context), None, [contractor.user.email])
 
 
 @transaction.atomic
@@ -27,6 +67,7 @@ def annotation_accept(*, annotation: Annotation, reviewer: User, comment: str = 
     locked.review_state = ReviewState.ACCEPTED
     locked.save(update_fields=["review_state"])
     Review.objects.create(annotation=locked, reviewer=reviewer, decision="accept", comment=comment.strip())
+    _batch_follows(locked, reviewer, "accept")
     return locked
 
 
@@ -39,13 +80,14 @@ def annotation_rework(*, annotation: Annotation, reviewer: User, comment: str) -
     if len(comment) > COMMENT_MAX_LENGTH:
         raise DomainError(f"comment: at most {COMMENT_MAX_LENGTH} characters.", field="comment")
     locked = _locked(annotation, reviewer)
+    batch = locked.batch_task.batch
+    if batch.state == BatchState.DONE:
+        raise Conflict(f"Batch #{batch.number} is done: every photo of it was accepted.", field="batch")
     locked.review_state = ReviewState.REWORK
     locked.save(update_fields=["review_state"])
-    batch = locked.batch_task.batch
-    if batch.state in (BatchState.HANDED_IN, BatchState.DONE):
-        batch.state = BatchState.IN_PROGRESS
-        batch.save(update_fields=["state"])
-    Review.objects.create(annotation=locked, reviewer=reviewer, decision="rework", comment=comment)
+    made = Review.objects.create(annotation=locked, reviewer=reviewer, decision="rework", comment=comment)
+    _batch_follows(locked, reviewer, "rework")
+    transaction.on_commit(lambda: _email_rework(review_id=made.pk))
     return locked
 
 

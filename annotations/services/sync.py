@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotations import labelstudio
+from annotations import batch_life, labelstudio
 from annotations.models import Annotation, Batch, BatchTask, LabelStudioAccount, ReviewState, SyncState
 from annotations.services.scoring_queue import annotation_score_enqueue
 from common.errors import DomainError
@@ -79,7 +79,16 @@ def _locked(ls_annotation_id: int) -> Annotation | None:
 
 @transaction.atomic
 def annotation_upsert(*, payload: dict) -> Annotation | None:
-    """Create or update the annotation from Label Studio's JSON; None if it was already deleted here."""
+    """Create or update the annotation from Label Studio's JSON; None if it was already deleted here.
+
+    The holder's first live annotation puts an assigned batch in progress."""
+    annotation = _upsert(payload)
+    if annotation is not None and not annotation.was_cancelled and not annotation.unassigned_work:
+        batch_life.started(batch_id=annotation.batch_task.batch_id, contractor_id=annotation.contractor_id)
+    return annotation
+
+
+def _upsert(payload: dict) -> Annotation | None:
     ls_annotation_id = _ref_id(payload.get("id"), what="annotation")
     batch_task = _batch_task_of(_ref_id(payload.get("task"), what="task"))
     batch = batch_task.batch
