@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from annotations.quality.classes import DefectClass
 from annotations.quality.labelstudio_json import ScoringInputError, brush_result, masks_from_results, result_id
 from annotations.quality.mask_archive import MaskArchiveError, archive_files, files_by_photo, unpacked
 from annotations.quality.png_masks import MaskImageError, mask_from_png
@@ -33,12 +34,6 @@ class Photo:
     key: str
     width: int
     height: int
-
-
-@dataclass(frozen=True)
-class DefectLabel:
-    key: str  # the class key (file names, COCO mapping)
-    label: str  # what brush results carry in `brushlabels`
 
 
 # Finds the photo that a task's data ({"image": ..., ...}) or a COCO file name ({"image": file_name}) points at;
@@ -78,7 +73,7 @@ def _brush_count(results: object) -> int:
 
 
 def masks_from_labelstudio(document: bytes | str | list, *, file: str, locate: PhotoLocator,
-                           classes: Sequence[DefectLabel], totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
+                           classes: Sequence[DefectClass], totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
     """Per photo, the masks of a Label Studio JSON export's tasks (each task's first prediction, else its first
     non-cancelled annotation; brush RLE results). A task with neither is passed over."""
     if not isinstance(document, list):
@@ -203,7 +198,7 @@ def _row_major(decoded: np.ndarray) -> np.ndarray:
 
 
 def masks_from_coco(document: bytes | str | dict, *, file: str, locate: PhotoLocator,
-                    category_map: Mapping[int, str], classes: Sequence[DefectLabel],
+                    category_map: Mapping[int, str], classes: Sequence[DefectClass],
                     totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
     """Per photo, the masks of a COCO instance segmentation file: each annotation's segmentation joins the class
     its category maps to (IGNORE: dropped). An unmapped category, or one mapped to no class, is refused."""
@@ -253,7 +248,7 @@ def masks_from_coco(document: bytes | str | dict, *, file: str, locate: PhotoLoc
 
 # --- ZIP of PNG masks --------------------------------------------------------------------------------------
 
-def masks_from_png_zip(archive: bytes, *, file: str, photos: Mapping[str, Photo], classes: Sequence[DefectLabel],
+def masks_from_png_zip(archive: bytes, *, file: str, photos: Mapping[str, Photo], classes: Sequence[DefectClass],
                        max_files: int, max_bytes: int, totals: Totals = _no_totals) -> Iterator[PhotoMasks]:
     """Per photo, the masks of a ZIP of PNGs named `<photo key>_<class key>.png` or `<photo key>/<class key>.png`
     (a pixel above zero, or alpha when there is an alpha channel, paints the class), each the photo's size."""
@@ -282,7 +277,7 @@ def masks_from_png_zip(archive: bytes, *, file: str, photos: Mapping[str, Photo]
 
 # --- back to Label Studio ----------------------------------------------------------------------------------
 
-def brush_results(photo: Photo, masks: Mapping[str, np.ndarray], *, classes: Sequence[DefectLabel],
+def brush_results(photo: Photo, masks: Mapping[str, np.ndarray], *, classes: Sequence[DefectClass],
                   source: str) -> list[dict]:
     """One brush result per painted class, in the classes' order, with ids stable for the photo, class and
     source ("prediction", "gold"): the same masks give the same JSON."""

@@ -38,7 +38,6 @@ from annotations.models import (
 from annotations.quality.mask_archive import MaskArchiveError, archive_files, listed, unpacked
 from annotations.quality.preannotations import (
     IGNORE,
-    DefectLabel,
     Photo,
     PhotoMasks,
     PreannotationError,
@@ -148,7 +147,7 @@ def _progress(run: ImportRun, **fields: object) -> None:
     ImportRun.objects.filter(pk=run.pk).update(**fields)
 
 
-def _photo_masks(run: ImportRun, finder: TaskFinder, classes: list[DefectLabel]) -> Iterable[PhotoMasks]:
+def _photo_masks(run: ImportRun, finder: TaskFinder, classes: list[DefectClass]) -> Iterable[PhotoMasks]:
     path = settings.VAR_DIR / run.upload_path
     content = path.read_bytes()
     photos = {task.key: Photo(task.key, task.width, task.height) for task in finder.tasks.values()}
@@ -176,7 +175,7 @@ def _converted(run: ImportRun) -> dict[int, tuple[Task, str]]:
     not fit in memory), by task id; raises PreannotationError or DomainError before anything is written."""
     finder = TaskFinder(run.job)
     by_key = {task.key: task for task in finder.tasks.values()}
-    classes = [DefectLabel(c["key"], c["label"]) for c in run.job.label_classes]
+    classes = [DefectClass(c["key"], c["label"], c["colour"]) for c in run.job.label_classes]
     source = "gold" if run.kind == ImportKind.GOLD else "prediction"
     converted: dict[int, tuple[Task, str]] = {}
     checked = decoded = 0

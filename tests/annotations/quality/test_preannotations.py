@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from pycocotools import mask as coco_mask
 
+from annotations.quality.classes import DEFECT_CLASSES
 from annotations.quality.labelstudio_json import brush_result, masks_from_results
 from annotations.quality.preannotations import (
     IGNORE,
-    DefectLabel,
     Photo,
     PreannotationError,
     brush_results,
@@ -23,7 +23,7 @@ from annotations.quality.preannotations import (
     results_digest,
 )
 
-CLASSES = [DefectLabel("scratch", "Scratch"), DefectLabel("pit", "Pit"), DefectLabel("crack", "Crack")]
+CLASSES = [c for c in DEFECT_CLASSES if c.key in ("scratch", "pit", "crack")]
 PHOTOS = {"a": Photo("a", 37, 23), "b": Photo("b", 20, 11)}  # odd sizes: rows do not line up with bytes
 LIMITS = {"max_files": 100, "max_bytes": 10_000_000}
 
