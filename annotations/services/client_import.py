@@ -6,7 +6,6 @@ Unpublished tasks get Task.prediction (publishing sends it); tasks already in La
 added there, once: PredictionSent keeps the digest of what each one holds, so importing the same file again adds
 nothing.
 """
-import io
 import json
 import logging
 import re
@@ -303,7 +302,7 @@ def _photos_unpacked(run: ImportRun, dest: Path) -> None:
     """The photos of the run's ZIP written flat into `dest`: safe names, count and size within limits, only photos,
     no two with one name; refused otherwise, with nothing left behind."""
     try:
-        opened = zipfile.ZipFile(io.BytesIO((settings.VAR_DIR / run.upload_path).read_bytes()))
+        opened = zipfile.ZipFile(settings.VAR_DIR / run.upload_path)  # read in place: it may weigh gigabytes
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise DomainError(f"photos: {run.file_name} is not a ZIP file ({exc}).", field="photos") from None
     with opened:
@@ -364,5 +363,7 @@ def job_from_zip_execute(*, run_id: int) -> ImportRun:
     except DomainError as exc:
         shutil.rmtree(dest, ignore_errors=True)
         _progress(run, state=ImportState.FAILED, error=exc.message, finished_at=timezone.now())
+    else:  # the photos now live unpacked under PHOTOS_DIR; the ZIP would only double their weight on disk
+        (settings.VAR_DIR / run.upload_path).unlink(missing_ok=True)
     run.refresh_from_db()
     return run

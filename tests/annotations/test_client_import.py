@@ -454,6 +454,7 @@ def test_a_job_made_from_an_uploaded_zip_of_photos_gets_its_pre_annotations_befo
     assert run.job == job
     assert job.tasks.count() == job.batches.count() * 2 - 1 == 5
     assert all((settings.VAR_DIR / t.image_path).is_file() for t in job.tasks.all())
+    assert not (settings.VAR_DIR / run.upload_path).exists()  # unpacked, the ZIP is not kept twice
     follow = ImportRun.objects.get(job=job, kind=ImportKind.PREDICTIONS)
     assert follow.publish_when_done
     assert client_import.import_run_execute(run_id=follow.pk).state == ImportState.DONE
