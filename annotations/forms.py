@@ -6,20 +6,34 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from annotations.defects import DefectClass, format_classes, parse_classes
+from annotations.models import ImportFormat, ImportKind
+from annotations.quality.preannotations import IGNORE
 from common.forms import AccessibleForm
 from common.validators import validate_printable
 
 
 class JobCreateForm(AccessibleForm):
-    SOURCES = [("manifest", "A sample job's manifest.json"), ("folder", "A folder of photos under var/")]
+    SOURCES = [("manifest", "A sample job's manifest.json"), ("folder", "A folder of photos under var/"),
+               ("zip", "An uploaded ZIP of photos")]
 
     name = forms.CharField(max_length=200, validators=[validate_printable])
     client = forms.CharField(max_length=200, validators=[validate_printable])
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=20_000,
                                    help_text="Markdown; shown to contractors in Label Studio.")
     source_kind = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="manifest", label="Photos from")
-    source_path = forms.CharField(max_length=500, label="Path",
+    source_path = forms.CharField(max_length=500, label="Path", required=False,
                                   help_text="A manifest.json or a folder under var/, e.g. var/sample/manifest.json.")
+    photos_zip = forms.FileField(label="ZIP of photos", required=False,
+                                 widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+                                 help_text="For an uploaded ZIP: the photos (.jpg, .png, .tif, .webp), checked and "
+                                           "made into the job in the background.")
+    preannotations = forms.FileField(label="Pre-annotations (optional)", required=False,
+                                     help_text="With a ZIP of photos: a Label Studio JSON export or a ZIP of PNG "
+                                               "masks, imported before the batches are published.")
+    preannotations_format = forms.ChoiceField(
+        required=False, label="Pre-annotation format",
+        choices=[("", "—"), (ImportFormat.LABEL_STUDIO, ImportFormat.LABEL_STUDIO.label),
+                 (ImportFormat.PNG_ZIP, ImportFormat.PNG_ZIP.label)])
     classes = forms.CharField(widget=forms.Textarea(attrs={"rows": 7}), initial=format_classes(),
                               label="Label classes", help_text="One per line: key | Label | #colour.")
     batch_size = forms.IntegerField(min_value=1, max_value=500, initial=10)
@@ -31,6 +45,19 @@ class JobCreateForm(AccessibleForm):
     weekly_cap_hours = forms.DecimalField(min_value=1, max_value=60, decimal_places=2,
                                           initial=settings.DEFAULT_WEEKLY_CAP_HOURS)
 
+
+    def clean(self) -> dict:
+        data = super().clean()
+        zipped = data.get("source_kind") == "zip"
+        if zipped and not data.get("photos_zip"):
+            self.add_error("photos_zip", "Choose the ZIP of photos.")
+        if not zipped and not data.get("source_path"):
+            self.add_error("source_path", "This field is required.")
+        if data.get("preannotations") and not zipped:
+            self.add_error("preannotations", "Only with an uploaded ZIP of photos; import into a job from its page.")
+        if data.get("preannotations") and not data.get("preannotations_format"):
+            self.add_error("preannotations_format", "Say which format the pre-annotations are in.")
+        return data
 
     def clean_classes(self) -> tuple[DefectClass, ...]:
         try:
@@ -53,6 +80,12 @@ class QualificationForm(AccessibleForm):
                   "0: applicants do not qualify on this job.")
 
 
+def _within_import_limit(upload: UploadedFile) -> UploadedFile:
+    if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
+        raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+    return upload
+
+
 class GoldImportForm(AccessibleForm):
     export = forms.FileField(label="Label Studio JSON export or ZIP of PNG masks",
                              widget=forms.ClearableFileInput(attrs={"accept": ".json,.zip,application/json,"
@@ -63,10 +96,47 @@ class GoldImportForm(AccessibleForm):
                                        "photo (a pixel above zero paints the class).")
 
     def clean_export(self) -> UploadedFile:
-        upload = self.cleaned_data["export"]
-        if upload.size > settings.GOLD_IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"At most {settings.GOLD_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
-        return upload
+        return _within_import_limit(self.cleaned_data["export"])
+
+
+IMPORT_KINDS = [(ImportKind.PREDICTIONS, ImportKind.PREDICTIONS.label), (ImportKind.GOLD, ImportKind.GOLD.label)]
+
+
+class PreannotationUploadForm(AccessibleForm):
+    """The job page's upload of a client's pre-annotations (or gold); a COCO file's categories are mapped next."""
+
+    file = forms.FileField(label="Pre-annotation file",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".json,.zip,application/json,"
+                                                                            "application/zip"}),
+                           help_text="A Label Studio JSON export (each task's prediction, else its annotation), a "
+                                     "COCO instance segmentation JSON (RLE or polygons), or a ZIP of PNG masks named "
+                                     "<task key>_<class key>.png or <task key>/<class key>.png.")
+    format = forms.ChoiceField(choices=ImportFormat.choices, label="Format")
+    kind = forms.ChoiceField(choices=IMPORT_KINDS, initial=ImportKind.PREDICTIONS, label="Import as",
+                             widget=forms.RadioSelect)
+
+    def clean_file(self) -> UploadedFile:
+        return _within_import_limit(self.cleaned_data["file"])
+
+
+class CategoryMapForm(AccessibleForm):
+    """One select per COCO category of the uploaded file: the defect class it becomes, or ignore."""
+
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=IMPORT_KINDS, widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, categories: dict[int, str], classes: list[dict], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "Choose…"), *[(c["key"], c["label"]) for c in classes], (IGNORE, "Ignore (drop its masks)")]
+        by_name = {c["key"]: c["key"] for c in classes} | {c["label"].lower(): c["key"] for c in classes}
+        for cid, name in sorted(categories.items()):
+            self.fields[f"category_{cid}"] = forms.ChoiceField(
+                choices=choices, label=f"COCO category {cid}: {name}",
+                initial=by_name.get(name.lower().replace(" ", "_")) or by_name.get(name.lower()))
+
+    def category_map(self) -> dict[int, str]:
+        return {int(name.removeprefix("category_")): value for name, value in self.cleaned_data.items()
+                if name.startswith("category_")}
 
 
 class DeliveryForm(forms.Form):

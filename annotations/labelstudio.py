@@ -112,6 +112,12 @@ def tasks_import(*, project_id: int, tasks: list[dict]) -> None:
          attempts=1)
 
 
+def prediction_create(*, ls_task_id: int, result: list[dict], model_version: str) -> int:
+    """Add a prediction to an existing task; returns its id. Not retried: a retried create could add a twin."""
+    return call(lambda ls: ls.predictions.create(task=ls_task_id, result=result, model_version=model_version).id,
+                what=f"add a prediction to task {ls_task_id}", attempts=1)
+
+
 def project_delete(*, project_id: int) -> None:
     call(lambda ls: ls.projects.delete(id=project_id), what=f"delete project {project_id}")
 

@@ -248,6 +248,7 @@ class GoldSource(models.TextChoices):
     PROMOTED = "promoted", "Promoted by a reviewer"
     IMPORT = "import", "Imported from Label Studio"
     IMPORT_PNG = "import_png", "Imported from PNG masks"
+    IMPORT_COCO = "import_coco", "Imported from COCO"
 
 
 class GoldVersion(models.Model):
@@ -347,3 +348,69 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} delivery {self.number}"
+
+
+# --- client data in ------------------------------------------------------------------
+
+class ImportKind(models.TextChoices):
+    PREDICTIONS = "predictions", "Pre-annotations (the model's)"
+    GOLD = "gold", "Gold"
+    PHOTOS = "photos", "Photos of a new job"
+
+
+class ImportFormat(models.TextChoices):
+    LABEL_STUDIO = "labelstudio", "Label Studio JSON export"
+    COCO = "coco", "COCO instance segmentation JSON"
+    PNG_ZIP = "png_zip", "ZIP of PNG masks"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (nothing changed)"
+
+
+class ImportRun(models.Model):
+    """One import of a client's pre-annotations or gold into a job, or of a ZIP of photos as a new job (no job until
+    it is made), run by Celery; its counters are its progress."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, null=True, blank=True, related_name="import_runs")
+    kind = models.CharField(max_length=16, choices=ImportKind.choices, default=ImportKind.PREDICTIONS)
+    format = models.CharField(max_length=16, choices=ImportFormat.choices)
+    file_name = models.CharField(max_length=255)
+    upload_path = models.CharField(max_length=500, help_text="The uploaded file, relative to VAR_DIR.")
+    category_map = models.JSONField(default=dict, blank=True, help_text="COCO category id -> class key or ignore.")
+    job_settings = models.JSONField(default=dict, blank=True, help_text="A new job's: job_create's settings and "
+                                    "the pre-annotation upload to import into it.")
+    publish_when_done = models.BooleanField(default=False, help_text="Publish the job's batches once it is done.")
+    state = models.CharField(max_length=16, choices=ImportState.choices, default=ImportState.QUEUED)
+    photos_total = models.PositiveIntegerField(default=0)
+    photos_checked = models.PositiveIntegerField(default=0)
+    masks_total = models.PositiveIntegerField(default=0)
+    masks_decoded = models.PositiveIntegerField(default=0)
+    tasks_total = models.PositiveIntegerField(default=0, help_text="Tasks whose prediction or gold is written.")
+    tasks_published = models.PositiveIntegerField(default=0, help_text="Of those, written (and sent to Label Studio).")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import {self.file_name} into {self.job or 'a new job'}: {self.state}"
+
+
+class PredictionSent(models.Model):
+    """The digest of the prediction last added to a published task in Label Studio, so the same one is never
+    added twice (a task published with Task.prediction has none until an import sends another)."""
+
+    batch_task = models.OneToOneField(BatchTask, on_delete=models.CASCADE, related_name="prediction_sent")
+    digest = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.batch_task}: {self.digest[:12]}"

@@ -6,7 +6,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotations.labelstudio import LabelStudioUnavailable
-from annotations.services import accounts, delivery, qualification, scoring, scoring_queue
+from annotations.services import accounts, client_import, delivery, qualification, scoring, scoring_queue
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
@@ -24,6 +24,24 @@ def publish_batch(self: Task, batch_id: int) -> int | None:
 def sync_label_studio(self: Task) -> int:
     """Catch up on annotations whose webhooks were missed; returns how many were seen."""
     return sync_poll()
+
+
+@shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, retry_backoff_max=600,
+             max_retries=10, acks_late=True)
+def run_import(self: Task, run_id: int) -> str:
+    """Convert, check and write an uploaded pre-annotation or gold file (a retry resumes); returns the run's state."""
+    try:
+        return client_import.import_run_execute(run_id=run_id).state
+    except LabelStudioUnavailable as exc:
+        if self.request.retries >= self.max_retries:  # the last try: the run must not stay "running" for ever
+            client_import.import_run_abandon(run_id=run_id, reason=str(exc))
+        raise
+
+
+@shared_task(bind=True, acks_late=True)
+def create_job_from_zip(self: Task, run_id: int) -> int | None:
+    """Make a job from an uploaded ZIP of photos (all or nothing); returns the job's id (None: refused)."""
+    return client_import.job_from_zip_execute(run_id=run_id).job_id
 
 
 @shared_task(bind=True)

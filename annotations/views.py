@@ -20,13 +20,21 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations.forms import DeliveryForm, GoldImportForm, QualificationForm, ReviewForm
+from annotations.forms import (
+    CategoryMapForm,
+    DeliveryForm,
+    GoldImportForm,
+    PreannotationUploadForm,
+    QualificationForm,
+    ReviewForm,
+)
 from annotations.labelstudio import WEBHOOK_SECRET_HEADER
-from annotations.models import Batch, Delivery, DeliveryState, Job, SyncState
+from annotations.models import Batch, Delivery, DeliveryState, ImportFormat, ImportRun, Job, SyncState
 from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board
 from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token, delivery_progress
 from annotations.selectors.evidence import annotation_overlay
+from annotations.selectors.imports import import_run_progress
 from annotations.selectors.jobs import jobs_with_progress, progress_rows
 from annotations.selectors.quality import (
     annotation_scores,
@@ -38,7 +46,15 @@ from annotations.selectors.quality import (
 )
 from annotations.selectors.review import annotation_reviews, annotations_for_review, result_labels
 from annotations.selectors.review import review_queue as pending_reviews
-from annotations.services import assignment, gold_masks, publishing, qualification, review, scoring_queue
+from annotations.services import (
+    assignment,
+    client_import,
+    gold_masks,
+    publishing,
+    qualification,
+    review,
+    scoring_queue,
+)
 from annotations.services.delivery import delivery_start
 from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import webhook_handle
@@ -84,6 +100,83 @@ def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Gold imported: {done.value} photo(s) got a new gold version; the annotations "
                                   "scored on the old one are re-scored in the background.")
     return redirect("portal:console-job", pk=pk)
+
+
+IMPORT_REFUSED = "Import refused, nothing changed: "
+
+
+def _import_queued(request: HttpRequest, job: Job, token: str, *, fmt: str, kind: str,
+                   category_map: dict[int, str] | None, form: forms.Form | None = None) -> bool:
+    """Queue the import of the upload kept under `token`; says so, or why not (on `form` when given)."""
+    done = run_service(request, lambda: client_import.preannotations_import(
+        job=job, upload_path=client_import.import_upload_path(job=job, token=token), fmt=fmt,
+        category_map=category_map, actor=request.user, kind=kind), form=form, refused=IMPORT_REFUSED)
+    if done.ok:
+        messages.success(request, f"Importing {done.value.file_name} in the background: every photo is checked "
+                                  "before anything is written; the progress is below.")
+    return done.ok
+
+
+@require_POST
+@staff_required
+def job_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """A client's pre-annotations (or gold) uploaded from the job page: queued at once, or, for COCO, kept while
+    the operator maps its categories to defect classes."""
+    job = get_object_or_404(Job, pk=pk)
+    form = PreannotationUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            messages.error(request, f"Pre-annotation import: {form.fields[name].label or name}: {' '.join(errors)}")
+        return redirect("portal:console-job", pk=pk)
+    data, upload = form.cleaned_data, form.cleaned_data["file"]
+    stored = run_service(request, lambda: client_import.import_upload_store(job=job, name=upload.name,
+                                                                            chunks=upload.chunks()),
+                         refused=IMPORT_REFUSED)
+    if not stored.ok:
+        return redirect("portal:console-job", pk=pk)
+    if data["format"] != ImportFormat.COCO:
+        _import_queued(request, job, stored.value, fmt=data["format"], kind=data["kind"], category_map=None)
+        return redirect("portal:console-job", pk=pk)
+    categories = run_service(request, lambda: client_import.import_upload_categories(job=job, token=stored.value),
+                             refused=IMPORT_REFUSED)
+    if not categories.ok:
+        return redirect("portal:console-job", pk=pk)
+    mapping = CategoryMapForm(initial={"token": stored.value, "kind": data["kind"]}, categories=categories.value,
+                              classes=job.label_classes)
+    return render(request, "annotations/import_categories.html", {"job": job, "form": mapping,
+                                                                   "file_name": upload.name})
+
+
+@require_POST
+@staff_required
+def job_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """The operator's COCO category -> defect class mapping: the kept upload is queued for import."""
+    job = get_object_or_404(Job, pk=pk)
+    token = request.POST.get("token", "")
+    categories = run_service(request, lambda: client_import.import_upload_categories(job=job, token=token),
+                             refused=IMPORT_REFUSED)
+    if not categories.ok:
+        return redirect("portal:console-job", pk=pk)
+    form = CategoryMapForm(request.POST, categories=categories.value, classes=job.label_classes)
+    if form.is_valid() and _import_queued(request, job, token, fmt=ImportFormat.COCO, kind=form.cleaned_data["kind"],
+                                          category_map=form.category_map(), form=form):
+        return redirect("portal:console-job", pk=pk)
+    return render(request, "annotations/import_categories.html", {
+        "job": job, "form": form, "file_name": client_import.import_upload_path(job=job, token=token).name})
+
+
+@require_GET
+@staff_required
+def import_run_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One import run and its progress; a new job's run links to the job once it is made."""
+    return render(request, "annotations/import_run.html", {"run": get_object_or_404(ImportRun, pk=pk)})
+
+
+@require_GET
+@staff_required
+def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """An import run's state and counters, polled by the job page's progress bars."""
+    return JsonResponse(import_run_progress(get_object_or_404(ImportRun, pk=pk)))
 
 
 @require_POST

@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations.defects import DEFECT_CLASSES
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm
-from annotations.models import Job
+from annotations.models import ImportRun, Job
 from annotations.selectors.accounts import label_studio_account_active
 from annotations.selectors.batch_work import contractor_work_batches
 from annotations.selectors.batches import batch_state_counts, contractor_batches, job_batches
@@ -21,7 +22,7 @@ from annotations.selectors.deliveries import job_deliveries
 from annotations.selectors.jobs import jobs_with_progress
 from annotations.selectors.qualification import qualification_round
 from annotations.selectors.quality import quality_rollups
-from annotations.services import jobs, publishing
+from annotations.services import client_import, jobs, publishing
 from annotations.services.accounts import label_studio_password
 from common.decorators import contractor_page, contractor_required, staff_required
 from common.pages import run_service
@@ -146,12 +147,34 @@ def _job_with_batches(*, request: HttpRequest, data: dict) -> tuple[Job, int, li
     return job, added, jobs.batches_cut(job=job)
 
 
+def _job_from_zip(*, request: HttpRequest, data: dict) -> ImportRun:
+    """Keep the uploaded photos (and pre-annotations) and queue the making of the job from them."""
+    def kept(upload: UploadedFile, limit: int) -> str:
+        return client_import.import_upload_store(job=None, name=upload.name, chunks=upload.chunks(), max_bytes=limit)
+
+    photos = kept(data["photos_zip"], settings.PHOTOS_UPLOAD_MAX_BYTES)
+    later = kept(data["preannotations"], settings.GOLD_IMPORT_MAX_BYTES) if data["preannotations"] else ""
+    return client_import.job_from_zip_enqueue(
+        archive_token=photos, actor=request.user, preannotations_token=later,
+        preannotations_format=data["preannotations_format"], name=data["name"], client=data["client"],
+        instructions=data["instructions"], batch_size=data["batch_size"], gold_rate=data["gold_rate"],
+        quality_threshold=data["quality_threshold"], hourly_rate=data["hourly_rate"],
+        weekly_cap_hours=data["weekly_cap_hours"], classes=data["classes"])
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required
 def job_create(request: HttpRequest) -> HttpResponse:
-    form = JobCreateForm(request.POST or None,
+    form = JobCreateForm(request.POST or None, request.FILES or None,
                          initial={"source_path": str(settings.SAMPLE_JOB_DIR / "manifest.json")})
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["source_kind"] == "zip":
+        queued = run_service(request, lambda: _job_from_zip(request=request, data=form.cleaned_data), form=form,
+                             fields={"file": "photos_zip"})
+        if queued.ok:
+            messages.success(request, f"Making the job from {queued.value.file_name} in the background: every "
+                                      "photo is checked first, and one bad photo refuses them all.")
+            return redirect("console:import-run", pk=queued.value.pk)
+    elif request.method == "POST" and form.is_valid():
         outcome = run_service(request, lambda: _job_with_batches(request=request, data=form.cleaned_data),
                               form=form, fields=SOURCE_FIELDS)
         if outcome.ok:

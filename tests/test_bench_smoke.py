@@ -16,6 +16,7 @@ BENCHMARKS = {
     "delivery": "delivery per photo / PNG-encode floor per photo:",
     "export_timesheets": "export XLSX -> temp file",
     "gold_import": "PNG ZIP import again",
+    "import_preannotations": "import / decode floor:",
     "job_creation": "job_create again",
     "overlay": "naive / ours:",
     "rle": "speed-up",

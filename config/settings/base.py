@@ -269,6 +269,9 @@ QUALITY_GOLD_CACHE_SIZE = env.int("QUALITY_GOLD_CACHE_SIZE", default=8)
 # and no mask is decoded unless its header gives the photo's size.
 GOLD_IMPORT_MAX_BYTES = env.int("GOLD_IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 GOLD_IMPORT_MAX_FILES = env.int("GOLD_IMPORT_MAX_FILES", default=10_000)
+# A new job's photos uploaded as one ZIP (200 photos of 20 MP weigh about 2 GB).
+PHOTOS_UPLOAD_MAX_BYTES = env.int("PHOTOS_UPLOAD_MAX_BYTES", default=8 * 1024**3)
+PHOTOS_UPLOAD_MAX_FILES = env.int("PHOTOS_UPLOAD_MAX_FILES", default=5_000)
 # How long a scoring write waits for a row lock before failing with a retryable error.
 QUALITY_LOCK_TIMEOUT_MS = env.int("QUALITY_LOCK_TIMEOUT_MS", default=3000)
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("annotations", "0007_batch_life"),
+        ("annotations", "0008_import_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
