@@ -14,6 +14,7 @@ from pytest_django.live_server_helper import LiveServer
 from annotations import labelstudio
 from annotations.models import Annotation, Batch, BatchTask, Job, LabelStudioAccount, ReviewState
 from annotations.services.accounts import label_studio_account_ensure
+from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import sync_poll
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import UserFactory, contractor_in_state
@@ -138,7 +139,12 @@ def test_staff_create_publish_assign_and_review_a_job_through_the_console(
             lambda ls: ls.annotations.create(id=bt.ls_task_id, result=result, lead_time=300,
                                              completed_by=account.ls_user_id),
             what=f"annotate task {bt.ls_task_id}")
+        for other in mine.filter(batch=held).exclude(pk=bt.pk).select_related("task"):  # the rest of the batch
+            labelstudio.call(lambda ls, o=other: ls.annotations.create(
+                id=o.ls_task_id, result=o.task.prediction["result"], lead_time=60, completed_by=account.ls_user_id),
+                what=f"annotate task {other.ls_task_id}")
         assert sync_poll(batch_ids=[held.pk]) >= 1
+        batch_hand_in(batch=held, contractor=contractor)  # reviewed once handed in (the dashboard's button)
         annotation = Annotation.objects.get(ls_annotation_id=made.id)
         assert annotation.contractor == contractor
         assert annotation.review_state == ReviewState.PENDING
