@@ -14,7 +14,6 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -77,7 +76,7 @@ def transition(*, batch: Batch, to_state: str, actor: User | None = None, reason
     """
     if to_state not in S.values:
         raise DomainError(f"{to_state!r} is not a batch state.", field="to_state")
-    unknown = set(fields) - {"assigned_to", "assigned_to_id", "assigned_at", "started_at", "deadline_at"}
+    unknown = set(fields) - {"assigned_to", "assigned_at", "started_at", "deadline_at"}
     if unknown:
         raise ValueError(f"transition() does not set {sorted(unknown)}")
     reason = reason.strip()[:REASON_MAX_LENGTH]
@@ -89,7 +88,7 @@ def transition(*, batch: Batch, to_state: str, actor: User | None = None, reason
     locked.state = to_state
     for name, value in fields.items():
         setattr(locked, name, value)
-    locked.save(update_fields=["state", *{name.removesuffix("_id") for name in fields}])
+    locked.save(update_fields=["state", *fields])
     batch.state = to_state
     for name, value in fields.items():
         setattr(batch, name, value)
@@ -115,11 +114,12 @@ def started(*, batch_id: int, contractor_id: int | None, now: datetime | None = 
         return True
 
 
+@transaction.atomic
 def qualification_closed(*, contractor_id: int, reason: str) -> int:
     """Close the applicant's qualification round (they were decided on); how many rounds were closed."""
     closed = 0
     for batch in (Batch.objects.select_for_update(of=("self",))
-                  .filter(Q(kind=BatchKind.QUALIFICATION, assigned_to_id=contractor_id)).exclude(state=S.DONE)):
+                  .filter(kind=BatchKind.QUALIFICATION, assigned_to_id=contractor_id).exclude(state=S.DONE)):
         transition(batch=batch, to_state=S.DONE, reason=reason)
         closed += 1
     return closed

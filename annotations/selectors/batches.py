@@ -2,10 +2,10 @@
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from annotations.batch_life import HELD_STATES, RECLAIMABLE_STATES
-from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job, ReviewState
+from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job
 from workforce.models import Contractor
 
 
@@ -50,13 +50,10 @@ def stale_batches(*, now: datetime) -> list[tuple[Batch, str]]:
 
 
 def contractor_batches(*, contractor: Contractor) -> list[Batch]:
-    """The batches the contractor holds, each with `n_tasks` and `n_rework` (tasks sent back to fix)."""
+    """The batches the contractor holds, each with `n_tasks` (the photos to fix are in batch_work)."""
     return list(
         Batch.objects.filter(assigned_to=contractor, state__in=HELD_STATES).select_related("job")
-        .annotate(n_tasks=Count("batch_tasks", distinct=True),
-                  n_rework=Count("batch_tasks__annotations", distinct=True,
-                                 filter=Q(batch_tasks__annotations__review_state=ReviewState.REWORK,
-                                          batch_tasks__annotations__deleted=False)))
+        .annotate(n_tasks=Count("batch_tasks", distinct=True))
         .order_by("deadline_at", "number")
     )
 

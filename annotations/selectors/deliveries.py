@@ -52,12 +52,6 @@ def delivery_plan(job: Job) -> DeliveryPlan:
     return DeliveryPlan(items=items, missing=missing)
 
 
-def named_few(keys: list[str], shown: int = 3) -> str:
-    """'A, B, C and 9 more' for a refusal or a report."""
-    head = ", ".join(keys[:shown])
-    return f"{head} and {len(keys) - shown} more" if len(keys) > shown else head
-
-
 # --- the report --------------------------------------------------------------------------
 
 def _interval(clusters: dict[int, list[float]]) -> dict | None:

@@ -31,12 +31,12 @@ from annotations.selectors.deliveries import (
     cost_of,
     delivery_plan,
     gold_quality,
-    named_few,
     review_counts,
 )
 from annotations.services.dispatch import task_send, tasks_send
 from annotations.services.gold import masks_of_task
 from common.errors import Conflict, DomainError, NotAllowed
+from common.text import named_few
 from workforce.models import User
 
 logger = logging.getLogger(__name__)

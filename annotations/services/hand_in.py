@@ -8,16 +8,15 @@ from annotations.models import Batch, BatchKind, BatchState
 from annotations.selectors.batch_work import batch_work, unannotated
 from annotations.services.sync import sync_poll
 from common.errors import Conflict, DomainError, NotAllowed
+from common.text import named_few
 from workforce.models import Contractor
 
 logger = logging.getLogger(__name__)
 HANDABLE = (BatchState.ASSIGNED, BatchState.IN_PROGRESS, BatchState.REWORK)
-_SHOWN = 5
 
 
 def _keys(work: list) -> str:
-    keys = [w.batch_task.task.key for w in work]
-    return ", ".join(keys[:_SHOWN]) + (f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else "")
+    return named_few([w.batch_task.task.key for w in work], shown=5)
 
 
 def batch_hand_in(*, batch: Batch, contractor: Contractor) -> Batch:

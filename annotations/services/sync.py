@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from annotations import batch_life, labelstudio
-from annotations.models import Annotation, Batch, BatchTask, LabelStudioAccount, ReviewState, SyncState
+from annotations.models import Annotation, Batch, BatchState, BatchTask, LabelStudioAccount, ReviewState, SyncState
 from annotations.services.scoring_queue import annotation_score_enqueue
 from common.errors import DomainError
 
@@ -83,7 +83,9 @@ def annotation_upsert(*, payload: dict) -> Annotation | None:
 
     The holder's first live annotation puts an assigned batch in progress."""
     annotation = _upsert(payload)
-    if annotation is not None and not annotation.was_cancelled and not annotation.unassigned_work:
+    # The batch as this upsert read it: only an assigned one can start, so the rest take no lock here.
+    if (annotation is not None and not annotation.was_cancelled and not annotation.unassigned_work
+            and annotation.batch_task.batch.state == BatchState.ASSIGNED):
         batch_life.started(batch_id=annotation.batch_task.batch_id, contractor_id=annotation.contractor_id)
     return annotation
 
