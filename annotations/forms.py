@@ -28,12 +28,11 @@ class JobCreateForm(AccessibleForm):
                                  help_text="For an uploaded ZIP: the photos (.jpg, .png, .tif, .webp), checked and "
                                            "made into the job in the background.")
     preannotations = forms.FileField(label="Pre-annotations (optional)", required=False,
-                                     help_text="With a ZIP of photos: a Label Studio JSON export or a ZIP of PNG "
-                                               "masks, imported before the batches are published.")
+                                     help_text="With a ZIP of photos: a Label Studio JSON export, a COCO JSON (you "
+                                               "map its categories once the photos are in) or a ZIP of PNG masks, "
+                                               "imported before the batches are published.")
     preannotations_format = forms.ChoiceField(
-        required=False, label="Pre-annotation format",
-        choices=[("", "—"), (ImportFormat.LABEL_STUDIO, ImportFormat.LABEL_STUDIO.label),
-                 (ImportFormat.PNG_ZIP, ImportFormat.PNG_ZIP.label)])
+        required=False, label="Pre-annotation format", choices=[("", "—"), *ImportFormat.choices])
     classes = forms.CharField(widget=forms.Textarea(attrs={"rows": 7}), initial=format_classes(),
                               label="Label classes", help_text="One per line: key | Label | #colour.")
     batch_size = forms.IntegerField(min_value=1, max_value=500, initial=10)

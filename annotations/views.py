@@ -29,12 +29,12 @@ from annotations.forms import (
     ReviewForm,
 )
 from annotations.labelstudio import WEBHOOK_SECRET_HEADER
-from annotations.models import Batch, Delivery, DeliveryState, ImportFormat, ImportRun, Job, SyncState
+from annotations.models import Batch, Delivery, DeliveryState, ImportFormat, ImportKind, ImportRun, Job, SyncState
 from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board
 from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token, delivery_progress
 from annotations.selectors.evidence import annotation_overlay
-from annotations.selectors.imports import import_run_progress
+from annotations.selectors.imports import coco_awaited, import_run_progress
 from annotations.selectors.jobs import jobs_with_progress, progress_rows
 from annotations.selectors.quality import (
     annotation_scores,
@@ -147,16 +147,25 @@ def job_import(request: HttpRequest, pk: int) -> HttpResponse:
                                                                    "file_name": upload.name})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def job_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    """The operator's COCO category -> defect class mapping: the kept upload is queued for import."""
+    """The operator's COCO category -> defect class mapping: the kept upload is queued for import. GET shows the
+    mapping of the COCO file a job made from a ZIP of photos was given (its batches wait for it)."""
     job = get_object_or_404(Job, pk=pk)
-    token = request.POST.get("token", "")
+    token = request.POST.get("token", "") if request.method == "POST" else coco_awaited(job)
+    if not token:
+        messages.info(request, "No COCO file of this job is waiting for its categories.")
+        return redirect("portal:console-job", pk=pk)
     categories = run_service(request, lambda: client_import.import_upload_categories(job=job, token=token),
                              refused=IMPORT_REFUSED)
     if not categories.ok:
         return redirect("portal:console-job", pk=pk)
+    if request.method == "GET":
+        form = CategoryMapForm(initial={"token": token, "kind": ImportKind.PREDICTIONS},
+                               categories=categories.value, classes=job.label_classes)
+        return render(request, "annotations/import_categories.html", {
+            "job": job, "form": form, "file_name": client_import.import_upload_path(job=job, token=token).name})
     form = CategoryMapForm(request.POST, categories=categories.value, classes=job.label_classes)
     if form.is_valid() and _import_queued(request, job, token, fmt=ImportFormat.COCO, kind=form.cleaned_data["kind"],
                                           category_map=form.category_map(), form=form):
@@ -169,7 +178,9 @@ def job_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def import_run_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One import run and its progress; a new job's run links to the job once it is made."""
-    return render(request, "annotations/import_run.html", {"run": get_object_or_404(ImportRun, pk=pk)})
+    run = get_object_or_404(ImportRun, pk=pk)
+    return render(request, "annotations/import_run.html", {
+        "run": run, "coco_awaited": bool(run.job and run.kind == ImportKind.PHOTOS and coco_awaited(run.job))})
 
 
 @require_GET

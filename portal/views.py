@@ -25,6 +25,7 @@ from annotations.selectors.quality import quality_rollups
 from annotations.services import client_import, jobs, publishing
 from annotations.services.accounts import label_studio_password
 from common.decorators import contractor_page, contractor_required, staff_required
+from common.errors import DomainError
 from common.pages import run_service
 from payroll.forms import PayTermsForm
 from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
@@ -153,13 +154,19 @@ def _job_from_zip(*, request: HttpRequest, data: dict) -> ImportRun:
         return client_import.import_upload_store(job=None, name=upload.name, chunks=upload.chunks(), max_bytes=limit)
 
     photos = kept(data["photos_zip"], settings.PHOTOS_UPLOAD_MAX_BYTES)
-    later = kept(data["preannotations"], settings.GOLD_IMPORT_MAX_BYTES) if data["preannotations"] else ""
-    return client_import.job_from_zip_enqueue(
-        archive_token=photos, actor=request.user, preannotations_token=later,
-        preannotations_format=data["preannotations_format"], name=data["name"], client=data["client"],
-        instructions=data["instructions"], batch_size=data["batch_size"], gold_rate=data["gold_rate"],
-        quality_threshold=data["quality_threshold"], hourly_rate=data["hourly_rate"],
-        weekly_cap_hours=data["weekly_cap_hours"], classes=data["classes"])
+    later = ""
+    try:
+        later = kept(data["preannotations"], settings.GOLD_IMPORT_MAX_BYTES) if data["preannotations"] else ""
+        return client_import.job_from_zip_enqueue(
+            archive_token=photos, actor=request.user, preannotations_token=later,
+            preannotations_format=data["preannotations_format"], name=data["name"], client=data["client"],
+            instructions=data["instructions"], batch_size=data["batch_size"], gold_rate=data["gold_rate"],
+            quality_threshold=data["quality_threshold"], hourly_rate=data["hourly_rate"],
+            weekly_cap_hours=data["weekly_cap_hours"], classes=data["classes"])
+    except DomainError:  # refused: nothing of it is kept
+        for token in (photos, later):
+            client_import.import_upload_discard(job=None, token=token)
+        raise
 
 
 @require_http_methods(["GET", "POST"])

@@ -47,6 +47,7 @@ from annotations.quality.preannotations import (
     masks_from_png_zip,
     results_digest,
 )
+from annotations.selectors.imports import coco_awaited
 from annotations.services import dispatch, jobs, publishing
 from annotations.services.gold import TaskFinder, gold_set_many
 from common.errors import DomainError
@@ -98,6 +99,12 @@ def import_upload_path(*, job: Job | None, token: str) -> Path:
     return files[0]
 
 
+def import_upload_discard(*, job: Job | None, token: str) -> None:
+    """Remove an upload kept for an import that was refused."""
+    if token:
+        shutil.rmtree(_upload_folder(job, token), ignore_errors=True)
+
+
 def import_upload_categories(*, job: Job, token: str) -> dict[int, str]:
     """The COCO categories of an uploaded file, id -> name, for the operator to map."""
     path = import_upload_path(job=job, token=token)
@@ -114,7 +121,9 @@ def preannotations_import(*, job: Job, upload_path: Path, fmt: str, category_map
                           actor: User | None, kind: str = ImportKind.PREDICTIONS) -> ImportRun:
     """Queue the import of an uploaded file (under VAR_DIR) into the job, after commit; returns its run.
 
-    COCO needs a category_map (category id -> class key or "ignore") covering every category of the file.
+    COCO needs a category_map (category id -> class key or "ignore") covering every category of the file. A job
+    whose batches were held back for it (never published: made from a ZIP with a COCO file whose categories the
+    operator maps once the photos are in) is published when the run is done.
     """
     if fmt not in ImportFormat.values:
         raise DomainError(f"format: one of {', '.join(ImportFormat.values)}.", field="format")
@@ -134,7 +143,8 @@ def preannotations_import(*, job: Job, upload_path: Path, fmt: str, category_map
                               + (f" (not {', '.join(wrong)})." if wrong else "."), field="category_map")
     run = ImportRun.objects.create(job=job, kind=kind, format=fmt, file_name=upload_path.name,
                                    upload_path=str(relative), created_by=actor,
-                                   category_map={str(k): v for k, v in (category_map or {}).items()})
+                                   category_map={str(k): v for k, v in (category_map or {}).items()},
+                                   publish_when_done=kind == ImportKind.PREDICTIONS and bool(coco_awaited(job)))
     dispatch.task_send("run_import", run.pk)
     return run
 
@@ -284,13 +294,18 @@ def job_from_zip_enqueue(*, archive_token: str, actor: User | None, preannotatio
     `job` holds job_create's settings: name, client, instructions, batch_size, gold_rate, quality_threshold,
     hourly_rate, weekly_cap_hours, classes."""
     archive = import_upload_path(job=None, token=archive_token)
-    if preannotations_token and preannotations_format not in (ImportFormat.LABEL_STUDIO, ImportFormat.PNG_ZIP):
-        raise DomainError("preannotations_format: a Label Studio JSON export or a ZIP of PNG masks (a COCO file's "
-                          "categories are mapped on the job page, once the job exists).",
+    if preannotations_token and preannotations_format not in ImportFormat.values:
+        raise DomainError(f"preannotations_format: one of {', '.join(ImportFormat.values)}.",
                           field="preannotations_format")
     later = {"token": preannotations_token, "format": preannotations_format} if preannotations_token else {}
     if later:
-        import_upload_path(job=None, token=preannotations_token)  # still there
+        kept = import_upload_path(job=None, token=preannotations_token)  # still there
+        later["name"] = kept.name
+        if preannotations_format == ImportFormat.COCO:  # a file without readable categories is refused now
+            try:
+                coco_categories(kept.read_bytes(), file=kept.name)
+            except PreannotationError as exc:
+                raise DomainError(f"preannotations: {exc}", field="preannotations") from None
     run = ImportRun.objects.create(kind=ImportKind.PHOTOS, format=ImportFormat.PNG_ZIP, file_name=archive.name,
                                    upload_path=str(archive.relative_to(settings.VAR_DIR)), created_by=actor,
                                    job_settings={"job": _job_params(**job), "preannotations": later})
@@ -354,7 +369,12 @@ def job_from_zip_execute(*, run_id: int) -> ImportRun:
             jobs.batches_cut(job=job)
             ImportRun.objects.filter(pk=run.pk).update(job=job, tasks_total=added, tasks_published=added,
                                                        state=ImportState.DONE, finished_at=timezone.now())
-            if later:
+            if later and later["format"] == ImportFormat.COCO:
+                # Kept with the job's uploads: the operator maps its categories (the run's page links there), and
+                # that import publishes the batches when it is done.
+                _upload_folder(job, later["token"]).parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(_upload_folder(None, later["token"]), _upload_folder(job, later["token"]))
+            elif later:
                 follow = preannotations_import(job=job, fmt=later["format"], category_map=None, actor=run.created_by,
                                                upload_path=import_upload_path(job=None, token=later["token"]))
                 ImportRun.objects.filter(pk=follow.pk).update(publish_when_done=True)

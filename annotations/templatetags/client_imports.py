@@ -3,7 +3,7 @@ from django import template
 
 from annotations.forms import PreannotationUploadForm
 from annotations.models import ImportRun, Job
-from annotations.selectors.imports import import_runs_recent
+from annotations.selectors.imports import coco_awaited, import_runs_recent
 
 register = template.Library()
 
@@ -16,3 +16,8 @@ def job_import_runs(job: Job) -> list[ImportRun]:
 @register.simple_tag
 def preannotation_upload_form() -> PreannotationUploadForm:
     return PreannotationUploadForm()
+
+
+@register.simple_tag
+def job_coco_awaited(job: Job) -> bool:
+    return bool(coco_awaited(job))

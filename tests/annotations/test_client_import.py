@@ -463,6 +463,56 @@ def test_a_job_made_from_an_uploaded_zip_of_photos_gets_its_pre_annotations_befo
 
 
 @pytest.mark.django_db
+def test_a_job_made_from_a_zip_with_a_coco_file_waits_for_its_category_map_then_publishes_with_it(
+        sample: Path, uploads: None) -> None:  # noqa: F811
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    photos = sorted((sample / "images").glob("*.jpg"))
+    coco = json.dumps({"images": [{"id": 1, "file_name": photos[1].name, "width": 640, "height": 427}],
+                       "annotations": [{"id": 1, "image_id": 1, "category_id": 7,
+                                        "segmentation": [crack_polygons()[0]]}],
+                       "categories": [{"id": 7, "name": "Crack"}]}).encode()
+    response = staff.post("/console/jobs/new/", job_form(
+        photos_zip=SimpleUploadedFile("photos.zip", photos_zip(sample)),
+        preannotations=SimpleUploadedFile("model.json", coco), preannotations_format="coco"))
+    assert response.status_code == 302
+    run = client_import.job_from_zip_execute(run_id=ImportRun.objects.get(kind=ImportKind.PHOTOS).pk)
+    assert run.state == ImportState.DONE, run.error
+    job = run.job
+    assert not ImportRun.objects.filter(job=job, kind=ImportKind.PREDICTIONS).exists()
+    page = staff.get(f"/console/imports/{run.pk}/").content.decode()
+    assert "Map the COCO categories of model.json" in page
+    assert "The batches wait for the pre-annotations" in staff.get(f"/console/jobs/{job.pk}/").content.decode()
+
+    mapping = staff.get(f"/console/jobs/{job.pk}/import/confirm/")
+    form = mapping.context["form"]
+    assert form["category_7"].initial == "crack"  # matched by name, for the operator to confirm
+    confirmed = staff.post(f"/console/jobs/{job.pk}/import/confirm/", {
+        "token": form["token"].initial, "kind": "predictions", "category_7": "crack"})
+    assert confirmed.status_code == 302
+    follow = ImportRun.objects.get(job=job, kind=ImportKind.PREDICTIONS)
+    assert (follow.format, follow.publish_when_done, follow.category_map) == ("coco", True, {"7": "crack"})
+    assert "The batches wait" not in staff.get(f"/console/jobs/{job.pk}/").content.decode()
+    assert staff.get(f"/console/jobs/{job.pk}/import/confirm/").status_code == 302  # nothing waits any more
+    assert client_import.import_run_execute(run_id=follow.pk).state == ImportState.DONE
+    expected = coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects([crack_polygons()[0]], 427, 640))).astype(bool)
+    assert np.array_equal(predicted(job.tasks.get(key=photos[1].stem))["crack"], expected)
+
+
+@pytest.mark.django_db
+def test_a_coco_file_without_categories_refuses_the_new_job_at_once(sample: Path, uploads: None) -> None:  # noqa: F811
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    response = staff.post("/console/jobs/new/", job_form(
+        photos_zip=SimpleUploadedFile("photos.zip", photos_zip(sample)),
+        preannotations=SimpleUploadedFile("model.json", b'{"images": []}'), preannotations_format="coco"))
+    assert response.status_code == 200
+    assert "model.json" in " ".join(response.context["form"].errors["preannotations"])
+    assert ImportRun.objects.count() == 0
+    assert not any((settings.VAR_DIR / client_import.UPLOAD_DIR / "new-jobs").glob("*/*"))  # nothing kept
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(("extra", "expected"), [
     ({"../evil.jpg": b"x"}, "photos: photos.zip: unsafe file names (absolute, with '..' or a backslash): "
                             "'../evil.jpg'."),
