@@ -200,8 +200,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     state = request.GET.get("state", "")
     page = Paginator(job_batches(job=job, state=state), 100).get_page(request.GET.get("page"))
     terms_history = pay_terms_history(job=job)
+    states = batch_state_counts(job=job)
     return render(request, "portal/console/job.html", {
-        "job": job, "page": page, "states": batch_state_counts(job=job), "state": state,
+        "job": job, "page": page, "states": states, "states_present": [s for s in states if s[2]], "state": state,
         "label_studio_url": settings.LABEL_STUDIO_URL,
         "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
         "gold_form": GoldImportForm(),

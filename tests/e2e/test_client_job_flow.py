@@ -191,6 +191,7 @@ def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the
         wait_until_published(staff, job, seconds=90)
         staff.reload()
         expect(staff.locator(".import-run").first.get_by_text("Done", exact=True)).to_be_visible()
+        expect(staff.get_by_test_id("batch-states")).to_have_text("Batches: 2 open")
         staff.screenshot(path=artifacts / "client-job-page.png", full_page=True)
         for bt in BatchTask.objects.filter(batch__job=job).select_related("task"):
             # Label Studio holds the client's predictions on every task (it writes them just after the tasks).
@@ -263,6 +264,8 @@ def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the
         deliveries.get_by_role("button", name="Deliver").click()
         wait_for(lambda: Delivery.objects.filter(job=job, state="done").exists(), "delivery 1 to be written")
         staff.goto(f"{live_server.url}/console/jobs/{job.pk}/")
+        expect(staff.get_by_test_id("batch-states")).to_have_text("Batches: 2 done")
+        expect(staff.get_by_label("Photos accepted: 5 of 5")).to_have_attribute("value", "5")
         deliveries.get_by_role("link", name="Report and client link").click()
         expect(staff.get_by_role("heading", level=1)).to_contain_text("Client screens: delivery 1")
         for thumbnail in staff.get_by_role("img").all():
