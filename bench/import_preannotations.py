@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from pycocotools import mask as coco_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,35 +48,12 @@ def main() -> None:
     run(args.manifest)
 
 
-def coco_document(manifest_path: Path) -> tuple[dict, dict[int, str], list[dict]]:
-    """(the COCO file, its category map, every RLE in it) from the sample job's predictions."""
-    from annotations.defects import DEFECT_CLASSES
-    from annotations.quality.labelstudio_json import masks_from_results
-
-    root = manifest_path.parent
-    key_of = {c.label: c.key for c in DEFECT_CLASSES}
-    category_ids = {c.key: number for number, c in enumerate(DEFECT_CLASSES, start=1)}
-    images, annotations = [], []
-    for image_id, task in enumerate(json.loads(manifest_path.read_text())["tasks"], start=1):
-        images.append({"id": image_id, "file_name": Path(task["image"]).name, "width": task["width"],
-                       "height": task["height"]})
-        masks, _, _ = masks_from_results(json.loads((root / task["prediction"]).read_text())["result"])
-        for label, mask in masks.items():
-            rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id,
-                                "category_id": category_ids[key_of[label]],
-                                "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()}})
-        del masks
-    categories = [{"id": number, "name": key} for key, number in category_ids.items()]
-    document = {"images": images, "annotations": annotations, "categories": categories}
-    return document, {number: key for key, number in category_ids.items()}, [a["segmentation"] for a in annotations]
-
-
 def run(manifest_path: Path) -> None:
     from annotations.models import ImportFormat
     from annotations.services import client_import, jobs
+    from demo.client_files import coco_from_sample
 
-    document, category_map, rles = coco_document(manifest_path)
+    document, category_map, rles = coco_from_sample(manifest_path)
     job, _ = jobs.job_create(name=f"Bench import {time.time():.0f}", client="bench", instructions="bench",
                              specs=jobs.specs_from_manifest(manifest_path), image_source=str(manifest_path),
                              actor=None)

@@ -106,6 +106,8 @@ def main() -> int:
     else:
         manage("make_sample_job", "--images", str(images), "--width", str(width), "--height", str(height),
                "--seed", str(args.seed), "--out", str(sample))
+    client = VAR / ("client-full" if args.full else "client")
+    manage("make_client_files", "--sample", str(sample), "--out", str(client))
     crew_password_file = demo_password_file("contractor")
     manage("load_demo_job", "--batch-size", "2", "--password-file", str(crew_password_file))
     pay_week = last_ended_week()
@@ -160,6 +162,9 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
   Label Studio   {ls_env["LABEL_STUDIO_URL"]}/   login admin@labelcrew.local / {ls_password}
   Console        {web}/console/
   Sample job     {sample.relative_to(ROOT)}/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
+  Client's job   {web}/console/jobs/new/  "An uploaded ZIP of photos": {client.relative_to(ROOT)}/client-photos.zip,
+                 pre-annotations {client.relative_to(ROOT)}/client-coco.json (COCO); map its categories, and the
+                 batches are published with the client's predictions; deliver from the job page when all is accepted
   Demo crew      demo-contractor-N@labelcrew.local (N = 1..6) / {crew_password_file.read_text().strip()}
                  active, assigned, some work synced; the gold photos they labelled are scored by the worker
   Quality        {web}/quality/          a contractor's scores and overlays (demo-contractor-2 rubber-stamps)
