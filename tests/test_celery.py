@@ -20,6 +20,7 @@ def test_task_sent_through_redis_runs_in_the_worker_process_and_returns(celery_w
 def test_tasks_are_routed_per_app_and_acknowledged_late() -> None:
     assert app.amqp.router.route({}, "annotations.tasks.score_annotation")["queue"].name == "scoring"
     assert app.amqp.router.route({}, "annotations.tasks.sync_annotations")["queue"].name == "labelstudio"
+    assert app.amqp.router.route({}, "annotations.tasks.create_job_from_zip")["queue"].name == "default"
     assert app.amqp.router.route({}, "payroll.tasks.close_week")["queue"].name == "payroll"
     assert app.conf.task_acks_late is True
     assert app.conf.broker_transport_options["visibility_timeout"] >= 3600

@@ -173,6 +173,8 @@ CELERY_TASK_ROUTES = {
     "annotations.tasks.rescore_*": {"queue": "scoring"},
     # Writing a delivery is work on files, not on Label Studio: any worker may take it.
     "annotations.tasks.delivery_*": {"queue": "default"},
+    # So is making a job from a ZIP of photos (unpacking and checking up to gigabytes).
+    "annotations.tasks.create_job_from_zip": {"queue": "default"},
     "annotations.tasks.*": {"queue": "labelstudio"},
     "payroll.tasks.*": {"queue": "payroll"},
 }
