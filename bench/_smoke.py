@@ -47,6 +47,18 @@ def database_drop(url: str) -> None:
 
 
 @contextmanager
+def dropped_after(database_url: str, broker_url: str) -> Iterator[None]:
+    """For the block: afterwards, also on error, the benchmark's database is dropped and its Redis db emptied."""
+    import redis
+
+    try:
+        yield
+    finally:
+        database_drop(database_url)
+        redis.Redis.from_url(broker_url).flushdb()
+
+
+@contextmanager
 def throwaway_database(name: str) -> Iterator[str]:
     """A fresh, empty database `name`_smoke for the block (its URL), dropped afterwards, also on error."""
     url = database_url(name)

@@ -5,9 +5,9 @@ Signed in as staff over HTTP, it posts the client's ZIP of photos and COCO file 
 sample job) to the new-job page as one multipart request streamed from disk, as a browser sends it; the worker
 checks the photos and makes the job; it then confirms the COCO category map on the mapping page, and the worker
 imports every prediction. Each step is printed against its floor:
-  upload   the request (multipart parsed to a temporary file, kept under var/)  vs  copying the ZIP's bytes once
-  photos   the worker's job from the ZIP (unpack, read, hash, check, batches cut)      vs  unpack + hash + Pillow size
-  import   the COCO file converted and written as each task's prediction                vs  pycocotools decode of each RLE
+  upload  the request (multipart parsed to a temporary file, kept under var/)   vs  copying the ZIP's bytes once
+  photos  the worker's job from the ZIP (unpack, read, hash, check, cut batches)  vs  unpack + hash + Pillow size
+  import  the COCO file converted and written as each task's prediction          vs  pycocotools decode of each RLE
 Full run on the 200 x 5472x3648 sample: python bench/client_upload.py --sample var/sample-full (make it with
 ./run demo --full or manage.py make_sample_job --out var/sample-full). It recreates labelcrew_bench_upload and
 empties Redis db 7, and removes all it made. --smoke: 3 photos of 640x427 on a throwaway database, Redis db 13.
@@ -117,8 +117,8 @@ def report(args: argparse.Namespace) -> None:
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{args.port}", "--workers",
                  "2"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        processes.append(celery_worker_start(queues="default,labelstudio", concurrency=2, env=env, log=scratch / "worker.log",
-                                             cwd=REPO_ROOT, name="bench-upload"))
+        processes.append(celery_worker_start(queues="default,labelstudio", concurrency=2, env=env,
+                                             log=scratch / "worker.log", cwd=REPO_ROOT, name="bench-upload"))
         web = f"http://127.0.0.1:{args.port}"
         patience = 120 if args.smoke else 1800
         _wait("gunicorn", lambda: _answers(f"{web}/healthz"), 60)
@@ -150,8 +150,8 @@ def report(args: argparse.Namespace) -> None:
                 raise SystemExit(f"the job was refused: {run.error}")
             job = Job.objects.get(pk=run.job_id)
             token, page = _form_token(client, f"/console/jobs/{job.pk}/import/confirm/")
-            mapping = {name: key for name, key in re.findall(
-                r'<select name="(category_\d+)".*?<option value="([^"]+)" selected>', page, re.S)}
+            mapping = dict(re.findall(  # each category as the page preselects it
+                r'<select name="(category_\d+)".*?<option value="([^"]+)" selected>', page, re.S))
             form = {"csrfmiddlewaretoken": token, "kind": "predictions",
                     "token": re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1), **mapping}
             started = time.perf_counter()
@@ -204,25 +204,18 @@ def _answers(url: str) -> bool:
 def main() -> None:
     args = _arguments()
     import _smoke  # bench/, the script's own folder
-    import redis
 
     if args.smoke:
         args.database_url, args.broker_url = _smoke.database_url("labelcrew_bench_upload"), _smoke.BROKER_URL
-        with _smoke.sample_job(images=3, width=640, height=427) as sample:
+        with _smoke.sample_job(images=3, width=640, height=427) as sample, _smoke.dropped_after(
+                args.database_url, args.broker_url):
             args.sample = sample
-            try:
-                report(args)
-            finally:
-                _smoke.database_drop(args.database_url)
-                redis.Redis.from_url(args.broker_url).flushdb()
+            report(args)
         return
     if not (args.sample / "manifest.json").is_file():
         raise SystemExit(f"{args.sample}/manifest.json does not exist: run ./run demo --full or pass --sample")
-    try:
+    with _smoke.dropped_after(args.database_url, args.broker_url):
         report(args)
-    finally:
-        _smoke.database_drop(args.database_url)
-        redis.Redis.from_url(args.broker_url).flushdb()
 
 
 if __name__ == "__main__":

@@ -206,28 +206,14 @@ def report(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = _arguments()
-    if not args.smoke:
-        try:
-            report(args)
-        finally:
-            import _smoke  # bench/, the script's own folder
-            import redis
-
-            _smoke.database_drop(args.database_url)
-            redis.Redis.from_url(args.broker_url).flushdb()
-        return
     import _smoke  # bench/, the script's own folder
 
-    args.database_url, args.broker_url = _smoke.database_url("labelcrew_bench_delivery"), _smoke.BROKER_URL
-    args.photos, args.unique, args.width, args.height = 3, 3, 640, 427
-    os.environ["DELIVERY_PHOTOS_PER_TASK"] = "1"  # the fan-out over tasks is exercised even at 3 photos
-    try:
+    if args.smoke:
+        args.database_url, args.broker_url = _smoke.database_url("labelcrew_bench_delivery"), _smoke.BROKER_URL
+        args.photos, args.unique, args.width, args.height = 3, 3, 640, 427
+        os.environ["DELIVERY_PHOTOS_PER_TASK"] = "1"  # the fan-out over tasks is exercised even at 3 photos
+    with _smoke.dropped_after(args.database_url, args.broker_url):
         report(args)
-    finally:
-        import redis
-
-        _smoke.database_drop(args.database_url)
-        redis.Redis.from_url(args.broker_url).flushdb()
 
 
 if __name__ == "__main__":
