@@ -108,7 +108,7 @@ def report(args: argparse.Namespace) -> None:
     (scratch / "staff-password").write_text(PASSWORD)
     call_command("ensure_staff_user", "--email", STAFF, "--password-file", str(scratch / "staff-password"))
     env = {**os.environ, "DATABASE_URL": args.database_url, "CELERY_BROKER_URL": args.broker_url,
-           "REDIS_URL": args.broker_url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+           "REDIS_URL": args.broker_url}  # and the settings module this process runs with
     processes: list[subprocess.Popen] = []
     try:
         photos, coco = client_files_write(manifest_path=args.sample / "manifest.json", out=scratch / "client")
