@@ -12,6 +12,7 @@ TAIL = 3000
 
 # Each benchmark and a line of the table it prints last: seeing it means the run got through to its ratios.
 BENCHMARKS = {
+    "agreement": "agreement + merged mask",
     "cap_race": "POST rate / GET list rate:",
     "client_upload": "upload request:",
     "delivery": "delivery per photo / PNG-encode floor per photo:",

@@ -409,6 +409,49 @@ def boundary_f1(gold: np.ndarray, candidate: np.ndarray, *, tolerance: float = 2
                      _ratio(t.gold_boundary_matched, t.gold_boundary))
 
 
+class Overlap(TypedDict):
+    """How two annotators' masks of one class agree: pixels and 8-connected instances (each side's defects)."""
+
+    iou: float | None
+    dice: float | None
+    instance_f1: float | None
+    pixels: tuple[int, int, int]  # the first's, the second's, both's
+    instances: tuple[int, int, int]  # the first's, the second's, matched one to one (IoU >= iou_match)
+
+
+def overlaps(masks: Sequence[np.ndarray | None], *, iou_match: float = 0.5) -> dict[tuple[int, int], Overlap]:
+    """Overlap of every pair (i, j), i < j, of one class's masks (None: an empty mask), each mask read in full
+    only once (to its occupancy grid); the pairs' work runs on the crops around their pixels."""
+    _check_params(None, iou_match)
+    shape = next((np.shape(m) for m in masks if m is not None), None)
+    bools = [_as_bool(m, f"mask {i}", shape) for i, m in enumerate(masks)]
+    grids = [None if m is None else _coarse(m) for m in bools]
+    found: dict[tuple[int, int], Overlap] = {}
+    for i in range(len(bools)):
+        for j in range(i + 1, len(bools)):
+            present = [g for g in (grids[i], grids[j]) if g is not None]
+            coarse = (present[0] | present[1]) if len(present) == 2 else (present[0] if present else None)
+            t = _tally(bools[i], bools[j], coarse, tolerance=None, iou_match=iou_match)
+            instances = _instance_score(t)
+            found[(i, j)] = {"iou": _ratio(t.tp, t.gold + t.candidate - t.tp),
+                             "dice": _ratio(2 * t.tp, t.gold + t.candidate), "instance_f1": instances["f1"],
+                             "pixels": (t.gold, t.candidate, t.tp),
+                             "instances": (t.gold_instances, t.candidate_instances, instances["matched"])}
+    return found
+
+
+def occupied_regions(masks: Sequence[np.ndarray | None]) -> list[tuple[slice, slice, np.ndarray | None]]:
+    """(rows, cols, keep) boxes that together hold every set pixel of the masks (same shape), each pixel in one
+    box; `keep`, when not None, is the part of the box that is its own (the box also overlaps another)."""
+    present = [_as_bool(m, "mask", None) for m in masks if m is not None]
+    if not present:
+        return []
+    coarse = _coarse(present[0])
+    for mask in present[1:]:
+        coarse |= _coarse(mask)
+    return [(r.rows, r.cols, r.keep) for r in _regions(coarse, present[0].shape, 0)]
+
+
 def match_instances(gold: np.ndarray, candidate: np.ndarray, *, iou_match: float = 0.5) -> InstanceScore:
     """Greedy one-to-one matching of the two masks' 8-connected components by IoU >= iou_match."""
     _check_params(None, iou_match)
