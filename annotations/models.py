@@ -278,6 +278,26 @@ class ScoreState(models.TextChoices):
     ERROR = "error", "Could not be scored"
 
 
+class AnnotationEdits(models.Model):
+    """What an annotation changed against its photo's pre-annotation (quality/agreement.py's edit evidence), on
+    every photo with a pre-annotation, gold or not: the rubber stamps on the photos without gold."""
+
+    annotation = models.OneToOneField(Annotation, on_delete=models.CASCADE, related_name="edits")
+    unchanged = models.BooleanField(help_text="No pixel of any class differs from the pre-annotation.")
+    per_class = models.JSONField(default=dict, help_text="class key -> pixels and defects added and removed.")
+    pixels_added = models.PositiveIntegerField(default=0)
+    pixels_removed = models.PositiveIntegerField(default=0)
+    # What was compared: a changed annotation or prediction is compared again.
+    digest = models.CharField(max_length=64)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["unchanged"], name="edits_unchanged")]
+
+    def __str__(self) -> str:
+        return f"edits of annotation {self.annotation_id}: {'unchanged' if self.unchanged else 'edited'}"
+
+
 class QualityScore(models.Model):
     """An annotation measured against one gold version: per-class metrics, rubber-stamp check, overlay."""
 

@@ -6,7 +6,15 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotations.labelstudio import LabelStudioUnavailable
-from annotations.services import accounts, client_import, delivery, qualification, scoring, scoring_queue
+from annotations.services import (
+    accounts,
+    client_import,
+    delivery,
+    edit_evidence,
+    qualification,
+    scoring,
+    scoring_queue,
+)
 from annotations.services.assignment import batches_reclaim_stale
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
@@ -81,6 +89,14 @@ def score_annotation(self: Task, annotation_id: int) -> int | None:
     """Score one annotation against its task's current gold; returns the score id (None: nothing to score)."""
     score = scoring.score_annotation(annotation_id=annotation_id, attempt=self.request.retries + 1)
     return score.pk if score else None
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5,
+             acks_late=True)
+def score_edits(self: Task, annotation_id: int) -> int | None:
+    """What one annotation changed against its photo's pre-annotation; returns the record's id."""
+    edits = edit_evidence.annotation_edits_record(annotation_id=annotation_id)
+    return edits.pk if edits else None
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5,

@@ -1,4 +1,5 @@
-"""Reads of quality on gold: contractors' rolling scores, their scored tasks, the board, what a re-score covers."""
+"""Reads of quality: contractors' rolling scores on gold, their scored tasks, the board (with unchanged
+pre-annotations beyond gold), what a re-score covers."""
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -6,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from annotations.models import Annotation, QualityScore, ScoreState
+from annotations.models import Annotation, AnnotationEdits, QualityScore, ScoreState
 from workforce.models import Contractor, OnboardingState
 
 
@@ -123,12 +124,27 @@ def contractor_scores(*, contractor_id: int, limit: int = 20) -> list[ScoreRow]:
     return rows
 
 
+def unchanged_beyond_gold(contractor_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Per contractor: (submissions left unchanged against the pre-annotation, submissions compared) on the photos
+    that are not hidden gold, live annotations only."""
+    rows = (AnnotationEdits.objects.filter(annotation__contractor_id__in=list(contractor_ids),
+                                           annotation__batch_task__is_gold=False, annotation__deleted=False,
+                                           annotation__was_cancelled=False)
+            .values("annotation__contractor_id")
+            .annotate(unchanged=Count("id", filter=Q(unchanged=True)), compared=Count("id")))
+    return {r["annotation__contractor_id"]: (r["unchanged"], r["compared"]) for r in rows}
+
+
 def quality_board() -> list[tuple[Contractor, QualityRollup]]:
-    """Contractors who label (qualifying, active or paused) with their rollups, weakest first, in two queries."""
+    """Contractors who label (qualifying, active or paused) with their rollups, weakest first, in three queries;
+    each contractor carries `unchanged` (unchanged, compared) on photos without gold."""
     contractors = list(Contractor.objects.filter(
         state__in=(OnboardingState.QUALIFYING, OnboardingState.ACTIVE, OnboardingState.PAUSED),
         anonymized_at__isnull=True).select_related("user").order_by("id"))
     rollups = quality_rollups(c.pk for c in contractors)
+    unchanged = unchanged_beyond_gold(c.pk for c in contractors)
+    for contractor in contractors:
+        contractor.unchanged = unchanged.get(contractor.pk, (0, 0))
     return sorted(((c, rollups[c.pk]) for c in contractors),
                   key=lambda pair: (pair[1].score is None, pair[1].score or 0, pair[0].pk))
 

@@ -11,7 +11,7 @@ def review_queue(*, job_id: int | None = None) -> QuerySet[Annotation]:
     qs = (Annotation.objects.filter(review_state=ReviewState.PENDING, deleted=False, was_cancelled=False)
           .exclude(contractor_id=F("batch_task__batch__assigned_to_id"),
                    batch_task__batch__state__in=RECLAIMABLE_STATES)
-          .select_related("batch_task__batch__job", "batch_task__task", "contractor__user"))
+          .select_related("batch_task__batch__job", "batch_task__task", "contractor__user", "edits"))
     if job_id:
         qs = qs.filter(batch_task__batch__job_id=job_id)
     return qs.order_by("ls_created_at", "id")
@@ -19,7 +19,7 @@ def review_queue(*, job_id: int | None = None) -> QuerySet[Annotation]:
 
 def annotations_for_review() -> QuerySet[Annotation]:
     """Annotations with what the review page shows of them (job, photo, contractor) joined in."""
-    return Annotation.objects.select_related("batch_task__batch__job", "batch_task__task", "contractor__user")
+    return Annotation.objects.select_related("batch_task__batch__job", "batch_task__task", "contractor__user", "edits")
 
 
 def annotation_reviews(*, annotation: Annotation) -> QuerySet[Review]:
