@@ -31,7 +31,9 @@ from payroll.forms import PayTermsForm
 from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
 from payroll.selectors.terms import pay_terms_default, pay_terms_history
 from payroll.selectors.weeks import week_name, week_start_utc
+from portal.forms import ForecastForm
 from portal.selectors.examples import defect_close_up, has_examples
+from portal.selectors.forecast import job_forecast
 from workforce.forms import StaffDecisionForm
 from workforce.models import Contractor
 from workforce.selectors.agreements import pending_agreements
@@ -201,7 +203,13 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(job_batches(job=job, state=state), 100).get_page(request.GET.get("page"))
     terms_history = pay_terms_history(job=job)
     states = batch_state_counts(job=job)
+    what_if = ForecastForm(request.GET if "annotators_per_photo" in request.GET else None)
+    asked = what_if.cleaned_data if what_if.is_bound and what_if.is_valid() else {}
     return render(request, "portal/console/job.html", {
+        "forecast": job_forecast(job=job, now=timezone.now()),
+        "what_if": what_if, "forecast_if": job_forecast(
+            job=job, now=timezone.now(), extra_contractors=asked.get("extra_contractors") or 0,
+            annotators_per_photo=asked.get("annotators_per_photo") or 1) if asked else None,
         "job": job, "page": page, "states": states, "states_present": [s for s in states if s[2]], "state": state,
         "label_studio_url": settings.LABEL_STUDIO_URL,
         "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
