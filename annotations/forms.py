@@ -39,6 +39,9 @@ class JobCreateForm(AccessibleForm):
     gold_rate = forms.DecimalField(min_value=0, max_value=1, decimal_places=3, initial=Decimal("0.1"),
                                    help_text="Share of hidden gold tasks added to each batch.")
     quality_threshold = forms.DecimalField(min_value=0, max_value=1, decimal_places=3, initial=Decimal("0.5"))
+    annotators_per_photo = forms.IntegerField(
+        min_value=1, max_value=5, initial=1, required=False,
+        help_text="Each photo goes to this many different contractors, each in a batch of their own (1-5).")
     hourly_rate = forms.DecimalField(min_value=Decimal("0.01"), max_digits=8, decimal_places=2,
                                      initial=Decimal(settings.DEFAULT_HOURLY_RATE_USD), label="Hourly rate (USD)")
     weekly_cap_hours = forms.DecimalField(min_value=1, max_value=60, decimal_places=2,

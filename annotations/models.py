@@ -20,6 +20,9 @@ class Job(models.Model):
     gold_rate = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.100"),
                                     validators=[MinValueValidator(0), MaxValueValidator(1)])
     quality_threshold = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.500"))
+    annotators_per_photo = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Each photo goes to this many different contractors, each in a batch of their own.")
     max_open_batches = models.PositiveIntegerField(default=2)
     qualification_tasks = models.PositiveIntegerField(
         default=0, validators=[MaxValueValidator(50)],

@@ -145,7 +145,7 @@ def _job_with_batches(*, request: HttpRequest, data: dict) -> tuple[Job, int, li
         image_source=str(path), actor=request.user, batch_size=data["batch_size"],
         gold_rate=data["gold_rate"], hourly_rate=data["hourly_rate"],
         weekly_cap_hours=data["weekly_cap_hours"], quality_threshold=data["quality_threshold"],
-        classes=data["classes"],
+        classes=data["classes"], annotators_per_photo=data["annotators_per_photo"] or 1,
     )
     return job, added, jobs.batches_cut(job=job)
 
@@ -164,7 +164,8 @@ def _job_from_zip(*, request: HttpRequest, data: dict) -> ImportRun:
             preannotations_format=data["preannotations_format"], name=data["name"], client=data["client"],
             instructions=data["instructions"], batch_size=data["batch_size"], gold_rate=data["gold_rate"],
             quality_threshold=data["quality_threshold"], hourly_rate=data["hourly_rate"],
-            weekly_cap_hours=data["weekly_cap_hours"], classes=data["classes"])
+            weekly_cap_hours=data["weekly_cap_hours"], classes=data["classes"],
+            annotators_per_photo=data["annotators_per_photo"] or 1)
     except DomainError:  # refused: nothing of it is kept
         for token in (photos, later):
             client_import.import_upload_discard(job=None, token=token)

@@ -105,6 +105,12 @@ def gold_seen_before(*, batch_id: int, gold: set[int], held: set[tuple[int, int]
     return {task_id for task_id, other in held if task_id in gold and other != batch_id}
 
 
+def never_twice(batch: Batch, photos: set[int], gold: set[int]) -> set[int]:
+    """The photos of a batch that may not go to someone who had them in another batch: its hidden gold, and, on
+    a job whose photos go to several annotators, every photo (their answers are compared with each other)."""
+    return photos if batch.job.annotators_per_photo > 1 else gold
+
+
 def batch_state_counts(*, job: Job) -> list[tuple[str, str, int]]:
     """(state, label, how many of the job's batches are in it) for every batch state, in the life's order."""
     counts = dict(job.batches.values("state").annotate(n=Count("id")).values_list("state", "n"))

@@ -20,6 +20,7 @@ from annotations.selectors.batches import (
     batches_started_by_holder,
     gold_seen_before,
     gold_task_ids,
+    never_twice,
     photos_held_before,
     stale_reason,
 )
@@ -67,12 +68,17 @@ def _refuse_unless_can_take(*, batch: Batch, contractor: Contractor, now: dateti
     if remaining <= 0 or remaining < needed:
         raise DomainError(f"{contractor} has {max(remaining, 0):.2f} h left this week; batch #{batch.number} "
                           f"needs about {needed:.2f} h.", field="contractor")
-    seen = gold_seen_before(batch_id=batch.pk, gold=gold_task_ids([batch.pk])[batch.pk],
-                            held=photos_held_before([contractor.pk])[contractor.pk])
+    gold = gold_task_ids([batch.pk])[batch.pk]
+    guarded = never_twice(batch, batch_photo_ids([batch.pk])[batch.pk], gold)
+    seen = gold_seen_before(batch_id=batch.pk, gold=guarded, held=photos_held_before([contractor.pk])[contractor.pk])
+    if seen & gold:
+        raise DomainError(f"Batch #{batch.number} holds {len(seen & gold)} hidden gold photo(s) {contractor} was "
+                          "already given in another batch or their qualification round; a gold photo is never given "
+                          "twice to the same person.", field="contractor")
     if seen:
-        raise DomainError(f"Batch #{batch.number} holds {len(seen)} hidden gold photo(s) {contractor} was already "
-                          "given in another batch or their qualification round; a gold photo is never given twice "
-                          "to the same person.", field="contractor")
+        raise DomainError(f"Batch #{batch.number} holds {len(seen)} photo(s) {contractor} already had in another "
+                          f"batch; each of this job's photos goes to {batch.job.annotators_per_photo} different "
+                          "people.", field="contractor")
 
 
 def _hand_over(*, batch: Batch, contractor: Contractor, actor: User | None, action: str, reason: str,
@@ -176,8 +182,9 @@ def batches_auto_assign(*, job: Job, actor: User | None, now: datetime | None = 
     for batch in batches:
         for cid in sorted(remaining, key=lambda c: (-quality[c], -remaining[c], c)):
             needed = tasks.get(batch.pk, 0) * per_task[cid]
-            if gold_seen_before(batch_id=batch.pk, gold=gold[batch.pk], held=held[cid]):
-                continue  # a hidden gold photo is never given twice to the same person
+            if gold_seen_before(batch_id=batch.pk, gold=never_twice(batch, photos[batch.pk], gold[batch.pk]),
+                                held=held[cid]):
+                continue  # a hidden gold photo, or a photo of an overlap job, never twice to the same person
             if open_batches[cid] < job.max_open_batches and remaining[cid] > 0 and remaining[cid] >= needed:
                 events.append(_hand_over(batch=batch, contractor=candidates[cid], actor=actor,
                                          action=AssignmentAction.ASSIGN, reason=AUTO_ASSIGNED, now=now))

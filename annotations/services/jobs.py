@@ -3,6 +3,7 @@ import hashlib
 import json
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -95,7 +96,7 @@ def job_create(
     *, name: str, client: str, instructions: str, specs: list[ImageSpec], image_source: str, actor: User | None,
     batch_size: int = 10, gold_rate: Decimal = Decimal("0.1"), hourly_rate: Decimal | None = None,
     weekly_cap_hours: Decimal | None = None, quality_threshold: Decimal = Decimal("0.5"),
-    classes: tuple[DefectClass, ...] = DEFECT_CLASSES,
+    classes: tuple[DefectClass, ...] = DEFECT_CLASSES, annotators_per_photo: int = 1,
 ) -> tuple[Job, int]:
     """Create the job (or find it by name and client) and add the photos it does not hold yet.
 
@@ -107,6 +108,8 @@ def job_create(
         raise DomainError("batch_size: between 1 and 500.", field="batch_size")
     if not Decimal(0) <= gold_rate <= Decimal(1):
         raise DomainError("gold_rate: between 0 and 1.", field="gold_rate")
+    if not 1 <= annotators_per_photo <= 5:
+        raise DomainError("annotators_per_photo: between 1 and 5.", field="annotators_per_photo")
     seen: dict[str, str] = {}
     checked = []
     for spec in specs:
@@ -121,7 +124,7 @@ def job_create(
             "instructions": instructions, "created_by": actor, "image_source": image_source,
             "label_classes": [{"key": c.key, "label": c.label, "colour": c.colour} for c in classes],
             "labeling_config": labeling_config(classes), "batch_size": batch_size, "gold_rate": gold_rate,
-            "quality_threshold": quality_threshold,
+            "quality_threshold": quality_threshold, "annotators_per_photo": annotators_per_photo,
         },
     )
     if created:
@@ -142,27 +145,30 @@ def job_create(
 
 @transaction.atomic
 def batches_cut(*, job: Job) -> list[Batch]:
-    """Cut the tasks that are in no batch yet into batches of the job's size, each with hidden gold.
+    """Cut the tasks that are in fewer batches than the job's annotators per photo into batches of the job's size,
+    each with hidden gold; a photo's copies go to different batches (one pass per copy).
 
     Gold is drawn at the job's gold rate from tasks with a gold answer, never a task the batch
     already holds; the draw is seeded by the batch, so cutting is repeatable.
     """
     job = Job.objects.select_for_update().get(pk=job.pk)
-    batched = BatchTask.objects.filter(batch__job=job, is_gold=False).values_list("task_id", flat=True)
-    pending = list(job.tasks.exclude(pk__in=batched).order_by("id"))
+    copies = Counter(BatchTask.objects.filter(batch__job=job, is_gold=False).values_list("task_id", flat=True))
+    tasks = list(job.tasks.order_by("id"))
     gold_pool = list(job.tasks.filter(gold_result__isnull=False).order_by("id").values_list("pk", flat=True))
     number = (job.batches.aggregate(n=Max("number"))["n"] or 0) + 1
     made = []
-    for start in range(0, len(pending), job.batch_size):
-        chunk = pending[start:start + job.batch_size]
-        batch = Batch.objects.create(job=job, number=number)
-        rows = [BatchTask(batch=batch, task=task) for task in chunk]
-        in_batch = {task.pk for task in chunk}
-        candidates = [pk for pk in gold_pool if pk not in in_batch]
-        wanted = min(len(candidates), math.ceil(len(chunk) * job.gold_rate))
-        rng = random.Random(f"{job.pk}:{number}")  # noqa: S311 - a repeatable draw, not a secret
-        rows += [BatchTask(batch=batch, task_id=pk, is_gold=True) for pk in rng.sample(candidates, wanted)]
-        BatchTask.objects.bulk_create(rows)
-        made.append(batch)
-        number += 1
+    for copy in range(job.annotators_per_photo):
+        pending = [task for task in tasks if copies[task.pk] <= copy]
+        for start in range(0, len(pending), job.batch_size):
+            chunk = pending[start:start + job.batch_size]
+            batch = Batch.objects.create(job=job, number=number)
+            rows = [BatchTask(batch=batch, task=task) for task in chunk]
+            in_batch = {task.pk for task in chunk}
+            candidates = [pk for pk in gold_pool if pk not in in_batch]
+            wanted = min(len(candidates), math.ceil(len(chunk) * job.gold_rate))
+            rng = random.Random(f"{job.pk}:{number}")  # noqa: S311 - a repeatable draw, not a secret
+            rows += [BatchTask(batch=batch, task_id=pk, is_gold=True) for pk in rng.sample(candidates, wanted)]
+            BatchTask.objects.bulk_create(rows)
+            made.append(batch)
+            number += 1
     return made
