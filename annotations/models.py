@@ -301,6 +301,32 @@ class AnnotationEdits(models.Model):
         return f"edits of annotation {self.annotation_id}: {'unchanged' if self.unchanged else 'edited'}"
 
 
+class PhotoAgreement(models.Model):
+    """How the annotators of one photo of a job with several annotators per photo agree (quality/agreement.py):
+    per class and overall, over each one's latest submission; computed again when one of them changes."""
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="agreement")
+    annotation_ids = models.JSONField(default=list, help_text="The submissions compared, one per annotator.")
+    per_class = models.JSONField(default=dict, help_text="class key -> iou, dice, instance_f1, pairs.")
+    iou = models.FloatField(null=True, blank=True, help_text="Mean over classes of the mean pairwise IoU.")
+    dice = models.FloatField(null=True, blank=True)
+    instance_f1 = models.FloatField(null=True, blank=True)
+    digest = models.CharField(max_length=64)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["iou"], name="agreement_iou")]
+
+    def __str__(self) -> str:
+        return f"agreement on task {self.task_id}: {self.iou}"
+
+    @property
+    def weakest(self) -> str:
+        """The class the annotators agree on least (by mean IoU), "" when none has a value."""
+        scored = [(c["iou"], key) for key, c in self.per_class.items() if c.get("iou") is not None]
+        return min(scored)[1] if scored else ""
+
+
 class QualityScore(models.Model):
     """An annotation measured against one gold version: per-class metrics, rubber-stamp check, overlay."""
 

@@ -8,6 +8,7 @@ from django.db import InterfaceError, OperationalError
 from annotations.labelstudio import LabelStudioUnavailable
 from annotations.services import (
     accounts,
+    agreement,
     client_import,
     delivery,
     edit_evidence,
@@ -97,6 +98,14 @@ def score_edits(self: Task, annotation_id: int) -> int | None:
     """What one annotation changed against its photo's pre-annotation; returns the record's id."""
     edits = edit_evidence.annotation_edits_record(annotation_id=annotation_id)
     return edits.pk if edits else None
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5,
+             acks_late=True)
+def score_agreement(self: Task, task_id: int) -> int | None:
+    """The agreement of one photo's annotators; returns the record's id."""
+    record = agreement.photo_agreement_record(task_id=task_id)
+    return record.pk if record else None
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5,

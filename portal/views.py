@@ -16,6 +16,7 @@ from annotations.defects import DEFECT_CLASSES
 from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm
 from annotations.models import ImportRun, Job
 from annotations.selectors.accounts import label_studio_account_active
+from annotations.selectors.agreement import SHOWN, job_agreements
 from annotations.selectors.batch_work import contractor_work_batches
 from annotations.selectors.batches import batch_state_counts, contractor_batches, job_batches
 from annotations.selectors.deliveries import job_deliveries
@@ -208,6 +209,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     asked = what_if.cleaned_data if what_if.is_bound and what_if.is_valid() else {}
     return render(request, "portal/console/job.html", {
         "forecast": job_forecast(job=job, now=timezone.now()),
+        "agreements": list(job_agreements(job)[:SHOWN]) if job.annotators_per_photo > 1 else None,
         "what_if": what_if, "forecast_if": job_forecast(
             job=job, now=timezone.now(), extra_contractors=asked.get("extra_contractors") or 0,
             annotators_per_photo=asked.get("annotators_per_photo") or 1) if asked else None,

@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from annotations import batch_life, labelstudio
 from annotations.models import Annotation, Batch, BatchState, BatchTask, LabelStudioAccount, ReviewState, SyncState
+from annotations.services.agreement import photo_agreement_enqueue
 from annotations.services.edit_evidence import annotation_edits_enqueue
 from annotations.services.scoring_queue import annotation_score_enqueue
 from common.errors import DomainError
@@ -147,13 +148,16 @@ def _upsert(payload: dict) -> Annotation | None:
 
 def _score_on_commit(annotation: Annotation) -> Annotation:
     """New or changed work is queued for the scoring workers once the sync commits: on a hidden gold task its
-    score, on any photo with a pre-annotation what it changed there."""
+    score, on any photo with a pre-annotation what it changed there, on a photo of several annotators their
+    agreement."""
     if annotation.was_cancelled:
         return annotation
     if annotation.batch_task.is_gold:
         annotation_score_enqueue(annotation_id=annotation.pk)
     if annotation.batch_task.task.prediction:
         annotation_edits_enqueue(annotation_id=annotation.pk)
+    if not annotation.batch_task.is_gold and annotation.batch_task.batch.job.annotators_per_photo > 1:
+        photo_agreement_enqueue(task_id=annotation.batch_task.task_id)
     return annotation
 
 

@@ -1,5 +1,7 @@
 """A job whose photos go to several annotators: each photo cut into that many different batches, and never given
 twice to one person, by hand or by auto-assign."""
+import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -7,12 +9,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from annotations.models import Batch, BatchTask, Job
+from annotations.models import Annotation, Batch, BatchTask, Job, LabelStudioAccount, PhotoAgreement
 from annotations.services import jobs
+from annotations.services.agreement import photo_agreement_record
 from annotations.services.assignment import batch_assign, batches_auto_assign
+from annotations.services.sync import annotation_upsert
 from common.errors import DomainError
+from config.celery import app
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import ContractorFactory, UserFactory, contractor_in_state
 from workforce.models import OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +83,74 @@ def test_the_new_job_form_takes_annotators_per_photo_and_the_page_shows_it(sampl
     assert "3 annotators per photo" in staff.get(f"/console/jobs/{job.pk}/").content.decode()
     refused = staff.post("/console/jobs/new/", {"name": "Nine", "annotators_per_photo": 9})
     assert "annotators_per_photo" in refused.context["form"].errors
+
+
+# --- agreement between the annotators of a photo ------------------------------------------------------------
+
+def _submit(bt: BatchTask, contractor: object, result: list) -> Annotation:
+    return Annotation.objects.create(ls_annotation_id=uuid.uuid4().int % 2_000_000_000, batch_task=bt,
+                                     contractor=contractor, result=result, ls_created_at=timezone.now())
+
+
+def test_the_agreement_of_a_photo_follows_its_annotators_latest_submissions(sample: Path) -> None:  # noqa: F811
+    job = _job(sample, 2, batch_size=5, gold_rate=0)
+    ana, ben = (contractor_in_state(OnboardingState.ACTIVE) for _ in range(2))
+    first, second = job.batches.order_by("number")
+    task = job.tasks.order_by("key").first()
+    mine, theirs = (b.batch_tasks.get(task=task) for b in (first, second))
+    painted = {r["value"]["brushlabels"][0] for r in task.prediction["result"]}
+    _submit(mine, ana, task.prediction["result"])
+    assert photo_agreement_record(task_id=task.pk) is None  # one annotator: nothing to compare yet
+    bens = _submit(theirs, ben, task.prediction["result"])
+    same = photo_agreement_record(task_id=task.pk)
+    assert (same.iou, same.dice, same.instance_f1) == (1.0, 1.0, 1.0)
+    label = {c["key"]: c["label"] for c in job.label_classes}
+    assert {label[k] for k in same.per_class} == painted
+    Annotation.objects.filter(pk=bens.pk).update(result=[])  # Ben's fix: nothing painted at all
+    apart = photo_agreement_record(task_id=task.pk)
+    assert apart.pk == same.pk
+    assert (apart.iou, apart.dice) == (0.0, 0.0)
+    assert PhotoAgreement.objects.count() == 1
+    Annotation.objects.filter(pk=bens.pk).update(deleted=True)
+    assert photo_agreement_record(task_id=task.pk) is None
+    assert not PhotoAgreement.objects.exists()
+
+
+def test_the_job_page_lists_the_least_agreed_photos_first_and_review_shows_the_photos_agreement(
+        sample: Path) -> None:  # noqa: F811
+    job = _job(sample, 2, batch_size=5, gold_rate=0)
+    ana, ben = (contractor_in_state(OnboardingState.ACTIVE) for _ in range(2))
+    first, second = job.batches.order_by("number")
+    agreed, apart = job.tasks.order_by("key")[:2]
+    for task, bens_result in ((agreed, agreed.prediction["result"]), (apart, [])):
+        _submit(first.batch_tasks.get(task=task), ana, task.prediction["result"])
+        _submit(second.batch_tasks.get(task=task), ben, bens_result)
+        photo_agreement_record(task_id=task.pk)
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    page = staff.get(f"/console/jobs/{job.pk}/")
+    assert [a.task.key for a in page.context["agreements"]] == [apart.key, agreed.key]
+    assert "Agreement between annotators" in page.content.decode()
+    review = staff.get(f"/console/review/{PhotoAgreement.objects.get(task=apart).annotation_ids[0]}/")
+    assert "Agreement of the photo's 2 annotators: IoU 0.00" in review.content.decode()
+    single = _job(sample, 1, batch_size=5, gold_rate=0)
+    assert staff.get(f"/console/jobs/{single.pk}/").context["agreements"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_synced_submission_on_a_shared_photo_gets_the_agreement_from_the_worker(
+        sample: Path, celery_worker: str) -> None:  # noqa: F811
+    assert app.amqp.router.route({}, "annotations.tasks.score_agreement")["queue"].name == "scoring"
+    job = _job(sample, 2, batch_size=5, gold_rate=0)
+    first, second = job.batches.order_by("number")
+    task = job.tasks.order_by("key").first()
+    _submit(first.batch_tasks.get(task=task), ContractorFactory(), task.prediction["result"])
+    BatchTask.objects.filter(pk=second.batch_tasks.get(task=task).pk).update(ls_task_id=720_001)
+    LabelStudioAccount.objects.create(contractor=ContractorFactory(), ls_user_id=882_001, email="agree@example.com")
+    annotation_upsert(payload={"id": 992_001, "task": 720_001, "completed_by": 882_001,
+                               "result": task.prediction["result"], "lead_time": 30.0})
+    deadline = time.monotonic() + 60
+    while not PhotoAgreement.objects.filter(task=task).exists():
+        assert time.monotonic() < deadline, "waited 60 s for the worker's agreement"
+        time.sleep(0.2)
+    assert PhotoAgreement.objects.get(task=task).iou == 1.0
