@@ -74,6 +74,13 @@ class ReviewForm(AccessibleForm):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
                               validators=[validate_printable], help_text="Required for rework: what to fix.")
 
+    def __init__(self, *args: object, merged: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if merged:  # the photo has several annotators: their merged mask may be what is delivered
+            self.fields["decision"].choices = [
+                *self.fields["decision"].choices,
+                ("merge", "Accept the merged mask of the photo's annotators (each one's work is accepted)")]
+
 
 class QualificationForm(AccessibleForm):
     qualification_tasks = forms.IntegerField(

@@ -311,6 +311,11 @@ class PhotoAgreement(models.Model):
     iou = models.FloatField(null=True, blank=True, help_text="Mean over classes of the mean pairwise IoU.")
     dice = models.FloatField(null=True, blank=True)
     instance_f1 = models.FloatField(null=True, blank=True)
+    merged_result = models.JSONField(default=list, help_text="The per-pixel majority of the masks, as brush results.")
+    merged_ranking = models.JSONField(default=list, help_text="Contractor ids best first: the first breaks ties.")
+    merged_accepted_at = models.DateTimeField(null=True, blank=True, help_text="The merged mask is delivered.")
+    merged_accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                           blank=True, related_name="+")
     digest = models.CharField(max_length=64)
     computed_at = models.DateTimeField(auto_now=True)
 

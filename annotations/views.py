@@ -29,7 +29,17 @@ from annotations.forms import (
     ReviewForm,
 )
 from annotations.labelstudio import WEBHOOK_SECRET_HEADER
-from annotations.models import Batch, Delivery, DeliveryState, ImportFormat, ImportKind, ImportRun, Job, SyncState
+from annotations.models import (
+    Batch,
+    Delivery,
+    DeliveryState,
+    ImportFormat,
+    ImportKind,
+    ImportRun,
+    Job,
+    PhotoAgreement,
+    SyncState,
+)
 from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board
 from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token, delivery_progress
@@ -47,6 +57,7 @@ from annotations.selectors.quality import (
 from annotations.selectors.review import annotation_reviews, annotations_for_review, result_labels
 from annotations.selectors.review import review_queue as pending_reviews
 from annotations.services import (
+    agreement,
     assignment,
     client_import,
     gold_masks,
@@ -271,17 +282,18 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @staff_required
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = get_object_or_404(annotations_for_review(), pk=pk)
-    form = ReviewForm(request.POST or None)
+    task = annotation.batch_task.task
+    form = ReviewForm(request.POST or None, merged=PhotoAgreement.objects.filter(task=task).exists())
     if request.method == "POST" and form.is_valid():
         decision, comment = form.cleaned_data["decision"], form.cleaned_data["comment"]
         decide = {
             "accept": lambda: review.annotation_accept(annotation=annotation, reviewer=request.user, comment=comment),
             "rework": lambda: review.annotation_rework(annotation=annotation, reviewer=request.user, comment=comment),
+            "merge": lambda: agreement.photo_merged_accept(task=task, reviewer=request.user),
         }.get(decision, lambda: review.annotation_promote_to_gold(annotation=annotation, reviewer=request.user))
         if run_service(request, decide, form=form).ok:
             messages.success(request, f"Annotation {annotation.ls_annotation_id}: {decision} recorded.")
             return redirect("console:review-queue")
-    task = annotation.batch_task.task
     return render(request, "annotations/review.html", {
         "annotation": annotation, "form": form, "task": task,
         "labels": result_labels(annotation.result),

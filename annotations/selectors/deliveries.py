@@ -10,7 +10,7 @@ from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from annotations.models import Annotation, Delivery, DeliveryState, Job, QualityScore, Review, Task
+from annotations.models import Annotation, Delivery, DeliveryState, Job, PhotoAgreement, QualityScore, Review, Task
 from annotations.quality.confidence import RESAMPLES, SEED, Interval, bootstrap_mean
 from annotations.selectors.job_costs import job_costs
 from annotations.selectors.quality import scored_on_gold, task_score
@@ -27,7 +27,7 @@ CI_METHOD = (f"95 % percentile bootstrap over gold photos ({RESAMPLES} resamples
 class DeliveryPlan:
     """What a delivery of the job would hold now."""
 
-    items: list[tuple[int, int]]  # (task id, accepted annotation id), in task order
+    items: list[tuple[int, int, bool]]  # (task id, accepted annotation id, its annotators' merged mask?), by task
     missing: list[str]  # keys of the photos without an accepted mask, in task order
 
 
@@ -42,14 +42,42 @@ def accepted_annotations(job: Job) -> QuerySet[Annotation]:
 
 
 def delivery_plan(job: Job) -> DeliveryPlan:
+    """Per photo the accepted mask delivered: its latest accepted annotation, or its annotators' merged mask when a
+    reviewer accepted that (every one of them is accepted then)."""
     chosen = dict(accepted_annotations(job).values_list("batch_task__task_id", "id"))
+    merged = set(PhotoAgreement.objects.filter(task__job=job, merged_accepted_at__isnull=False)
+                 .values_list("task_id", flat=True))
     items, missing = [], []
     for task_id, key in job.tasks.order_by("id").values_list("id", "key"):
         if task_id in chosen:
-            items.append((task_id, chosen[task_id]))
+            items.append((task_id, chosen[task_id], task_id in merged))
         else:
             missing.append(key)
     return DeliveryPlan(items=items, missing=missing)
+
+
+def delivery_items(delivery: Delivery) -> list[tuple[int, int, bool]]:
+    """The delivery's (task id, annotation id, merged) in order; deliveries made before merging hold pairs."""
+    return [(item[0], item[1], bool(item[2]) if len(item) > 2 else False) for item in delivery.items]
+
+
+def agreement_summary(task_ids: list[int]) -> dict | None:
+    """The agreement between annotators over the delivered photos that had several: photos, mean IoU / Dice /
+    defect F1 over them and per class, and how many carry the merged mask; None when no photo had several."""
+    found = list(PhotoAgreement.objects.filter(task_id__in=task_ids))
+    if not found:
+        return None
+
+    def mean(values: list[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return round(sum(present) / len(present), 4) if present else None
+
+    keys = sorted({key for a in found for key in a.per_class})
+    return {"photos": len(found), "merged": sum(1 for a in found if a.merged_accepted_at),
+            "iou": mean([a.iou for a in found]), "dice": mean([a.dice for a in found]),
+            "instance_f1": mean([a.instance_f1 for a in found]),
+            "per_class": {key: {metric: mean([a.per_class[key].get(metric) for a in found if key in a.per_class])
+                                for metric in ("iou", "dice", "instance_f1")} for key in keys}}
 
 
 # --- the report --------------------------------------------------------------------------

@@ -24,11 +24,13 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from PIL import Image
 
-from annotations.models import Annotation, Delivery, DeliveryState, Job, Task
+from annotations.models import Annotation, Delivery, DeliveryState, Job, PhotoAgreement, Task
 from annotations.quality.delivery_formats import coco_document, coco_instances, empty_png, mask_png, thumbnail_jpeg
 from annotations.quality.labelstudio_json import ScoringInputError
 from annotations.selectors.deliveries import (
+    agreement_summary,
     cost_of,
+    delivery_items,
     delivery_plan,
     gold_quality,
     review_counts,
@@ -99,7 +101,7 @@ def delivery_build(*, delivery_id: int) -> int:
         delivery.save(update_fields=["state"])
         _parts_dir(delivery).mkdir(parents=True, exist_ok=True)
         size = settings.DELIVERY_PHOTOS_PER_TASK
-        task_ids = [task_id for task_id, _ in delivery.items]
+        task_ids = [task_id for task_id, *_ in delivery.items]
         return tasks_send("delivery_write", ((delivery.pk, task_ids[i:i + size])
                                              for i in range(0, len(task_ids), size)))
 
@@ -113,9 +115,9 @@ def delivery_fail(*, delivery_id: int, error: str) -> None:
         logger.warning("delivery %s failed: %s", delivery_id, error)
 
 
-def _write_photo(*, task: Task, annotation: Annotation, classes: list[dict], folder: Path) -> None:
+def _write_photo(*, task: Task, result: list, classes: list[dict], folder: Path) -> None:
     """One photo's parts: a 1-bit PNG per class of the job, its COCO instances, its thumbnail, then the mark."""
-    decoded = masks_of_task(annotation.result, task)
+    decoded = masks_of_task(result, task)
     masks = {c["label"]: decoded[c["label"]] for c in classes if c["label"] in decoded}
     folder.mkdir(exist_ok=True)
     instances = []
@@ -143,16 +145,19 @@ def delivery_write_photos(*, delivery_id: int, task_ids: list[int]) -> int:
     delivery = Delivery.objects.select_related("job").defer("report").get(pk=delivery_id)
     if delivery.state != DeliveryState.RUNNING:
         return 0
-    chosen = dict(delivery.items)
-    annotations = Annotation.objects.in_bulk([chosen[t] for t in task_ids if t in chosen])
+    chosen = {task_id: (annotation_id, merged) for task_id, annotation_id, merged in delivery_items(delivery)}
+    annotations = Annotation.objects.in_bulk([chosen[t][0] for t in task_ids if t in chosen])
+    merged = {a.task_id: a.merged_result for a in PhotoAgreement.objects.filter(
+        task_id__in=[t for t in task_ids if t in chosen and chosen[t][1]])}
     tasks = Task.objects.defer("prediction", "gold_result").in_bulk(task_ids)
     parts = _parts_dir(delivery)
     written = 0
     for task_id in task_ids:
         task = tasks[task_id]
+        annotation_id, is_merged = chosen[task_id]
         try:
-            _write_photo(task=task, annotation=annotations[chosen[task_id]], classes=delivery.job.label_classes,
-                         folder=parts / str(task_id))
+            _write_photo(task=task, result=merged[task_id] if is_merged else annotations[annotation_id].result,
+                         classes=delivery.job.label_classes, folder=parts / str(task_id))
         except ScoringInputError as exc:
             delivery_fail(delivery_id=delivery_id, error=f"Photo {task.key}: the accepted mask cannot be read: {exc}")
             return written
@@ -174,9 +179,11 @@ def _safe(key: str) -> str:
 
 
 def _report(delivery: Delivery, tasks: list[Task], annotations: dict[int, Annotation],
-            counts: dict[int, dict[str, int]]) -> dict:
+            merged: dict[int, PhotoAgreement], counts: dict[int, dict[str, int]]) -> dict:
     job = delivery.job
-    contractor_ids = sorted({a.contractor_id for a in annotations.values() if a.contractor_id is not None})
+    made_by = {a.contractor_id for a in annotations.values()} | set(Annotation.objects.filter(
+        pk__in=[pk for m in merged.values() for pk in m.annotation_ids]).values_list("contractor_id", flat=True))
+    contractor_ids = sorted(made_by - {None})
     instances = {c["key"]: sum(counts[t.pk].get(c["key"], 0) for t in tasks) for c in job.label_classes}
     return {
         "job": {"id": job.pk, "name": job.name, "client": job.client},
@@ -187,15 +194,29 @@ def _report(delivery: Delivery, tasks: list[Task], annotations: dict[int, Annota
         "review": review_counts(job),
         "quality_on_gold": gold_quality(job=job, contractor_ids=contractor_ids),
         "paid_time": cost_of(job),
+        "agreement": agreement_summary([t.pk for t in tasks]),
         "photos": [{"key": t.key, "width": t.width, "height": t.height,
-                    "label_studio_annotation": annotations[t.pk].ls_annotation_id,
+                    "label_studio_annotation": None if t.pk in merged else annotations[t.pk].ls_annotation_id,
+                    **({"merged_from": _merged_from(merged[t.pk]), "agreement_iou": merged[t.pk].iou}
+                       if t.pk in merged else {}),
                     "instances": counts[t.pk], "masks": f"masks/{_safe(t.key)}/",
                     "thumbnail": f"thumbnails/{_safe(t.key)}.jpg"} for t in tasks],
     }
 
 
-def _label_studio_item(task: Task, annotation: Annotation) -> dict:
-    return {"id": task.pk, "data": {"image": PurePosixPath(task.image_path).name, "key": task.key},
+def _merged_from(agreement: PhotoAgreement) -> list[int]:
+    """The Label Studio ids of the submissions a merged mask was made of."""
+    return sorted(Annotation.objects.filter(pk__in=agreement.annotation_ids).values_list("ls_annotation_id",
+                                                                                       flat=True))
+
+
+def _label_studio_item(task: Task, annotation: Annotation, merged: PhotoAgreement | None) -> dict:
+    data = {"image": PurePosixPath(task.image_path).name, "key": task.key}
+    if merged is not None:  # no Label Studio annotation is this mask: the majority of those it names
+        return {"id": task.pk, "data": data, "annotations": [{
+            "id": None, "result": merged.merged_result, "merged_from": _merged_from(merged),
+            "created_at": merged.merged_accepted_at.isoformat(), "was_cancelled": False}]}
+    return {"id": task.pk, "data": data,
             "annotations": [{"id": annotation.ls_annotation_id, "result": annotation.result,
                              "created_at": annotation.ls_created_at.isoformat() if annotation.ls_created_at else None,
                              "was_cancelled": False}]}
@@ -221,7 +242,7 @@ def _coco(job: Job, tasks: list[Task], parts: Path) -> Iterator[tuple[int, dict]
 
 
 def _write_zip(target: Path, delivery: Delivery, tasks: list[Task], annotations: dict[int, Annotation],
-               parts: Path) -> dict:
+               merged: dict[int, PhotoAgreement], parts: Path) -> dict:
     """The ZIP at `target`; returns the report it holds."""
     job = delivery.job
     coco_annotations = list(_coco(job, tasks, parts))
@@ -231,7 +252,7 @@ def _write_zip(target: Path, delivery: Delivery, tasks: list[Task], annotations:
         key = key_of[found["category_id"]]
         counts[task_id][key] = counts[task_id].get(key, 0) + 1
     top = f"{_safe(job.name)}-delivery-{delivery.number}"
-    report = _report(delivery, tasks, annotations, counts)
+    report = _report(delivery, tasks, annotations, merged, counts)
     report["delivery"]["folder"] = top  # every file of the ZIP is under it
     coco = coco_document(
         images=[{"id": i, "file_name": PurePosixPath(t.image_path).name, "key": t.key, "width": t.width,
@@ -243,7 +264,8 @@ def _write_zip(target: Path, delivery: Delivery, tasks: list[Task], annotations:
         _entry(archive, f"{top}/report.json", json.dumps(report, indent=1).encode(), compress=True)
         _entry(archive, f"{top}/coco.json", json.dumps(coco).encode(), compress=True)
         _entry(archive, f"{top}/labelstudio.json",
-               json.dumps([_label_studio_item(t, annotations[t.pk]) for t in tasks]).encode(), compress=True)
+               json.dumps([_label_studio_item(t, annotations[t.pk], merged.get(t.pk)) for t in tasks]).encode(),
+               compress=True)
         for task in tasks:
             folder = parts / str(task.pk)
             for defect in job.label_classes:
@@ -270,13 +292,16 @@ def delivery_assemble(*, delivery_id: int) -> Delivery | None:
     delivery = Delivery.objects.select_related("job").get(pk=delivery_id)
     parts = _parts_dir(delivery)
     if delivery.state != DeliveryState.RUNNING or not all(
-            (parts / str(task_id) / DONE_MARK).exists() for task_id, _ in delivery.items):
+            (parts / str(task_id) / DONE_MARK).exists() for task_id, *_ in delivery.items):
         return None
-    order = [task_id for task_id, _ in delivery.items]
+    items = delivery_items(delivery)
+    order = [task_id for task_id, _, _ in items]
     found = Task.objects.defer("prediction", "gold_result").in_bulk(order)
     tasks = [found[pk] for pk in order]
-    by_id = Annotation.objects.in_bulk([annotation_id for _, annotation_id in delivery.items])
-    annotations = {task_id: by_id[annotation_id] for task_id, annotation_id in delivery.items}
+    by_id = Annotation.objects.in_bulk([annotation_id for _, annotation_id, _ in items])
+    annotations = {task_id: by_id[annotation_id] for task_id, annotation_id, _ in items}
+    merged = {a.task_id: a for a in PhotoAgreement.objects.filter(
+        task_id__in=[task_id for task_id, _, is_merged in items if is_merged])}
     # A random part too: a file left by a database restored from a backup is never in the way.
     relative = Path(DELIVERY_DIR) / f"job-{delivery.job_id}" / f"delivery-{delivery.number}-{secrets.token_hex(4)}.zip"
     target = settings.VAR_DIR / relative
@@ -284,7 +309,7 @@ def delivery_assemble(*, delivery_id: int) -> Delivery | None:
     os.close(fd)
     aside = Path(aside)
     try:
-        report = _write_zip(aside, delivery, tasks, annotations, parts)
+        report = _write_zip(aside, delivery, tasks, annotations, merged, parts)
         os.chmod(aside, 0o644)
         with transaction.atomic():
             locked = Delivery.objects.select_for_update().get(pk=delivery_id)

@@ -126,7 +126,7 @@ def _deliver(job: Job, staff: User, *, partial: bool = False) -> Delivery:
     """Start a delivery and run the workers' steps in-process, in the tasks the build step would queue."""
     started = delivering.delivery_start(job=job, actor=staff, partial=partial)
     delivering.delivery_build(delivery_id=started.pk)
-    task_ids = [task_id for task_id, _ in started.items]
+    task_ids = [task_id for task_id, *_ in started.items]
     for i in range(0, len(task_ids), 2):
         delivering.delivery_write_photos(delivery_id=started.pk, task_ids=task_ids[i:i + 2])
     started.refresh_from_db()
@@ -211,8 +211,8 @@ def test_the_latest_accepted_answer_on_the_photos_own_batch_task_is_delivered_no
     if gold_bt is not None:  # an answer on the photo as someone's hidden gold, even accepted, is not delivered
         annotation_accept(annotation=_answer(gold_bt, [], at=WORKED + timedelta(hours=2)), reviewer=staff)
     delivery = _deliver(job, staff)
-    assert [photo.task_id, newer.pk] in delivery.items
-    assert [photo.task_id, accepted[photo.task_id].pk] not in delivery.items
+    assert [photo.task_id, newer.pk, False] in delivery.items
+    assert [photo.task_id, accepted[photo.task_id].pk, False] not in delivery.items
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def test_staff_deliver_from_the_job_page_and_download_the_zip_and_report(
         "deliveries": [{"number": 1, "state": "queued", "written": 0, "total": 4}]}
     assert "<progress" in client.get(f"/console/jobs/{job.pk}/").content.decode()
     delivering.delivery_build(delivery_id=started.pk)
-    delivering.delivery_write_photos(delivery_id=started.pk, task_ids=[t for t, _ in started.items])
+    delivering.delivery_write_photos(delivery_id=started.pk, task_ids=[t for t, *_ in started.items])
     started.refresh_from_db()
 
     download = client.get(f"/console/deliveries/{started.pk}/delivery.zip")

@@ -1,21 +1,40 @@
 """A job whose photos go to several annotators: each photo cut into that many different batches, and never given
 twice to one person, by hand or by auto-assign."""
+import io
+import json
 import time
 import uuid
+import zipfile
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
-from annotations.models import Annotation, Batch, BatchTask, Job, LabelStudioAccount, PhotoAgreement
+from annotations.models import (
+    Annotation,
+    Batch,
+    BatchTask,
+    DeliveryState,
+    Job,
+    LabelStudioAccount,
+    PhotoAgreement,
+    ReviewState,
+)
+from annotations.quality.labelstudio_json import brush_result
 from annotations.services import jobs
-from annotations.services.agreement import photo_agreement_record
+from annotations.services.agreement import photo_agreement_record, photo_merged_accept
 from annotations.services.assignment import batch_assign, batches_auto_assign
+from annotations.services.gold import masks_of_task
+from annotations.services.review import annotation_accept
 from annotations.services.sync import annotation_upsert
-from common.errors import DomainError
+from common.errors import Conflict, DomainError
 from config.celery import app
+from tests.annotations.test_delivery import _deliver, _deliveries_removed  # noqa: F401 - its ZIPs are removed
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import ContractorFactory, UserFactory, contractor_in_state
 from workforce.models import OnboardingState
@@ -154,3 +173,84 @@ def test_a_synced_submission_on_a_shared_photo_gets_the_agreement_from_the_worke
         assert time.monotonic() < deadline, "waited 60 s for the worker's agreement"
         time.sleep(0.2)
     assert PhotoAgreement.objects.get(task=task).iou == 1.0
+
+
+# --- the merged mask, accepted and delivered ----------------------------------------------------------------
+
+def _scratch(task: object, top: int, left: int) -> dict:
+    mask = np.zeros((task.height, task.width), bool)
+    mask[top:top + 6, left:left + 9] = True
+    return brush_result(mask, label="Scratch", rid=f"s{top}-{left}")
+
+
+def test_a_reviewer_accepts_the_merged_mask_and_the_delivery_carries_it_with_the_agreement(
+        sample: Path) -> None:  # noqa: F811
+    job = _job(sample, 3, batch_size=5, gold_rate=0)
+    staff = UserFactory(is_staff=True)
+    crew = [contractor_in_state(OnboardingState.ACTIVE) for _ in range(3)]
+    photos = list(job.tasks.order_by("id"))
+    first = photos[0]
+    base = first.prediction["result"]
+    extra_a, extra_b = _scratch(first, 4, 4), _scratch(first, 20, 300)
+    # Ana: the pre-annotation; Ben: it and scratch A; Cara: it and scratches A and B. The majority: it and A.
+    results = [base, [*base, extra_a], [*base, extra_a, extra_b]]
+    submitted = {}
+    for person, batch, result in zip(crew, job.batches.order_by("number"), results, strict=True):
+        for task in photos:
+            submitted[(person.pk, task.pk)] = _submit(batch.batch_tasks.get(task=task), person,
+                                                      result if task == first else task.prediction["result"])
+    for task in photos:
+        photo_agreement_record(task_id=task.pk)
+    with pytest.raises(Conflict, match="has no merged mask"):
+        photo_merged_accept(task=_job(sample, 1, batch_size=5, gold_rate=0).tasks.first(), reviewer=staff)
+
+    record = photo_merged_accept(task=first, reviewer=staff)
+    assert record.merged_accepted_by == staff
+    assert {submitted[(p.pk, first.pk)].review_state for p in crew} == {ReviewState.PENDING}  # objects in memory
+    assert set(Annotation.objects.filter(batch_task__task=first).values_list("review_state", flat=True)) == {
+        ReviewState.ACCEPTED}
+    for task in photos[1:]:
+        annotation_accept(annotation=submitted[(crew[0].pk, task.pk)], reviewer=staff)
+
+    delivery = _deliver(job, staff)
+    assert delivery.state == DeliveryState.DONE, delivery.error
+    top = delivery.report["delivery"]["folder"]
+    with zipfile.ZipFile(settings.VAR_DIR / delivery.zip_path) as archive:
+        with Image.open(io.BytesIO(archive.read(f"{top}/masks/{first.key}/scratch.png"))) as png:
+            delivered = np.asarray(png) > 0
+        studio = {item["data"]["key"]: item for item in json.loads(archive.read(f"{top}/labelstudio.json"))}
+    bens = masks_of_task(results[1], first)["Scratch"]
+    assert np.array_equal(delivered, bens)  # the majority of the three is Ben's mask, pixel for pixel
+    made = studio[first.key]["annotations"][0]
+    assert made["id"] is None
+    assert made["merged_from"] == sorted(submitted[(p.pk, first.pk)].ls_annotation_id for p in crew)
+    photo = next(p for p in delivery.report["photos"] if p["key"] == first.key)
+    assert photo["label_studio_annotation"] is None
+    assert photo["agreement_iou"] == PhotoAgreement.objects.get(task=first).iou < 1
+    summary = delivery.report["agreement"]
+    assert (summary["photos"], summary["merged"]) == (5, 1)
+    assert 0 < summary["iou"] < 1
+
+    # A changed submission makes a new merged mask, which a reviewer must accept again.
+    Annotation.objects.filter(pk=submitted[(crew[2].pk, first.pk)].pk).update(result=base)
+    assert photo_agreement_record(task_id=first.pk).merged_accepted_at is None
+
+
+def test_the_review_page_offers_the_merged_mask_only_for_a_photo_with_several_annotators(
+        sample: Path) -> None:  # noqa: F811
+    job = _job(sample, 2, batch_size=5, gold_rate=0)
+    ana, ben = (contractor_in_state(OnboardingState.ACTIVE) for _ in range(2))
+    first, second = job.batches.order_by("number")
+    task = job.tasks.order_by("id").first()
+    mine = _submit(first.batch_tasks.get(task=task), ana, task.prediction["result"])
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    assert "Accept the merged mask" not in staff.get(f"/console/review/{mine.pk}/").content.decode()
+    _submit(second.batch_tasks.get(task=task), ben, [])
+    photo_agreement_record(task_id=task.pk)
+    assert "Accept the merged mask" in staff.get(f"/console/review/{mine.pk}/").content.decode()
+    response = staff.post(f"/console/review/{mine.pk}/", {"decision": "merge"})
+    assert response.status_code == 302
+    assert PhotoAgreement.objects.get(task=task).merged_accepted_at is not None
+    assert set(Annotation.objects.filter(batch_task__task=task).values_list("review_state", flat=True)) == {
+        ReviewState.ACCEPTED}
