@@ -83,12 +83,21 @@ def sign_in_to_label_studio(page: Page) -> None:
     expect(page).not_to_have_url(re.compile(r"/user/login"))
 
 
-def submit_in_label_studio(page: Page, url: str) -> None:
-    """Open one photo in Label Studio's labelling page; its annotation starts from the client's pre-annotation;
-    submit it as it is."""
-    page.goto(url)
+def submit_in_label_studio(page: Page, url: str, regions: int) -> None:
+    """Open one photo in Label Studio's labelling page; its annotation starts from the client's pre-annotation
+    (once its `regions` are listed, the draft holds them); submit it as it is. Label Studio's page now and then
+    comes up without the prediction (seen on the first photo after signing in); as a person would, reload it."""
     submit = page.get_by_role("button", name=re.compile(r"^Submit"))
-    expect(submit).to_be_enabled(timeout=30_000)
+    listed = page.get_by_role("tree").get_by_role("treeitem")
+    for attempt in range(3):
+        page.goto(url)
+        expect(submit).to_be_enabled(timeout=30_000)
+        try:
+            expect(listed).to_have_count(regions, timeout=10_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     with page.expect_response(lambda r: r.request.method == "POST" and "/annotations" in r.url
                               and r.status == 201):
         submit.click()
@@ -215,8 +224,9 @@ def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the
             for batch in job.batches.filter(assigned_to=member):
                 page.goto(live_server.url + "/dashboard/")
                 project = labelstudio_url(page, batch)
-                for bt in batch.batch_tasks.order_by("id"):
-                    submit_in_label_studio(page, f"{project}?task={bt.ls_task_id}")
+                for bt in batch.batch_tasks.select_related("task").order_by("id"):
+                    submit_in_label_studio(page, f"{project}?task={bt.ls_task_id}",
+                                           regions=len(bt.task.prediction["result"]))
                 page.goto(live_server.url + "/dashboard/")
                 page.get_by_test_id(f"batch-{batch.number}").get_by_role("button", name="Hand in").click()
                 expect(page.get_by_role("status")).to_contain_text("handed in for review")
