@@ -8,9 +8,9 @@ Who is asking: LabelCrew's own session cookie (`labelcrew_session`), which the b
 cookies ignore the port (and, on two sub-domains, because SESSION_COOKIE_DOMAIN names the parent). We chose it over
 asking Label Studio whose `sessionid` it is because it costs no call to Label Studio, it knows at once when LabelCrew
 closes an account (Label Studio knows nothing of pauses), and it is what the contractor signed in with. The Label
-Studio session is tied to it: LabelCrew opens it (views.label_studio_sign_in) and keeps a digest of it in the
-LabelCrew session, so a contractor's requests pass only with the Label Studio session LabelCrew made for them, not
-with another user's password typed into Label Studio's own sign-in page.
+Studio session must then be the same person's: LabelCrew opens it for them (views.label_studio_sign_in, no password
+typed), and a request whose Label Studio session names another user (someone else's password typed into Label
+Studio's own sign-in page, a copied cookie) is sent to be signed in again as themselves.
 
 What they may reach: ROUTES, one regex per Label Studio route (tests/annotations/test_gateway.py fails when Label
 Studio's URL map has a route no entry classifies). Staff and the service token pass everything.
@@ -32,10 +32,9 @@ from annotations.selectors.gateway import Holding
 from common.decorators import signed_in_contractor
 
 READ = frozenset({"GET", "HEAD", "OPTIONS"})
-# The LabelCrew session's key for the digest of the Label Studio session LabelCrew opened for it.
-LS_SESSION_KEY = "label_studio_session_digest"
 # Bumped whenever a batch or a contractor changes state: every cached holding is then stale at once.
 GENERATION_KEY = "gateway:generation"
+OWNER_CACHE_SECONDS = 60
 
 
 class Rule(StrEnum):
@@ -171,33 +170,36 @@ def _holding(contractor_id: int) -> Holding:
 
 
 def _owner(kind: str, object_id: int) -> tuple | None:
-    """(project, Label Studio user or None, LabelCrew contractor or None) of a task, annotation, draft or view,
-    cached for good: none of them moves to another project or author (a missing one is asked again)."""
+    """(project, Label Studio user or None, LabelCrew contractor or None) of a task, annotation, draft or view.
+
+    A task is read from LabelCrew's own table (one indexed query). What only Label Studio knows (an annotation not
+    synced yet, a draft, a data-manager tab) is asked of it once and kept a minute: Label Studio on SQLite reuses
+    the ids of deleted rows, so an answer is not kept for good."""
+    if kind == "task":
+        project = held.task_project(ls_task_id=object_id)
+        return None if project is None else (project, None, None)
+    if kind == "annotation":
+        synced = held.annotation_synced(ls_annotation_id=object_id)
+        if synced is not None and synced[0] is not None:
+            task = _owner("task", synced[0])
+            return None if task is None else (task[0], None, synced[1])
     key = f"gateway:owner:{kind}:{object_id}"
     found = cache.get(key)
     if found is not None:
         return tuple(found)
-    if kind == "task":
-        project = held.task_project(ls_task_id=object_id)
-        found = None if project is None else (project, None, None)
-    elif kind == "annotation":
-        synced = held.annotation_synced(ls_annotation_id=object_id)
-        if synced is not None and synced[0] is not None:
-            task = _owner("task", synced[0])
-            found = None if task is None else (task[0], None, synced[1])
-        else:
-            answer = labelstudio.annotation_owner(annotation_id=object_id)
-            task = None if answer is None else _owner("task", answer[0])
-            found = None if task is None else (task[0], answer[1], None)
+    if kind == "annotation":
+        answer = labelstudio.annotation_owner(annotation_id=object_id)
     elif kind == "draft":
         answer = labelstudio.draft_owner(draft_id=object_id)
-        task = None if answer is None else _owner("task", answer[0])
-        found = None if task is None else (task[0], answer[1], None)
     else:  # a data-manager view
         project = labelstudio.view_project(view_id=object_id)
+        answer = None
         found = None if project is None else (project, None, None)
+    if kind in ("annotation", "draft"):
+        task = None if answer is None else _owner("task", answer[0])
+        found = None if task is None else (task[0], answer[1], None)
     if found is not None:
-        cache.set(key, list(found), 24 * 3600)
+        cache.set(key, list(found), OWNER_CACHE_SECONDS)
     return found
 
 
@@ -210,7 +212,6 @@ class Asker:
     signed_in: bool
     staff: bool = False
     contractor_id: int | None = None
-    ls_session_digest: str = ""
 
 
 def asker_of(request: HttpRequest) -> Asker:
@@ -228,16 +229,9 @@ def asker_of(request: HttpRequest) -> Asker:
         else:
             contractor = None if user.is_staff else signed_in_contractor(user)
             contractor_id = contractor.pk if contractor is not None else None
-            asker = Asker(signed_in=True, staff=user.is_staff, contractor_id=contractor_id,
-                          ls_session_digest=request.session.get(LS_SESSION_KEY, ""))
+            asker = Asker(signed_in=True, staff=user.is_staff, contractor_id=contractor_id)
         cache.set(key, asker, settings.GATEWAY_DECISION_CACHE_SECONDS)
     return asker
-
-
-def forget_asker(request: HttpRequest) -> None:
-    """The session changed (a Label Studio session was opened for it): decide afresh on the next request."""
-    session_key = request.session.session_key or request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-    cache.delete(f"gateway:asker:{digest(session_key)}")
 
 
 def _int(value: str | None) -> int | None:
@@ -275,8 +269,8 @@ def decide(*, asker: Asker, method: str, uri: str, authorization: str = "", ls_s
     if route.rule == Rule.HOME:
         return Decision(401, "Your batches are listed on your dashboard.",
                         f"{settings.SITE_URL}{reverse('portal:dashboard')}")
-    if not ls_session or digest(ls_session) != asker.ls_session_digest:
-        # No Label Studio session, or one LabelCrew did not open for this person: open theirs, then come back
+    if labelstudio.session_user_id(ls_session) != holding.ls_user_id:
+        # No Label Studio session, or another user's: open theirs through LabelCrew, then come back
         # (Label Studio's own sign-in page sends a signed-in user on to the project list, hence their dashboard).
         back = "/" if route.rule == Rule.SIGN_IN else parts.path + (f"?{parts.query}" if parts.query else "")
         return Decision(401, "Signing you in to Label Studio through LabelCrew.",

@@ -3,9 +3,13 @@
 Every call goes through `call()`, which retries connection errors and 5xx answers with
 exponential backoff and turns what is left into one exception, `LabelStudioUnavailable`.
 """
+import base64
+import binascii
+import json
 import logging
 import re
 import time
+import zlib
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -289,3 +293,21 @@ def user_deactivate(*, ls_user_id: int) -> bool:
         return answer.status_code == 204
 
     return call(deactivate, what=f"deactivate user {ls_user_id}")
+
+
+def session_user_id(cookie: str) -> int | None:
+    """The Label Studio user a `sessionid` cookie names, read without asking Label Studio; None if it names none.
+
+    Label Studio keeps its sessions in signed cookies (Django's signed_cookies engine: base64 of zlib-compressed JSON,
+    then a timestamp and a signature), re-signed on most requests. The signature is Label Studio's to check (with its
+    SECRET_KEY) and it does so on the same request: a forged cookie is an anonymous visitor there, so the gateway
+    only needs to know whose session the cookie claims to be, and refuses it when that is not the contractor's.
+    """
+    payload = cookie.split(":", 1)[0]
+    compressed = payload.startswith(".")
+    try:
+        data = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload.lstrip(".")) % 4))
+        session = json.loads(zlib.decompress(data) if compressed else data)
+        return int(session["_auth_user_id"])
+    except (ValueError, KeyError, TypeError, zlib.error, binascii.Error):
+        return None

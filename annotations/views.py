@@ -279,7 +279,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "labels": result_labels(annotation.result),
         "prediction_labels": result_labels((task.prediction or {}).get("result", [])),
         "reviews": annotation_reviews(annotation=annotation),
-        "label_studio_url": settings.LABEL_STUDIO_URL,
+        "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL,
         "scores": list(annotation_scores(annotation=annotation)),
     })
 
@@ -604,6 +604,9 @@ def gateway_decide(request: HttpRequest) -> HttpResponse:
         asker=gateway.asker_of(request), method=request.headers.get("X-Original-Method", "GET"), uri=uri,
         authorization=request.headers.get("Authorization", ""), ls_session=request.COOKIES.get(SESSION_COOKIE, ""))
     response = HttpResponse(status=decision.status)
+    # A refusal here is an answer, not an error: keep Django from logging a warning for each one (it skips a
+    # response marked as logged).
+    response._has_been_logged = True
     response["X-LabelCrew-Reason"] = decision.reason
     if decision.location:
         response["X-LabelCrew-Location"] = decision.location
@@ -634,8 +637,6 @@ def label_studio_sign_in(request: HttpRequest) -> HttpResponse:
         return HttpResponse(f"{exc.message}\n", status=exc.status, content_type="text/plain")
     except LabelStudioUnavailable as exc:
         return HttpResponse(f"{exc}\n", status=503, content_type="text/plain")
-    request.session[gateway.LS_SESSION_KEY] = gateway.digest(ls_session)
-    gateway.forget_asker(request)
     response = redirect(next_path)
     response.set_cookie(SESSION_COOKIE, ls_session, httponly=True, samesite="Lax", secure=request.is_secure())
     return response

@@ -92,3 +92,14 @@ def label_studio() -> str:
     if not labelstudio.is_configured():
         pytest.fail("Label Studio is not configured: run the tests with ./run test, which starts it.")
     return settings.LABEL_STUDIO_URL
+
+
+@pytest.fixture(scope="session")
+def gateway(live_server: object) -> str:
+    """The URL of the gateway (nginx) that ./run test started, now asking this session's live server."""
+    if not settings.GATEWAY_SECRET or settings.LABEL_STUDIO_PUBLIC_URL == settings.LABEL_STUDIO_URL:
+        pytest.fail("The gateway is not running: run the tests with ./run test, which starts it.")
+    address = live_server.url.removeprefix("http://")  # type: ignore[attr-defined]
+    subprocess.run([str(REPO_ROOT / "scripts" / "gateway"), "start"], env={**os.environ, "GATEWAY_APP": address},
+                   check=True, capture_output=True, timeout=60)
+    return settings.LABEL_STUDIO_PUBLIC_URL
