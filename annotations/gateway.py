@@ -35,6 +35,11 @@ READ = frozenset({"GET", "HEAD", "OPTIONS"})
 # Bumped whenever a batch or a contractor changes state: every cached holding is then stale at once.
 GENERATION_KEY = "gateway:generation"
 OWNER_CACHE_SECONDS = 60
+# The data manager's actions a contractor may run: taking the next task to label (deleting tasks or annotations,
+# turning predictions into annotations and the like are staff's).
+DM_ACTIONS = frozenset({"next_task"})
+# Served by the gateway itself (scripts/gateway.conf.template): the browser follows the redirect to an empty list.
+EMPTY_LIST = "/_labelcrew/empty-list"
 
 
 class Rule(StrEnum):
@@ -43,6 +48,7 @@ class Rule(StrEnum):
     SELF = "self"                # the user's own Label Studio settings (hotkeys, product tour)
     HOME = "home"                # project lists: the contractor goes to their LabelCrew dashboard instead
     SIGN_IN = "sign-in"          # Label Studio's sign-in page: the contractor is signed in through LabelCrew
+    EMPTY = "empty"              # a list of the whole organization the UI reads (users, ML backends): [] for them
     PROJECT = "project"          # a project named in the path
     PROJECT_QUERY = "project?"   # a project named by ?project= (the data manager's calls)
     VIEW = "view"                # a data-manager tab, checked against its project
@@ -67,9 +73,9 @@ def _r(regex: str, rule: Rule, why: str, writes: str = "") -> Route:
 
 ID = r"(?P<id>[0-9]+)"
 _DENIED_API = (
-    "api/projects/", "api/projects/counts/", "api/projects/validate/", "api/templates/", "api/users/",
+    "api/projects/", "api/projects/counts/", "api/projects/validate/", "api/templates/",
     "api/organizations/", "api/invite", "api/invite/reset-token", "api/webhooks/", "api/webhooks/info/",
-    "api/storages/", "api/ml/", "api/predictions/", "api/labels/", "api/labels/bulk", "api/label_links/",
+    "api/storages/", "api/predictions/", "api/labels/", "api/labels/bulk",
     "api/token/", "api/token/blacklist/", "api/token/refresh/", "api/token/rotate/", "api/jwt/settings",
     "api/current-user/token", "api/current-user/reset-token/", "api/auth/export/", "api/session-policy/",
     "api/dm/views/reset/", "api/", "api/dm/",
@@ -86,12 +92,16 @@ ROUTES: tuple[Route, ...] = (
     _r(r"logout/?", Rule.SELF, "signing out of Label Studio", writes="POST"),
     _r(r"(projects/)?", Rule.HOME, "the list of every project: the contractor's own list is their dashboard"),
     _r(r"user/login/", Rule.SIGN_IN, "LabelCrew signs the contractor in; no Label Studio password"),
+    _r(r"api/(users|ml)/", Rule.EMPTY, "the data manager lists users and ML backends: an empty list, not everyone's"),
     _r(rf"projects/{ID}/(data/)?", Rule.PROJECT, "the labeling page of a project they hold"),
     _r(rf"api/projects/{ID}/", Rule.PROJECT, "the project's settings the labeling UI reads"),
     _r(rf"api/projects/{ID}/(next/|label-stream-history/|model-versions/|summary/)", Rule.PROJECT,
        "the next task to label and the project's own counts"),
     _r(rf"api/projects/{ID}/tasks/", Rule.PROJECT, "the tasks of a project they hold"),
-    _r(r"api/dm/(project|columns|actions)/", Rule.PROJECT_QUERY, "the data manager's project, columns and actions"),
+    _r(r"api/dm/(project|columns)/", Rule.PROJECT_QUERY, "the data manager's project and columns"),
+    _r(r"api/dm/actions/", Rule.PROJECT_QUERY, "the data manager's actions: only `next_task` (Label All Tasks) runs",
+       writes="POST"),
+    _r(r"api/label_links/", Rule.PROJECT_QUERY, "the labels of the project's labeling config"),
     _r(r"api/dm/views/", Rule.PROJECT_QUERY, "the data manager's tabs of the project", writes="POST"),
     _r(r"api/dm/views/order/", Rule.PROJECT_QUERY, "the order of the project's tabs", writes="POST"),
     _r(rf"api/dm/views/{ID}/", Rule.VIEW, "one data-manager tab of the project", writes="PATCH PUT DELETE"),
@@ -126,9 +136,16 @@ ROUTES: tuple[Route, ...] = (
 
 
 def route_for(path: str) -> Route | None:
-    """The first route whose pattern matches the whole path (without its leading slash); None: not classified."""
+    """The first route whose pattern matches the whole path (without its leading slash); None: not classified.
+
+    A path without its trailing slash takes the rule of the path with it: Label Studio (APPEND_SLASH) only
+    redirects it there, and the redirected request is decided again."""
     path = path.lstrip("/")
-    return next((route for route in ROUTES if route.pattern.fullmatch(path)), None)
+    for candidate in (path, path + "/") if not path.endswith("/") else (path,):
+        route = next((route for route in ROUTES if route.pattern.fullmatch(candidate)), None)
+        if route is not None:
+            return route
+    return None
 
 
 @dataclass(frozen=True)
@@ -266,6 +283,8 @@ def decide(*, asker: Asker, method: str, uri: str, authorization: str = "", ls_s
         return _refuse(f"Label Studio is closed to you: {holding.why}.")
     if route.rule == Rule.ASSET:
         return PASS if method in READ else _refuse("Read only.")
+    if route.rule == Rule.EMPTY:
+        return Decision(401, "Contractors see no one else.", EMPTY_LIST) if method in READ else _refuse("Read only.")
     if route.rule == Rule.HOME:
         return Decision(401, "Your batches are listed on your dashboard.",
                         f"{settings.SITE_URL}{reverse('portal:dashboard')}")
@@ -286,7 +305,7 @@ def decide(*, asker: Asker, method: str, uri: str, authorization: str = "", ls_s
 
 def _decide_object(route: Route, holding: Holding, asker: Asker, method: str, path: str,
                    query: dict[str, list[str]]) -> Decision:
-    match = route.pattern.fullmatch(path.lstrip("/"))
+    match = route.pattern.fullmatch(path.lstrip("/")) or route.pattern.fullmatch(path.lstrip("/") + "/")
     object_id = _int(match.groupdict().get("id")) if match else None
     author_ls, author_contractor = None, None
     if route.rule == Rule.FILE:
@@ -303,6 +322,9 @@ def _decide_object(route: Route, holding: Holding, asker: Asker, method: str, pa
             return _refuse("Name the project (?project=ID): only your own projects are listed.")
         if view is not None and (_owner("view", view) or (None,))[0] != project:
             return _refuse("That tab belongs to another project.")
+        action = (query.get("id") or [""])[0]
+        if route.pattern.pattern.startswith("api/dm/actions") and method not in READ and action not in DM_ACTIONS:
+            return _refuse(f"The data manager's action {action!r} is not open to contractors.")
     else:
         kind = {Rule.TASK: "task", Rule.ANNOTATION: "annotation", Rule.DRAFT: "draft", Rule.VIEW: "view"}[route.rule]
         owner = _owner(kind, object_id) if object_id is not None else None

@@ -40,9 +40,11 @@ def test_every_route_of_label_studio_is_classified_by_the_gateway() -> None:
 
 def test_exports_admin_tokens_users_and_storages_are_known_and_denied() -> None:
     for path in ("/api/projects/3/export", "/api/projects/3/exports/", "/admin/", "/api/current-user/token",
-                 "/api/users/", "/api/storages/localfiles/", "/api/webhooks/", "/api/projects/", "/api/invite",
+                 "/api/users/1/", "/api/storages/localfiles/", "/api/webhooks/", "/api/projects/", "/api/invite",
                  "/api/projects/3/import", "/api/organizations/1/memberships", "/projects/3/settings/"):
         assert gateway.route_for(path).rule == gateway.Rule.DENY, path
+    # The data manager's list of every user is answered with an empty list, not refused (it would not load).
+    assert gateway.route_for("/api/users").rule == gateway.Rule.EMPTY
 
 
 # --- the real thing ------------------------------------------------------------------------------------------

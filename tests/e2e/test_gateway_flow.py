@@ -8,7 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from playwright.sync_api import Page, Response, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -19,7 +21,7 @@ from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import TEST_PASSWORD, UserFactory, contractor_in_state
+from tests.factories import UserFactory, contractor_in_state
 from workforce.models import Contractor, OnboardingState
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
@@ -60,13 +62,14 @@ def test_contractor_labels_their_batch_through_the_gateway_and_stays_signed_in_t
     def note_refusal(response: Response) -> None:
         if "x-labelcrew-refused" in response.headers:
             refused.append(f"{response.request.method} {response.url}: {response.headers['x-labelcrew-refused']}")
+            print("refused:", refused[-1])
 
     page.on("response", note_refusal)
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Email:", exact=True).fill(contractor.user.email)
-    page.get_by_label("Password:", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    signed_in = Client()
+    signed_in.force_login(contractor.user)
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                               "value": signed_in.cookies[settings.SESSION_COOKIE_NAME].value}])
+    page.goto(live_server.url + "/dashboard/")
 
     page.get_by_test_id("label-in-label-studio").click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(gateway)}/projects/{p.ls_project_id}/data"), timeout=20_000)
@@ -76,9 +79,10 @@ def test_contractor_labels_their_batch_through_the_gateway_and_stays_signed_in_t
 
     # Label the first photo: the model's pre-annotation is loaded; submit it as the contractor's answer.
     label_all.click()
-    submit = page.get_by_role("button", name=re.compile(r"^Submit$", re.I))
+    submit = page.get_by_test_id("bottombar-submit-button")
     expect(submit).to_be_visible(timeout=30_000)
     page.screenshot(path=str(artifacts / "gateway-2-labeling.png"))
+    page.get_by_role("button", name="Close modal").click()  # the job's instructions open with each task
     with page.expect_response(lambda r: re.search(r"/api/tasks/\d+/annotations", r.url) is not None
                               and r.request.method == "POST", timeout=20_000) as posted:
         submit.click()
