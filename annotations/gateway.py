@@ -310,9 +310,15 @@ def _decide_object(route: Route, holding: Holding, asker: Asker, method: str, pa
     author_ls, author_contractor = None, None
     if route.rule == Rule.FILE:
         photo = (query.get("d") or [""])[0]
-        if photo and held.photo_in_projects(image_path=photo, projects=list(holding.projects)):
-            return PASS if method in READ else _refuse("Photos are read only.")
-        return _refuse("This photo is not in a batch of yours.")
+        if method not in READ:
+            return _refuse("Photos are read only.")
+        # A labeling page asks for its photo again and again: the answer is kept as long as the holding's.
+        key = f"gateway:photo:{cache.get(GENERATION_KEY)}:{asker.contractor_id}:{digest(photo)}"
+        mine = cache.get(key)
+        if mine is None:
+            mine = bool(photo) and held.photo_in_projects(image_path=photo, projects=list(holding.projects))
+            cache.set(key, mine, settings.GATEWAY_DECISION_CACHE_SECONDS)
+        return PASS if mine else _refuse("This photo is not in a batch of yours.")
     if route.rule == Rule.PROJECT:
         project = object_id
     elif route.rule == Rule.PROJECT_QUERY:
