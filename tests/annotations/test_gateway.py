@@ -3,7 +3,10 @@
 Contractor A holds batch P (a Label Studio project) and not Q. Every route of Label Studio's URL map (read from the
 installed package) is walked through the gateway, with P's and Q's ids, as A and as people who may not label.
 """
+import base64
+import json
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,15 +19,15 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from annotations import gateway, labelstudio
-from annotations.models import Annotation, Batch, BatchState, BatchTask, Job
+from annotations import batch_life, gateway, labelstudio
+from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, LabelStudioAccount
 from annotations.services import assignment, jobs
 from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
 from tests.annotations.gateway_routes import label_studio_routes, sample_path
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import UserFactory, contractor_in_state, job_plain
 from workforce.models import Contractor, OnboardingState
 from workforce.onboarding import transition
 from workforce.services.privacy import contractor_delete
@@ -288,3 +291,49 @@ def test_offboarding_takes_the_user_out_of_label_studio(world: World, gateway_ur
     # And through LabelCrew: no Label Studio session is opened for them any more.
     browser = browser_of(world.a, gateway_url, sign_in=False)
     assert browser.get("/_labelcrew/sign-in", params={"next": "/"}).status_code == 403
+
+
+# --- the decision alone (no nginx, no Label Studio) ----------------------------------------------------------
+
+def ls_cookie(ls_user_id: int) -> str:
+    """A cookie shaped like Label Studio's signed-cookie session naming this user (the gateway does not check the
+    signature: Label Studio does, on the same request)."""
+    payload = base64.urlsafe_b64encode(zlib.compress(json.dumps({"_auth_user_id": str(ls_user_id)}).encode()))
+    return "." + payload.decode().rstrip("=") + ":1xaaMm:signature"
+
+
+def test_the_label_studio_session_cookie_names_its_user_and_garbage_names_nobody() -> None:
+    assert labelstudio.session_user_id(ls_cookie(42)) == 42
+    assert labelstudio.session_user_id("") is None
+    assert labelstudio.session_user_id("not-a-session") is None
+    assert labelstudio.session_user_id(".!!!:x:y") is None
+
+
+@pytest.mark.django_db
+def test_a_paused_contractor_is_refused_at_once_and_let_in_again_when_resumed() -> None:
+    cache.clear()
+    contractor = contractor_in_state(OnboardingState.ACTIVE)
+    LabelStudioAccount.objects.create(contractor=contractor, ls_user_id=4242, email=contractor.user.email)
+    batch = Batch.objects.create(job=job_plain(), number=1, state=BatchState.ASSIGNED, assigned_to=contractor,
+                                 ls_project_id=9001)
+    asker = gateway.Asker(signed_in=True, contractor_id=contractor.pk)
+
+    def decide(uri: str, method: str = "GET", cookie: str = ls_cookie(4242)) -> gateway.Decision:
+        return gateway.decide(asker=asker, method=method, uri=uri, ls_session=cookie)
+
+    assert decide("/projects/9001/data/").status == 204
+    assert decide("/projects/9002/data/").status == 403
+    assert decide("/projects/9001/data/", cookie=ls_cookie(7)).location.startswith("/_labelcrew/sign-in?")
+    assert decide("/api/dm/actions/?id=delete_tasks&project=9001", "POST").status == 403
+    assert decide("/api/dm/actions/?id=next_task&project=9001", "POST").status == 204
+    assert decide("/api/dm/project/").status == 403  # no ?project=: not everyone's
+    transition(contractor=contractor, to_state=OnboardingState.PAUSED, reason="quality review")
+    gateway.holdings_changed()  # what the receiver does after the commit (this test's transaction never commits)
+    refused = decide("/projects/9001/data/")
+    assert (refused.status, refused.reason) == (403, "Label Studio is closed to you: this account is paused.")
+    transition(contractor=contractor, to_state=OnboardingState.ACTIVE, reason="resumed")
+    gateway.holdings_changed()
+    assert decide("/projects/9001/data/").status == 204
+    batch_life.transition(batch=batch, to_state=BatchState.OPEN, reason="reclaimed", assigned_to=None)
+    gateway.holdings_changed()
+    assert decide("/projects/9001/data/").status == 403
