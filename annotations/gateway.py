@@ -19,7 +19,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -259,6 +259,12 @@ def decide(*, asker: Asker, method: str, uri: str, authorization: str = "", ls_s
     """The gateway's answer to one request for Label Studio."""
     method = method.upper()
     parts = urlsplit(uri)
+    # nginx passes the URI as the browser sent it and Label Studio (Django) routes its percent-decoded path: decide
+    # on that, and refuse dot segments outright (nothing of Label Studio's needs them).
+    path = unquote(parts.path)
+    if any(segment in ("..", ".") for segment in path.split("/")):
+        return _refuse("Paths with . or .. segments are refused.")
+    parts = parts._replace(path=path)
     route = route_for(parts.path)
     if route is not None and route.rule == Rule.PUBLIC:
         return PASS

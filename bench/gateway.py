@@ -142,6 +142,17 @@ def run(*, requests: int, width: int, height: int, database: str) -> None:
                 d2, _ = timed(direct, path, requests - requests // 2)
                 g2, _ = timed(through, path, requests - requests // 2)
                 rows.append((what, d1 + d2, g1 + g2, size))
+            # The decision alone (what nginx's auth_request waits for), asked of LabelCrew directly.
+            decide = httpx.Client(base_url=f"http://127.0.0.1:{app_port}", timeout=30, cookies=through.cookies,
+                                  headers={"X-LabelCrew-Gateway": app_env["GATEWAY_SECRET"], "X-Original-URI": photo,
+                                           "X-Original-Method": "GET"})
+            decisions = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                answer = decide.get("/gateway/decide")
+                decisions.append((time.perf_counter() - started) * 1000)
+                if answer.status_code != 204:
+                    raise SystemExit(f"the decision answered {answer.status_code}: {answer.headers}")
         finally:
             stop_process_group(web)
             subprocess.run([str(ROOT / "scripts" / "gateway"), "stop"], env=gateway_env, check=False,
@@ -157,6 +168,7 @@ def run(*, requests: int, width: int, height: int, database: str) -> None:
         print(f"| {what} | {statistics.median(d):.1f} ms | {p95(d):.1f} ms | {statistics.median(g):.1f} ms | "
               f"{p95(g):.1f} ms | {statistics.median(g) / statistics.median(d):.2f}x | {p95(g) / p95(d):.2f}x | "
               f"{p95(g) - p95(d):+.1f} ms |")
+    print(f"| the decision alone (photo) | | | {statistics.median(decisions):.1f} ms | {p95(decisions):.1f} ms | | | |")
     d, g, size = rows[1][1], rows[1][2], rows[1][3]
     print(f"photo throughput direct / gateway: {size / statistics.median(d) / 1e3:.0f} MB/s / "
           f"{size / statistics.median(g) / 1e3:.0f} MB/s")

@@ -327,6 +327,11 @@ def test_a_paused_contractor_is_refused_at_once_and_let_in_again_when_resumed() 
     assert decide("/api/dm/actions/?id=delete_tasks&project=9001", "POST").status == 403
     assert decide("/api/dm/actions/?id=next_task&project=9001", "POST").status == 204
     assert decide("/api/dm/project/").status == 403  # no ?project=: not everyone's
+    # Percent-encoding is decided on as Label Studio will read it; dot segments never pass.
+    assert decide("/projects/%39%30%30%31/data/").status == 204
+    assert decide("/api/projects/%39%30%30%32/").status == 403
+    assert decide("/static/x/../../api/projects/9002/export").status == 403
+    assert decide("/static/..%2F..%2Fapi/projects/9002/export").status == 403
     transition(contractor=contractor, to_state=OnboardingState.PAUSED, reason="quality review")
     gateway.holdings_changed()  # what the receiver does after the commit (this test's transaction never commits)
     refused = decide("/projects/9001/data/")
