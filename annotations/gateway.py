@@ -38,6 +38,8 @@ OWNER_CACHE_SECONDS = 60
 # The data manager's actions a contractor may run: taking the next task to label (deleting tasks or annotations,
 # turning predictions into annotations and the like are staff's).
 DM_ACTIONS = frozenset({"next_task"})
+# Query parameters the decision reads (a project, a tab, a photo, an action).
+CHECKED_PARAMETERS = frozenset({"project", "view", "d", "id"})
 # Served by the gateway itself (scripts/gateway.conf.template): the browser follows the redirect to an empty list.
 EMPTY_LIST = "/_labelcrew/empty-list"
 
@@ -306,7 +308,11 @@ def decide(*, asker: Asker, method: str, uri: str, authorization: str = "", ls_s
         return PASS
     if route.rule == Rule.DENY:
         return _refuse(f"{parts.path} is not open to contractors ({route.why}).")
-    return _decide_object(route, holding, asker, method, parts.path, parse_qs(parts.query))
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if any(len(values) > 1 for name, values in query.items() if name in CHECKED_PARAMETERS):
+        # Django reads the last of repeated parameters; the gateway must see the one Label Studio will use.
+        return _refuse(f"Give each of {', '.join(sorted(CHECKED_PARAMETERS))} at most once.")
+    return _decide_object(route, holding, asker, method, parts.path, query)
 
 
 def _decide_object(route: Route, holding: Holding, asker: Asker, method: str, path: str,

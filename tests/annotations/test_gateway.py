@@ -327,6 +327,7 @@ def test_a_paused_contractor_is_refused_at_once_and_let_in_again_when_resumed() 
     assert decide("/api/dm/actions/?id=delete_tasks&project=9001", "POST").status == 403
     assert decide("/api/dm/actions/?id=next_task&project=9001", "POST").status == 204
     assert decide("/api/dm/project/").status == 403  # no ?project=: not everyone's
+    assert decide("/api/tasks/?project=9001&project=9002").status == 403  # Label Studio would read the last
     # Percent-encoding is decided on as Label Studio will read it; dot segments never pass.
     assert decide("/projects/%39%30%30%31/data/").status == 204
     assert decide("/api/projects/%39%30%30%32/").status == 403
