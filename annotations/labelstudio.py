@@ -3,9 +3,13 @@
 Every call goes through `call()`, which retries connection errors and 5xx answers with
 exponential backoff and turns what is left into one exception, `LabelStudioUnavailable`.
 """
+import base64
+import binascii
+import json
 import logging
 import re
 import time
+import zlib
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -200,3 +204,110 @@ def user_signup(*, email: str, password: str) -> int | None:
         return None
     return call(lambda ls: next(u.id for u in ls.users.list() if (u.email or "").lower() == email.lower()),
                 what=f"look up user {email}")
+
+
+# --- the gateway: sessions and the owners of objects named in a URL -----------------------------
+
+# Label Studio's own session cookie (Django's default name, which LabelCrew's cookies no longer share).
+SESSION_COOKIE = "sessionid"
+
+
+def session_open(*, email: str, password: str) -> str:
+    """Sign in to Label Studio as this user, server to server; the value of its session cookie.
+
+    The contractor's browser then gets this cookie from the gateway's host (annotations.views.label_studio_sign_in),
+    so nobody types the Label Studio password. Raises LabelStudioUnavailable when Label Studio refuses the sign-in.
+    """
+    base = settings.LABEL_STUDIO_URL
+
+    def sign_in(ls: LabelStudio) -> str:
+        url = f"{base}/user/login/"
+        with httpx.Client(timeout=settings.LABEL_STUDIO_TIMEOUT) as browser:
+            form = browser.get(url)
+            if form.status_code >= 500:
+                raise ApiError(status_code=form.status_code, body=form.text[:200])
+            token = browser.cookies.get("csrftoken")
+            answer = browser.post(url, headers={"Referer": url}, data={
+                "csrfmiddlewaretoken": token or "", "email": email, "password": password, "persist_session": "on"})
+            if answer.status_code >= 500:
+                raise ApiError(status_code=answer.status_code, body=answer.text[:200])
+            session = answer.cookies.get(SESSION_COOKIE) or browser.cookies.get(SESSION_COOKIE)
+        if answer.status_code != 302 or not session:
+            raise LabelStudioUnavailable(f"Label Studio refused the sign-in of {email} (HTTP {answer.status_code}).")
+        return session
+
+    return call(sign_in, what=f"sign in {email}", attempts=2)
+
+
+def _get_json(path: str) -> dict | None:
+    """GET an API path with the service token; None on 404 (a missing object refuses the request)."""
+    def read(ls: LabelStudio) -> dict | None:
+        answer = httpx.get(f"{settings.LABEL_STUDIO_URL}{path}", timeout=settings.LABEL_STUDIO_TIMEOUT,
+                           headers={"Authorization": f"Token {settings.LABEL_STUDIO_API_KEY}"})
+        if answer.status_code == 404:
+            return None
+        if answer.status_code >= 500:
+            raise ApiError(status_code=answer.status_code, body=answer.text[:200])
+        answer.raise_for_status()
+        return answer.json()
+
+    return call(read, what=f"read {path}", attempts=1)
+
+
+def annotation_owner(*, annotation_id: int) -> tuple[int, int | None] | None:
+    """(task id, user id of completed_by) of an annotation; None if there is no such annotation."""
+    found = _get_json(f"/api/annotations/{annotation_id}/")
+    if found is None:
+        return None
+    by = found.get("completed_by")
+    return int(found["task"]), (by.get("id") if isinstance(by, dict) else by)
+
+
+def draft_owner(*, draft_id: int) -> tuple[int, int | None] | None:
+    """(task id, user id) of a draft; None if there is no such draft."""
+    found = _get_json(f"/api/drafts/{draft_id}/")
+    return None if found is None else (int(found["task"]), found.get("user"))
+
+
+def view_project(*, view_id: int) -> int | None:
+    """The project of a data-manager view (tab); None if there is no such view."""
+    found = _get_json(f"/api/dm/views/{view_id}/")
+    return None if found is None else int(found["project"])
+
+
+def user_deactivate(*, ls_user_id: int) -> bool:
+    """Take the user out of the organization (a soft delete of its membership): Label Studio then refuses them
+    every project and API. The open-source edition has no `is_active` in its API and no way back, so LabelCrew
+    does this only for good (offboarded, deleted, rejected); a pause is enforced by the gateway alone. True if done.
+    """
+    def deactivate(ls: LabelStudio) -> bool:
+        headers = {"Authorization": f"Token {settings.LABEL_STUDIO_API_KEY}"}
+        me = httpx.get(f"{settings.LABEL_STUDIO_URL}/api/current-user/whoami", headers=headers,
+                       timeout=settings.LABEL_STUDIO_TIMEOUT)
+        me.raise_for_status()
+        org = me.json()["active_organization"]
+        answer = httpx.delete(f"{settings.LABEL_STUDIO_URL}/api/organizations/{org}/memberships/{ls_user_id}/",
+                              headers=headers, timeout=settings.LABEL_STUDIO_TIMEOUT)
+        if answer.status_code >= 500:
+            raise ApiError(status_code=answer.status_code, body=answer.text[:200])
+        return answer.status_code == 204
+
+    return call(deactivate, what=f"deactivate user {ls_user_id}")
+
+
+def session_user_id(cookie: str) -> int | None:
+    """The Label Studio user a `sessionid` cookie names, read without asking Label Studio; None if it names none.
+
+    Label Studio keeps its sessions in signed cookies (Django's signed_cookies engine: base64 of zlib-compressed JSON,
+    then a timestamp and a signature), re-signed on most requests. The signature is Label Studio's to check (with its
+    SECRET_KEY) and it does so on the same request: a forged cookie is an anonymous visitor there, so the gateway
+    only needs to know whose session the cookie claims to be, and refuses it when that is not the contractor's.
+    """
+    payload = cookie.split(":", 1)[0]
+    compressed = payload.startswith(".")
+    try:
+        data = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload.lstrip(".")) % 4))
+        session = json.loads(zlib.decompress(data) if compressed else data)
+        return int(session["_auth_user_id"])
+    except (ValueError, KeyError, TypeError, zlib.error, binascii.Error):
+        return None

@@ -72,9 +72,9 @@ def open_qualification_round(self: Task, contractor_id: int) -> int | None:
     return qualification.qualification_round_publish(contractor_id=contractor_id)
 
 
-@shared_task
-def deactivate_label_studio_account(contractor_id: int) -> None:
-    """Close the contractor's Label Studio mapping (offboarding)."""
+@shared_task(bind=True, autoretry_for=(LabelStudioUnavailable,), retry_backoff=True, max_retries=10)
+def deactivate_label_studio_account(self: Task, contractor_id: int) -> None:
+    """Close the contractor's Label Studio user (offboarded, deleted or rejected). Idempotent."""
     accounts.label_studio_account_deactivate_by_id(contractor_id=contractor_id)
 
 

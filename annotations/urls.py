@@ -8,6 +8,9 @@ from annotations import views
 app_name = "annotations"
 urlpatterns = [
     path("webhooks/label-studio/", views.label_studio_webhook, name="label-studio-webhook"),
+    # The gateway in front of Label Studio: nginx's auth_request, and the sign-in it proxies as /_labelcrew/sign-in.
+    path("gateway/decide", views.gateway_decide, name="gateway-decide"),
+    path("label-studio/sign-in", views.label_studio_sign_in, name="label-studio-sign-in"),
     path("quality/", views.my_quality, name="my-quality"),
     path("batches/<int:pk>/hand-in/", views.hand_in, name="batch-hand-in"),
     path("my/annotations/<int:pk>.jpg", views.my_annotation_overlay, name="my-annotation-overlay"),

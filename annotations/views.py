@@ -1,5 +1,5 @@
 """The staff console (jobs and their progress, batches, the review queue, quality, deliveries), contractors' quality
-page and the client's signed delivery link.
+page, the client's signed delivery link and the Label Studio gateway's decision and sign-in.
 
 Views parse, authorize, read through the selectors and call the services (through common.pages.run_service,
 which shows a refusal as a form error or a message); they queue no Celery work themselves.
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from annotations import gateway
 from annotations.forms import (
     CategoryMapForm,
     DeliveryForm,
@@ -28,7 +29,7 @@ from annotations.forms import (
     QualificationForm,
     ReviewForm,
 )
-from annotations.labelstudio import WEBHOOK_SECRET_HEADER
+from annotations.labelstudio import SESSION_COOKIE, WEBHOOK_SECRET_HEADER, LabelStudioUnavailable
 from annotations.models import (
     Batch,
     Delivery,
@@ -44,6 +45,7 @@ from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board
 from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token, delivery_progress
 from annotations.selectors.evidence import annotation_overlay
+from annotations.selectors.gateway import contractor_holding
 from annotations.selectors.imports import coco_awaited, import_run_progress
 from annotations.selectors.jobs import jobs_with_progress, progress_rows
 from annotations.selectors.quality import (
@@ -66,11 +68,12 @@ from annotations.services import (
     review,
     scoring_queue,
 )
+from annotations.services.accounts import label_studio_session_open
 from annotations.services.delivery import delivery_start
 from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import webhook_handle
 from common.csv_stream import csv_lines
-from common.decorators import contractor_required, staff_required
+from common.decorators import contractor_required, signed_in_contractor, staff_required
 from common.errors import DomainError
 from common.pages import run_service
 from workforce.models import Contractor
@@ -299,7 +302,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "labels": result_labels(annotation.result),
         "prediction_labels": result_labels((task.prediction or {}).get("result", [])),
         "reviews": annotation_reviews(annotation=annotation),
-        "label_studio_url": settings.LABEL_STUDIO_URL,
+        "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL,
         "scores": list(annotation_scores(annotation=annotation)),
     })
 
@@ -601,3 +604,62 @@ def label_studio_webhook(request: HttpRequest) -> JsonResponse:
     except DomainError as exc:
         return JsonResponse({"detail": exc.message}, status=exc.status)
     return JsonResponse({"ok": True})
+
+
+# --- the Label Studio gateway (scripts/gateway) --------------------------------------------------------------
+
+GATEWAY_HEADER = "X-LabelCrew-Gateway"
+
+
+@csrf_exempt  # nginx's sub-request: it carries no body, and answers only decide; nothing is written
+def gateway_decide(request: HttpRequest) -> HttpResponse:
+    """nginx's auth_request: 204 lets the request through to Label Studio, 401 sends the browser to
+    X-LabelCrew-Location, 403 refuses it; X-LabelCrew-Reason says why in words."""
+    secret = settings.GATEWAY_SECRET
+    if not secret or not hmac.compare_digest(request.headers.get(GATEWAY_HEADER, ""), secret):
+        return HttpResponse("Only the gateway asks here (X-LabelCrew-Gateway is missing or wrong).\n", status=403,
+                            content_type="text/plain")
+    uri = request.headers.get("X-Original-URI", "")
+    if not uri.startswith("/"):
+        return HttpResponse("X-Original-URI (the path asked of Label Studio) is missing.\n", status=400,
+                            content_type="text/plain")
+    decision = gateway.decide(
+        asker=gateway.asker_of(request), method=request.headers.get("X-Original-Method", "GET"), uri=uri,
+        authorization=request.headers.get("Authorization", ""), ls_session=request.COOKIES.get(SESSION_COOKIE, ""))
+    response = HttpResponse(status=decision.status)
+    # A refusal here is an answer, not an error: keep Django from logging a warning for each one (it skips a
+    # response marked as logged).
+    response._has_been_logged = True
+    response["X-LabelCrew-Reason"] = decision.reason
+    if decision.location:
+        response["X-LabelCrew-Location"] = decision.location
+    return response
+
+
+@require_GET
+def label_studio_sign_in(request: HttpRequest) -> HttpResponse:
+    """Signs the contractor in to Label Studio as their own user, without its password, and sends them on to `next`
+    (a path in Label Studio). Served through the gateway (/_labelcrew/sign-in), so the Label Studio session cookie it
+    sets belongs to the gateway's host."""
+    next_path = request.GET.get("next", "/")
+    if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        return HttpResponse("`next` must be a path in Label Studio, such as /projects/3/data/.\n", status=400,
+                            content_type="text/plain")
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.SITE_URL}{reverse('account_login')}?next={reverse('portal:dashboard')}")
+    contractor = signed_in_contractor(request.user)
+    if contractor is None:
+        return HttpResponse("Staff sign in to Label Studio with its admin login.\n", status=403,
+                            content_type="text/plain")
+    holding = contractor_holding(contractor_id=contractor.pk)
+    if not holding.allowed:
+        return HttpResponse(f"Label Studio is closed to you: {holding.why}.\n", status=403, content_type="text/plain")
+    try:
+        ls_session = label_studio_session_open(contractor=contractor)
+    except DomainError as exc:
+        return HttpResponse(f"{exc.message}\n", status=exc.status, content_type="text/plain")
+    except LabelStudioUnavailable as exc:
+        return HttpResponse(f"{exc}\n", status=503, content_type="text/plain")
+    response = redirect(next_path)
+    response.set_cookie(SESSION_COOKIE, ls_session, httponly=True, samesite="Lax", secure=request.is_secure())
+    return response

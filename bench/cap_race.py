@@ -126,7 +126,7 @@ def post_entry(client: httpx.Client, base: str, racer: Racer, span: tuple[dateti
     answer = client.post(f"{base}/api/v1/payroll/me/time-entries/",
                          json={"batch": racer.batch_id, "start": span[0].isoformat(), "end": span[1].isoformat(),
                                "note": "bench"},
-                         headers={"Cookie": f"sessionid={racer.cookie}; csrftoken={racer.csrf}",
+                         headers={"Cookie": f"labelcrew_session={racer.cookie}; labelcrew_csrftoken={racer.csrf}",
                                   "X-CSRFToken": racer.csrf})
     seconds = time.perf_counter() - started
     if answer.status_code == 201:
@@ -142,7 +142,7 @@ def post_entry(client: httpx.Client, base: str, racer: Racer, span: tuple[dateti
 
 def get_url(client: httpx.Client, url: str, racer: Racer) -> Outcome:
     started = time.perf_counter()
-    answer = client.get(url, headers={"Cookie": f"sessionid={racer.cookie}"})
+    answer = client.get(url, headers={"Cookie": f"labelcrew_session={racer.cookie}"})
     return Outcome(answer.status_code, "ok" if answer.status_code == 200 else str(answer.status_code),
                    time.perf_counter() - started)
 
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> None:
         batch = demo_batch_hand_over(contractor=contractor, job=job, staff=staff, reason="cap race", at=now)
         session = Client()
         session.force_login(contractor.user)
-        racers.append(Racer(contractor.pk, batch.pk, session.cookies["sessionid"].value, secrets.token_hex(16)))
+        racers.append(Racer(contractor.pk, batch.pk, session.cookies["labelcrew_session"].value, secrets.token_hex(16)))
     first = week_start_utc(now) - 3 * WEEK
     weeks = (first, first + WEEK)
     cap = pay_terms_at(job=job, moment=first).cap_minutes

@@ -84,7 +84,7 @@ def dashboard(request: HttpRequest, contractor: Contractor) -> HttpResponse:
         "contractor": contractor, "batches": contractor_batches(contractor=contractor),
         "work_batches": contractor_work_batches(contractor=contractor),
         "label_studio_account": label_studio_account_active(contractor),
-        "label_studio_url": settings.LABEL_STUDIO_URL,
+        "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL,
         "next_step": next_step(contractor),
         "missing": profile_missing(contractor),
         "pending_agreements": pending_agreements(contractor),
@@ -108,7 +108,7 @@ def label_studio_password_view(request: HttpRequest, contractor: Contractor) -> 
         raise Http404("No Label Studio account.")
     response = render(request, "portal/label_studio_password.html", {
         "account": account, "password": label_studio_password(account=account),
-        "label_studio_url": settings.LABEL_STUDIO_URL})
+        "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL})
     response["Cache-Control"] = "no-store"
     return response
 
@@ -133,7 +133,7 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "declaration": tax_declaration_latest(contractor),
         "missing": profile_missing(contractor),
         "qualification": qualification_round(contractor_id=contractor.pk),
-        "label_studio_url": settings.LABEL_STUDIO_URL,
+        "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL,
     })
 
 
@@ -214,7 +214,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             job=job, now=timezone.now(), extra_contractors=asked.get("extra_contractors") or 0,
             annotators_per_photo=asked.get("annotators_per_photo") or 1) if asked else None,
         "job": job, "page": page, "states": states, "states_present": [s for s in states if s[2]], "state": state,
-        "label_studio_url": settings.LABEL_STUDIO_URL,
+        "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL,
         "terms_history": terms_history, "terms_form": PayTermsForm.following(terms_history[-1]),
         "gold_form": GoldImportForm(),
         "qualification_form": QualificationForm(initial={"qualification_tasks": job.qualification_tasks}),

@@ -27,6 +27,7 @@ def log(message: str) -> None:
 
 def manage(*args: str) -> None:
     if subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=False).returncode:
+        subprocess.run([str(ROOT / "scripts" / "gateway"), "stop"], check=False)
         subprocess.run([str(ROOT / "scripts" / "labelstudio"), "stop"], check=False)
         raise SystemExit(f"[demo] error: manage.py {args[0]} failed (its message is above); nothing else was started")
 
@@ -96,6 +97,10 @@ def main() -> int:
     os.environ.setdefault("LABEL_STUDIO_WEBHOOK_SECRET", demo_password_file("webhook-secret").read_text().strip())
 
     subprocess.run([str(ROOT / "scripts" / "labelstudio"), "start"], check=True)
+    # The gateway (nginx) in front of Label Studio asks the web app about every request; contractors' links go
+    # through it. Its env file gives the app the public Label Studio URL and the shared secret.
+    os.environ.setdefault("GATEWAY_APP", f"127.0.0.1:{args.port}")
+    subprocess.run([str(ROOT / "scripts" / "gateway"), "start"], check=True)
     manage("migrate", "--noinput", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")
     staff_password_file = demo_password_file("staff")
@@ -133,6 +138,7 @@ def main() -> int:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        subprocess.run([str(ROOT / "scripts" / "gateway"), "stop"], check=False)
         subprocess.run([str(ROOT / "scripts" / "labelstudio"), "stop"], check=False)
         log("all stopped")
         sys.exit(0)
@@ -145,6 +151,7 @@ def main() -> int:
         log("the web app did not come up; see var/log/web.log")
         stop_all()
     ls_env = dict(line.split("=", 1) for line in (VAR / "labelstudio.env").read_text().splitlines() if line)
+    gateway_env = dict(line.split("=", 1) for line in (VAR / "gateway.env").read_text().splitlines() if line)
     ls_password = (VAR / "labelstudio" / "admin-password").read_text().strip()
     # The worker takes a few seconds to join; report the services once they all answer (or after 60 s).
     deadline = time.monotonic() + 60
@@ -159,7 +166,9 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
   Staff admin    {web}/admin/      login {STAFF_EMAIL} / {staff_password}
   API docs       {web}/api/docs/
   Health         {web}/healthz
-  Label Studio   {ls_env["LABEL_STUDIO_URL"]}/   login admin@labelcrew.local / {ls_password}
+  Label Studio   {gateway_env["LABEL_STUDIO_PUBLIC_URL"]}/   through the gateway: contractors are signed in from their
+                 dashboard's links; staff sign in to LabelCrew, then there as admin@labelcrew.local / {ls_password}
+                 (Label Studio itself, {ls_env["LABEL_STUDIO_URL"]}, is on loopback for the app's API calls only)
   Console        {web}/console/
   Sample job     {sample.relative_to(ROOT)}/ ({images} photos of {width}x{height}, gold masks, pre-annotations)
   Client's job   {web}/console/jobs/new/  "An uploaded ZIP of photos": {client.relative_to(ROOT)}/client-photos.zip,

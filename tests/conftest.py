@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = REPO_ROOT / "var" / "test-logs"
@@ -92,3 +93,18 @@ def label_studio() -> str:
     if not labelstudio.is_configured():
         pytest.fail("Label Studio is not configured: run the tests with ./run test, which starts it.")
     return settings.LABEL_STUDIO_URL
+
+
+@pytest.fixture(scope="session")
+def gateway(live_server: object) -> Iterator[str]:
+    """The URL of the gateway (nginx) that ./run test started, now asking this session's live server, which is
+    also the site the gateway sends people to (sign in, dashboard)."""
+    if not settings.GATEWAY_SECRET or settings.LABEL_STUDIO_PUBLIC_URL == settings.LABEL_STUDIO_URL:
+        pytest.fail("The gateway is not running: run the tests with ./run test, which starts it.")
+    address = live_server.url.removeprefix("http://")  # type: ignore[attr-defined]
+    subprocess.run([str(REPO_ROOT / "scripts" / "gateway"), "start"], env={**os.environ, "GATEWAY_APP": address},
+                   check=True, capture_output=True, timeout=60)
+    site = override_settings(SITE_URL=live_server.url)  # type: ignore[attr-defined]
+    site.enable()
+    yield settings.LABEL_STUDIO_PUBLIC_URL
+    site.disable()

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "client_upload": "upload request:",
     "delivery": "delivery per photo / PNG-encode floor per photo:",
     "export_timesheets": "export XLSX -> temp file",
+    "gateway": "gateway / direct (task API p95):",
     "gold_import": "PNG ZIP import again",
     "import_preannotations": "import / decode floor:",
     "job_creation": "job_create again",

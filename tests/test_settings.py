@@ -106,3 +106,13 @@ def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "no issues" in done.stdout
+
+
+def test_labelcrew_cookies_are_named_apart_from_label_studios(tmp_path: Path) -> None:
+    """Label Studio (Django too) uses `sessionid` and `csrftoken`; cookies ignore the port, so sharing the names
+    signed contractors out of LabelCrew whenever they signed in to Label Studio on the same host."""
+    probe = ("import json, django; from django.conf import settings; django.setup(); "
+             "print(json.dumps([settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME]))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, env=_clean_env(tmp_path),
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(done.stdout) == ["labelcrew_session", "labelcrew_csrftoken"]

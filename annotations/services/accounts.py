@@ -1,4 +1,5 @@
-"""Contractors' Label Studio accounts: made from qualification on, closed on offboarding, passwords never kept."""
+"""Contractors' Label Studio accounts: made from qualification on, closed on offboarding or rejection, signed in
+through LabelCrew (the gateway), passwords kept only sealed."""
 import secrets
 
 from django.db import transaction
@@ -6,11 +7,15 @@ from django.db import transaction
 from annotations import labelstudio
 from annotations.models import LabelStudioAccount
 from annotations.services import dispatch
+from common.errors import NotAllowed
 from common.secrets_box import seal, unseal
 from workforce.models import Contractor, OnboardingState
 
 # A contractor needs Label Studio from qualification on; offboarding closes the mapping.
 NEEDS_ACCOUNT = frozenset({OnboardingState.QUALIFYING, OnboardingState.APPROVED, OnboardingState.ACTIVE})
+# Label Studio users of these are taken out of its organization (there is no way back there). A pause is enforced
+# by the gateway alone, which refuses a paused contractor before Label Studio sees the request, and lifts on resume.
+CLOSED_FOR_GOOD = frozenset({OnboardingState.OFFBOARDED, OnboardingState.REJECTED})
 
 
 def label_studio_account_ensure(*, contractor: Contractor) -> LabelStudioAccount:
@@ -45,14 +50,31 @@ def label_studio_password(*, account: LabelStudioAccount) -> str | None:
     return unseal(account.sealed_password) if account.sealed_password else None
 
 
-@transaction.atomic
 def label_studio_account_deactivate(*, contractor: Contractor) -> None:
-    """Mark the contractor's Label Studio mapping inactive.
+    """Close the contractor's Label Studio user for good: the mapping goes inactive (the gateway refuses them from
+    the commit on) and Label Studio takes them out of the organization, so it refuses them too.
 
-    Label Studio OSS cannot delete a user safely (their annotations would go with them), so the
-    user stays there and this side stops giving them work.
+    Label Studio OSS cannot delete a user safely (their annotations would go with them), and its API has no
+    `is_active`; a soft delete of the membership keeps the annotations and refuses the user every project and API.
     """
-    LabelStudioAccount.objects.filter(contractor=contractor).update(active=False)
+    with transaction.atomic():
+        account = LabelStudioAccount.objects.select_for_update().filter(contractor=contractor).first()
+        if account is None:
+            return
+        LabelStudioAccount.objects.filter(pk=account.pk).update(active=False)
+    labelstudio.user_deactivate(ls_user_id=account.ls_user_id)
+
+
+def label_studio_session_open(*, contractor: Contractor) -> str:
+    """A Label Studio session of the contractor's own user, opened by LabelCrew with the sealed password (the
+    contractor never types it); the value of Label Studio's session cookie. NotAllowed when there is none to open."""
+    account = LabelStudioAccount.objects.filter(contractor=contractor, active=True).first()
+    if account is None:
+        raise NotAllowed("You have no Label Studio account yet; it is made when your qualification round opens.")
+    password = label_studio_password(account=account)
+    if password is None:
+        raise NotAllowed("LabelCrew does not know this Label Studio user's password; ask staff to reset it.")
+    return labelstudio.session_open(email=account.email, password=password)
 
 
 def label_studio_account_ensure_by_id(*, contractor_id: int) -> LabelStudioAccount:
@@ -74,5 +96,5 @@ def label_studio_account_follow(*, contractor_id: int, to_state: str) -> None:
         dispatch.task_send("open_qualification_round", contractor_id)  # makes the account first
     elif to_state in NEEDS_ACCOUNT:
         dispatch.task_send("ensure_label_studio_account", contractor_id)
-    elif to_state == OnboardingState.OFFBOARDED:
+    elif to_state in CLOSED_FOR_GOOD:
         dispatch.task_send("deactivate_label_studio_account", contractor_id)

@@ -21,12 +21,24 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 LABEL_STUDIO_ENV_FILE = Path(env("LABEL_STUDIO_ENV_FILE", default=str(VAR_DIR / "labelstudio.env")))
 if LABEL_STUDIO_ENV_FILE.is_file():
     environ.Env.read_env(LABEL_STUDIO_ENV_FILE, overwrite=False)
+# Written by scripts/gateway when it starts: the public Label Studio URL (the gateway) and its shared secret.
+GATEWAY_ENV_FILE = Path(env("GATEWAY_ENV_FILE", default=str(VAR_DIR / "gateway.env")))
+if GATEWAY_ENV_FILE.is_file():
+    environ.Env.read_env(GATEWAY_ENV_FILE, overwrite=False)
 
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-not-for-production")
 # On for the development server only; gunicorn and the tests run with DEBUG off.
 DEBUG = env.bool("DJANGO_DEBUG", default=len(sys.argv) > 1 and sys.argv[1] == "runserver")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Label Studio (a Django app too) calls its cookies `sessionid` and `csrftoken`, and cookies ignore the port:
+# with Django's default names, signing in to Label Studio on the same host signed the contractor out of here.
+SESSION_COOKIE_NAME = "labelcrew_session"
+CSRF_COOKIE_NAME = "labelcrew_csrftoken"
+# The gateway in front of Label Studio identifies contractors by this session cookie, so it must reach the
+# gateway's host: on one host (127.0.0.1, any port) it does by itself; on two sub-domains set the parent domain.
+SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None)
+CSRF_COOKIE_DOMAIN = env("CSRF_COOKIE_DOMAIN", default=None)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -192,6 +204,13 @@ CELERY_BEAT_SCHEDULE = {
 LABEL_STUDIO_URL = env("LABEL_STUDIO_URL", default="").rstrip("/")
 LABEL_STUDIO_API_KEY = env("LABEL_STUDIO_API_KEY", default="")
 LABEL_STUDIO_TIMEOUT = env.float("LABEL_STUDIO_TIMEOUT", default=10.0)
+# What contractors' browsers open: the gateway (scripts/gateway) in front of Label Studio, which asks
+# /gateway/decide about every request. LABEL_STUDIO_URL stays the internal address the app's API calls use.
+LABEL_STUDIO_PUBLIC_URL = env("LABEL_STUDIO_PUBLIC_URL", default=LABEL_STUDIO_URL).rstrip("/")
+# Seconds the gateway's decision keeps who a session is and what they hold (state changes clear it at once).
+GATEWAY_DECISION_CACHE_SECONDS = env.int("GATEWAY_DECISION_CACHE_SECONDS", default=5)
+# The gateway sends it in X-LabelCrew-Gateway; /gateway/decide answers nobody else (none set: it answers no one).
+GATEWAY_SECRET = env("GATEWAY_SECRET", default="")
 # Fernet key (urlsafe base64, 32 bytes) for the few secrets shown again later; derived from SECRET_KEY if unset.
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # Label Studio's webhooks carry this in X-LabelCrew-Webhook-Secret; with none set every call is refused.

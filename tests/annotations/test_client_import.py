@@ -281,7 +281,7 @@ def staff_client() -> Client:
 
 
 def _post(client: Client, url: str, data: dict, page: object) -> object:
-    return client.post(url, {**data, "csrfmiddlewaretoken": page.cookies["csrftoken"].value})
+    return client.post(url, {**data, "csrfmiddlewaretoken": page.cookies[settings.CSRF_COOKIE_NAME].value})
 
 
 @pytest.mark.django_db

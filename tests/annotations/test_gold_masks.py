@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -238,7 +239,7 @@ def test_staff_import_png_masks_from_the_job_page(job: Job) -> None:
     assert "ZIP of PNG masks" in page.content.decode()
     response = staff.post(f"/console/jobs/{job.pk}/gold-import/",
                           {"export": _upload(zip_of({f"{task.key}_pit.png": png(square(task))})),
-                           "csrfmiddlewaretoken": page.cookies["csrftoken"].value})
+                           "csrfmiddlewaretoken": page.cookies[settings.CSRF_COOKIE_NAME].value})
     assert response.status_code == 302
     assert _messages(response) == ["Gold imported: 1 photo(s) got a new gold version; the annotations scored on "
                                    "the old one are re-scored in the background."]

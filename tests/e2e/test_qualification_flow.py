@@ -78,7 +78,7 @@ def test_an_applicant_takes_the_round_reads_the_score_and_staff_approve(
     page.reload()
     round_card = page.get_by_role("region", name="Qualification round")
     expect(round_card.get_by_test_id("qualification-progress")).to_have_text("0 of 3 photos scored")
-    project = f"{settings.LABEL_STUDIO_URL}/projects/{batch.ls_project_id}/data"
+    project = f"{settings.LABEL_STUDIO_PUBLIC_URL}/projects/{batch.ls_project_id}/data"  # through the gateway
     link = page.get_by_role("region", name="My batches").get_by_role("link", name=re.compile("qualification round"))
     expect(link).to_have_attribute("href", project)
     expect(round_card.get_by_role("link", name="Open the round in Label Studio")).to_have_attribute("href", project)

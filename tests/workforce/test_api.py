@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
@@ -433,7 +434,7 @@ def test_a_session_post_without_the_csrf_token_is_refused_and_with_it_passes() -
     assert "CSRF" in refused.json()["detail"]
     assert not AgreementAcceptance.objects.filter(contractor=contractor).exists()
     token = get_random_string(32)
-    api.cookies["csrftoken"] = token
+    api.cookies[settings.CSRF_COOKIE_NAME] = token
     passed = api.post("/api/v1/me/agreements/accept/", {"agreements": ids}, format="json", HTTP_X_CSRFTOKEN=token)
     assert passed.status_code == 201
     assert AgreementAcceptance.objects.filter(contractor=contractor).count() == len(ids)
