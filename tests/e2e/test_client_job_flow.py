@@ -1,7 +1,8 @@
 """A client's job from end to end in real Chromium, on the real services (PostgreSQL, Redis, the Celery worker,
 Label Studio): staff upload the client's photos (ZIP) and COCO pre-annotations and map its categories; the
-batches are published with them as predictions; two contractors sign in to Label Studio with the password their
-dashboard shows, submit every photo in Label Studio's own labelling page and hand their batch in; staff review
+batches are published with them as predictions; two contractors open their batch from the dashboard through the
+gateway (LabelCrew signs them in to Label Studio), submit every photo in Label Studio's own labelling page and hand
+their batch in; staff review
 photo by photo and send one back; its holder reads the comment on the dashboard, paints the fix in Label Studio
 and hands in again; staff accept it and deliver; the ZIP's COCO, decoded with pycocotools, equals its PNGs, and
 the photos nobody changed come back exactly as the client's COCO drew them."""
@@ -68,19 +69,6 @@ def sign_in(page: Page, live_server: LiveServer, email: str) -> None:
     page.get_by_label("Password:", exact=True).fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
-
-
-def sign_in_to_label_studio(page: Page) -> None:
-    """From the dashboard: read the Label Studio password LabelCrew shows its owner, sign in with it there."""
-    page.get_by_role("button", name="Show my Label Studio password").click()
-    password = page.get_by_test_id("ls-password").inner_text()
-    email = page.get_by_role("main").locator("strong").first.inner_text()
-    login = page.get_by_role("link", name=re.compile(r"^http")).first.get_attribute("href")
-    page.goto(login)
-    page.locator("input[name=email]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.locator("button[type=submit]").first.click()
-    expect(page).not_to_have_url(re.compile(r"/user/login"))
 
 
 def submit_in_label_studio(page: Page, url: str, regions: int) -> None:
@@ -154,8 +142,8 @@ def review(page: Page, live_server: LiveServer, annotation: Annotation, decision
 @pytest.mark.labelstudio
 @pytest.mark.django_db(transaction=True)
 def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the_browser(
-    browser: Browser, live_server: LiveServer, celery_worker: str, label_studio: str, artifacts: Path,
-    sample: Path, tmp_path: Path,  # noqa: F811
+    browser: Browser, live_server: LiveServer, celery_worker: str, label_studio: str, gateway: str,
+    artifacts: Path, sample: Path, tmp_path: Path,  # noqa: F811
 ) -> None:
     archive, coco, drawn = client_files(sample, tmp_path)
     crew = [contractor_in_state(OnboardingState.ACTIVE, user=UserFactory(email=f"crew-{uuid4().hex[:8]}@example.org"),
@@ -220,10 +208,12 @@ def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the
         for member in holders:
             page = pages[member.pk] = new_page()
             sign_in(page, live_server, member.user.email)
-            sign_in_to_label_studio(page)
             for batch in job.batches.filter(assigned_to=member):
                 page.goto(live_server.url + "/dashboard/")
                 project = labelstudio_url(page, batch)
+                assert project.startswith(gateway)  # Label Studio only through the gateway
+                page.get_by_test_id(f"batch-{batch.number}").get_by_test_id("label-in-label-studio").click()
+                expect(page).to_have_url(re.compile(rf"^{re.escape(project)}"), timeout=20_000)
                 for bt in batch.batch_tasks.select_related("task").order_by("id"):
                     submit_in_label_studio(page, f"{project}?task={bt.ls_task_id}",
                                            regions=len(bt.task.prediction["result"]))
