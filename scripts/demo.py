@@ -176,6 +176,9 @@ LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + "
                  batches are published with the client's predictions; deliver from the job page when all is accepted
   Demo crew      demo-contractor-N@labelcrew.local (N = 1..6) / {crew_password_file.read_text().strip()}
                  active, assigned, some work synced; the gold photos they labelled are scored by the worker
+  Overlap job    the console's "... 3 annotators per photo" job: 4 photos each labelled by 3 of the crew and
+                 handed in; agreement per photo on its page (least agreed first), "Accept the merged mask" in
+                 review, then Deliver: the ZIP carries the merged masks and the report their agreement
   Quality        {web}/quality/          a contractor's scores and overlays (demo-contractor-2 rubber-stamps)
                  {web}/console/quality/  staff: weakest first, per-class weaknesses, rubber-stamp flags
   Payroll        {web}/console/payroll/?week={pay_week}   50 demo contractors' timesheets (demo-contractor-1..50):

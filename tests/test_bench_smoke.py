@@ -15,7 +15,7 @@ BENCHMARKS = {
     "agreement": "agreement + merged mask",
     "cap_race": "POST rate / GET list rate:",
     "client_upload": "upload request:",
-    "delivery": "delivery per photo / PNG-encode floor per photo:",
+    "delivery": "delivery with overlap 3 / overlap 1:",
     "export_timesheets": "export XLSX -> temp file",
     "gateway": "gateway / direct (task API p95):",
     "gold_import": "PNG ZIP import again",

@@ -9,7 +9,17 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
 from annotations import labelstudio
-from annotations.models import Annotation, AssignmentEvent, Batch, BatchTask, Job, LabelStudioAccount, Task
+from annotations.models import (
+    Annotation,
+    AssignmentEvent,
+    Batch,
+    BatchState,
+    BatchTask,
+    Job,
+    LabelStudioAccount,
+    Task,
+)
+from annotations.services.agreement import photo_agreement_record
 from demo.management.commands.load_demo_job import JOB_CLIENT, JOB_NAME, demo_result
 from demo.people import demo_email
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
@@ -43,7 +53,7 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
     demo: Path, tmp_path: Path
 ) -> None:
     output = _load()
-    for step in range(1, 7):
+    for step in range(1, 9):
         assert f"\n{step}. " in f"\n{output}"
 
     job = Job.objects.get(name=f"{JOB_NAME} (640x427)", client=JOB_CLIENT)
@@ -62,7 +72,7 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
     assigned = {b.assigned_to_id for b in job.batches.all()}
     assert None not in assigned  # every batch found a holder
     assert low.pk not in assigned
-    assert not AssignmentEvent.objects.filter(contractor=low).exists()
+    assert not AssignmentEvent.objects.filter(contractor=low, batch__job=job).exists()  # auto-assign skips them
 
     annotations = list(Annotation.objects.filter(batch_task__batch__job=job).select_related("batch_task__batch"))
     assert annotations
@@ -82,6 +92,17 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
     careful = by_holder[demo_email(1)]
     assert careful.result != careful.batch_task.task.prediction["result"]
 
+    # The second job: each of its 4 photos labelled in Label Studio by all 3 of the crew, each batch handed in.
+    overlap = Job.objects.get(name=f"{JOB_NAME} (640x427), 3 annotators per photo")
+    assert overlap.annotators_per_photo == 3
+    assert set(overlap.batches.values_list("state", flat=True)) == {BatchState.HANDED_IN}
+    for task in overlap.tasks.all():
+        made = Annotation.objects.filter(batch_task__task=task, deleted=False)
+        assert sorted(made.values_list("contractor__user__email", flat=True)) == [demo_email(n) for n in (1, 2, 3)]
+    record = photo_agreement_record(task_id=overlap.tasks.order_by("id").first().pk)  # what the worker computes
+    assert len(record.annotation_ids) == 3
+    assert record.merged_result
+
     before = _counts()
     password = tmp_path / "crew-password"
     password.write_text("a demo crew password\n")
@@ -93,6 +114,7 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
         assert client.session.get("_auth_user_id") == str(contractors[demo_email(n)].user_id), demo_email(n)
     in_studio = sum(len(labelstudio.annotations_of_project(project_id=b.ls_project_id)) for b in batches)
     assert in_studio == len(annotations)
+    assert Annotation.objects.filter(batch_task__batch__job=overlap).count() == 12  # nothing made twice
 
 
 def test_a_short_crew_password_is_refused_before_anything_is_made(demo: Path, tmp_path: Path) -> None:

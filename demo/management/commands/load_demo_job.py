@@ -14,7 +14,8 @@ from annotations import labelstudio
 from annotations.models import Annotation, Batch, BatchState, Job, Task
 from annotations.services import jobs, qualification
 from annotations.services.accounts import label_studio_account_ensure
-from annotations.services.assignment import batches_auto_assign
+from annotations.services.assignment import batch_assign, batches_auto_assign
+from annotations.services.hand_in import batch_hand_in
 from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
 from common.errors import DomainError
@@ -34,6 +35,8 @@ GOLD_RATE = Decimal("0.25")
 LOW_SCORE = Decimal("0.45")  # below the job's quality threshold (0.5): auto-assignment skips them
 QUALIFICATION_TASKS = 3  # gold photos of the demo job in each new applicant's qualification round
 ANNOTATED_BATCHES = 3  # held batches of which about half of the other photos are annotated too
+OVERLAP_PHOTOS = 4  # the second demo job: these first photos of the sample, each labelled by OVERLAP people
+OVERLAP = 3
 # How a demo contractor labels a photo, by their number: per defect class, the chance that they
 # paint it as the gold does rather than leave the model's pre-annotation of it. The second one
 # submits the pre-annotation unchanged, so the quality board shows a rubber stamp.
@@ -160,6 +163,14 @@ class Command(BaseCommand):
         self._step(started, f"7. qualification round: each new applicant labels {job.qualification_tasks} of the "
                             f"job's {gold} gold photos in Label Studio")
 
+        started = time.perf_counter()
+        overlap_job, handed_in = self._overlap_job(staff=staff, contractors=contractors, skill_of=skill_of,
+                                                   seed=options["seed"])
+        if overlap_job is not None:
+            self._step(started, f"8. job {overlap_job.name!r}: {overlap_job.tasks.count()} photos, each labelled "
+                                f"by {OVERLAP} of the crew in Label Studio; {handed_in} batches handed in, their "
+                                "agreement and merged masks computed by the worker")
+
     def _job(self, *, staff: User, batch_size: int) -> tuple[Job, int, int, int]:
         manifest = settings.SAMPLE_JOB_DIR / "manifest.json"
         if not manifest.is_file():
@@ -179,6 +190,41 @@ class Command(BaseCommand):
             if batch_publish(batch_id=batch_id).published_at is not None:
                 published += 1
         return job, added, len(cut), published
+
+    def _overlap_job(self, *, staff: User, contractors: list[Contractor], skill_of: dict[int, float],
+                     seed: int) -> tuple[Job | None, int]:
+        """A second job on the sample's first photos, each going to OVERLAP of the crew (one batch each), labelled
+        in Label Studio as their skill makes them and handed in: its photos' agreement is on the job page, and a
+        reviewer can accept a photo's merged mask. None when the crew is smaller than OVERLAP."""
+        if len(contractors) < OVERLAP:
+            return None, 0
+        specs = jobs.specs_from_manifest(settings.SAMPLE_JOB_DIR / "manifest.json")[:OVERLAP_PHOTOS]
+        job, _ = jobs.job_create(
+            name=f"{JOB_NAME} ({specs[0].width}x{specs[0].height}), {OVERLAP} annotators per photo",
+            client=JOB_CLIENT, instructions=JOB_INSTRUCTIONS, specs=specs, image_source=str(settings.SAMPLE_JOB_DIR),
+            actor=staff, batch_size=OVERLAP_PHOTOS, gold_rate=Decimal(0), annotators_per_photo=OVERLAP)
+        jobs.batches_cut(job=job)
+        handed_in = 0
+        for batch, contractor in zip(job.batches.order_by("number"), contractors, strict=False):
+            batch = batch_publish(batch_id=batch.pk)
+            if batch.state == BatchState.OPEN:
+                batch = batch_assign(batch=batch, contractor=contractor, actor=staff, reason="demo: overlap job")
+            if batch.state not in (BatchState.ASSIGNED, BatchState.IN_PROGRESS):
+                continue  # a second run: handed in already
+            ls_user_id = contractor.label_studio_account.ls_user_id
+            done = {row["task"] for row in labelstudio.annotations_of_project(project_id=batch.ls_project_id)}
+            for bt in batch.batch_tasks.select_related("task").order_by("id"):
+                if bt.ls_task_id in done:
+                    continue
+                result = demo_result(task=bt.task, skill=skill_of.get(contractor.pk, HALF),
+                                     rng=random.Random(f"{seed}:{bt.task_id}:{contractor.pk}"))  # noqa: S311
+                labelstudio.call(
+                    lambda ls, task_id=bt.ls_task_id, result=result, user=ls_user_id:
+                        ls.annotations.create(id=task_id, result=result, lead_time=300.0, completed_by=user),
+                    what=f"annotate task {bt.ls_task_id}", attempts=1)
+            batch_hand_in(batch=batch, contractor=contractor)  # reads Label Studio first, as the dashboard does
+            handed_in += 1
+        return job, handed_in
 
     def _contractors(self, *, staff: User, count: int, password: str | None) -> tuple[list[Contractor], int]:
         contractors, made = [], 0
