@@ -74,8 +74,8 @@ def gateway_url(gateway: str) -> str:
     return gateway
 
 
-@pytest.fixture
-def world(sample: Path, label_studio: str) -> Iterator[World]:  # noqa: F811
+def two_published_batches(sample: Path) -> tuple[Job, Batch, Batch]:  # noqa: F811
+    """The sample job in batches of two photos, no gold; its batches P and Q published to Label Studio."""
     cache.clear()  # the gateway's cached answers of an earlier test name rows of its database
     job, _ = jobs.job_create(name="Screens", client="Refurb Co", instructions="Paint every defect.",
                              specs=jobs.specs_from_manifest(sample / "manifest.json"), image_source=str(sample),
@@ -85,6 +85,12 @@ def world(sample: Path, label_studio: str) -> Iterator[World]:  # noqa: F811
     for batch in (p, q):
         batch_publish(batch_id=batch.pk)
         batch.refresh_from_db()
+    return job, p, q
+
+
+@pytest.fixture
+def world(sample: Path, label_studio: str) -> Iterator[World]:  # noqa: F811
+    job, p, q = two_published_batches(sample)
     a = fresh(OnboardingState.ACTIVE)
     label_studio_account_ensure(contractor=a)
     assignment.batch_assign(batch=p, contractor=a, actor=None, reason="test")

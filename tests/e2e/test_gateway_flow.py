@@ -4,22 +4,20 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.test import Client
 from playwright.sync_api import Page, Response, expect
 from pytest_django.live_server_helper import LiveServer
 
 from annotations import labelstudio
 from annotations.models import Annotation, Batch, Job
-from annotations.services import assignment, jobs
+from annotations.services import assignment
 from annotations.services.accounts import label_studio_account_ensure
-from annotations.services.publishing import batch_publish
 from annotations.services.sync import sync_poll
+from tests.annotations.test_gateway import two_published_batches
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import UserFactory, contractor_in_state
 from workforce.models import Contractor, OnboardingState
@@ -31,16 +29,8 @@ pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 def batches(sample: Path, label_studio: str, gateway: str, settings: object  # noqa: F811
             ) -> Iterator[tuple[Job, Batch, Batch]]:
     """P and Q published, with their webhooks to this session's live server (the gateway fixture made it SITE_URL)."""
-    cache.clear()
     settings.LABEL_STUDIO_WEBHOOK_SECRET = "gateway-e2e-webhook-secret"  # type: ignore[attr-defined]
-    job, _ = jobs.job_create(name="Screens", client="Refurb Co", instructions="Paint every defect.",
-                             specs=jobs.specs_from_manifest(sample / "manifest.json"), image_source=str(sample),
-                             actor=None, batch_size=2, gold_rate=Decimal("0"))
-    jobs.batches_cut(job=job)
-    p, q = job.batches.order_by("number")[:2]
-    for batch in (p, q):
-        batch_publish(batch_id=batch.pk)
-        batch.refresh_from_db()
+    job, p, q = two_published_batches(sample)
     yield job, p, q
     for batch in (p, q):
         labelstudio.project_delete(project_id=batch.ls_project_id)
