@@ -1,0 +1,56 @@
+"""manage.py seed_scale at a small size: consistent rows in every table the console reads, an empty database only."""
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, F, Q, Sum
+from django.test import Client
+
+from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, QualityScore, ReviewState
+from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
+from workforce.models import Contractor, OnboardingState, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_fills_an_empty_database_consistently_and_refuses_one_that_holds_anything() -> None:
+    out = StringIO()
+    call_command("seed_scale", "--contractors", "45", "--tasks", "300", "--annotations", "400", "--scores", "20",
+                 stdout=out)
+    assert "45 contractors, 3 jobs, 1,300 tasks in 130 batches, 400 annotations, 20 quality scores" in out.getvalue()
+    assert Contractor.objects.filter(state=OnboardingState.ACTIVE).count() == 45
+    assert Contractor.objects.values("country").distinct().count() == 40
+    big = Job.objects.get(name="Screens at scale")
+    assert (big.tasks.count(), big.batches.count()) == (300, 30)
+    assert big.pay_terms_changes.count() == 1  # made by job_create: its opening terms
+    # Every batch holds 10 work photos and one hidden gold photo of its job; held ones have a holder and an event.
+    per_batch = Batch.objects.annotate(photos=Count("batch_tasks"), gold=Count("batch_tasks", filter=Q(
+        batch_tasks__is_gold=True)))
+    assert set(per_batch.values_list("photos", "gold")) == {(11, 1)}
+    assert not Batch.objects.filter(state=BatchState.OPEN, assigned_to__isnull=False).exists()
+    assert not Batch.objects.exclude(state=BatchState.OPEN).filter(assigned_to__isnull=True).exists()
+    assert not Batch.objects.exclude(state=BatchState.OPEN).filter(assignment_events__isnull=True).exists()
+    assert not BatchTask.objects.filter(is_gold=True).exclude(task__job=F("batch__job")).exists()
+    assert not Annotation.objects.exclude(contractor=F("batch_task__batch__assigned_to")).exists()
+    assert not Annotation.objects.filter(batch_task__batch__state__in=(BatchState.OPEN, BatchState.ASSIGNED)).exists()
+    assert not Annotation.objects.filter(batch_task__batch__state=BatchState.DONE, batch_task__is_gold=False).exclude(
+        review_state=ReviewState.ACCEPTED).exists()
+    assert not QualityScore.objects.filter(annotation__batch_task__is_gold=False).exists()
+    assert Annotation.objects.values("ls_annotation_id").distinct().count() == 400
+    # Four pay weeks per contractor under the cap, each timesheet the sum of its entries; the oldest paid.
+    assert Timesheet.objects.count() == 45 * 4
+    assert not Timesheet.objects.filter(work_minutes__gt=20 * 60).exists()
+    sums = dict(TimeEntry.objects.values_list("timesheet").annotate(m=Sum("minutes")))
+    assert all(sums.get(s.pk, 0) == s.work_minutes for s in Timesheet.objects.all())
+    run = PayRun.objects.get()
+    assert set(Timesheet.objects.filter(week_start=run.week_start).values_list("state", flat=True)) == {
+        TimesheetState.PAID}
+    assert Statement.objects.filter(pay_run=run).count() == Timesheet.objects.filter(
+        week_start=run.week_start, work_minutes__gt=0).count()
+
+    staff = Client()
+    staff.force_login(User.objects.get(email="scale-staff@labelcrew.local"))
+    assert staff.get(f"/console/jobs/{big.pk}/").status_code == 200
+    with pytest.raises(CommandError, match=r"^seed_scale fills only an empty, migrated database; this one holds 46 "
+                                           r"users, 3 jobs, 45 contractors\. Point DATABASE_URL at a new database\.$"):
+        call_command("seed_scale", "--contractors", "5", "--tasks", "20")
