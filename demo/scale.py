@@ -24,6 +24,7 @@ from annotations.models import (
     AssignmentAction,
     AssignmentEvent,
     Batch,
+    BatchKind,
     BatchState,
     BatchTask,
     GoldSource,
@@ -47,6 +48,7 @@ CENT = Decimal("0.01")
 WEEKS = 4
 BATCH_SIZE = 10
 SMALL_JOB_TASKS = 500
+QUALIFICATION_PHOTOS = 5
 # (country, time zone, languages): 40 countries where entry-level annotation work is done.
 COUNTRIES = (
     ("PH", "Asia/Manila", ["en", "fil"]), ("IN", "Asia/Kolkata", ["en", "hi"]), ("KE", "Africa/Nairobi", ["en", "sw"]),
@@ -79,6 +81,7 @@ class ScaleSummary:
     jobs: int
     tasks: int
     batches: int
+    rounds: int
     annotations: int
     scores: int
     time_entries: int
@@ -164,13 +167,53 @@ def _annotations(rows: list[BatchTask], batches: dict[int, Batch], wanted: int, 
     return Annotation.objects.bulk_create(made, batch_size=5000)
 
 
+def _qualification_rounds(job: Job, contractors: list[Contractor], gold: list[Task], rng: random.Random,
+                          now: datetime, first_id: int, wanted: int) -> list[Annotation]:
+    """Each contractor's finished qualification round on the big job: QUALIFICATION_PHOTOS gold photos, answered
+    (up to `wanted` answers)."""
+    number = (job.batches.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    rounds = Batch.objects.bulk_create([Batch(
+        job=job, number=number + n, kind=BatchKind.QUALIFICATION, state=BatchState.DONE, assigned_to=c,
+        ls_project_id=LS_ID_BASE + 50_000 + c.pk, published_at=now - timedelta(days=40),
+        assigned_at=now - timedelta(days=40), started_at=now - timedelta(days=40))
+        for n, c in enumerate(contractors)], batch_size=2000)
+    AssignmentEvent.objects.bulk_create([AssignmentEvent(batch=b, contractor=b.assigned_to,
+                                                         action=AssignmentAction.ASSIGN, reason="qualification round")
+                                         for b in rounds], batch_size=5000)
+    per_round = min(QUALIFICATION_PHOTOS, len(gold))
+    rows = BatchTask.objects.bulk_create([BatchTask(batch=b, task=t, is_gold=True)
+                                          for b in rounds for t in rng.sample(gold, per_round)], batch_size=5000)
+    by_batch = {b.pk: b for b in rounds}
+    return Annotation.objects.bulk_create([Annotation(
+        ls_annotation_id=first_id + n, batch_task=bt, contractor=by_batch[bt.batch_id].assigned_to, result=[],
+        lead_time=round(rng.uniform(60, 900), 1), review_state=ReviewState.PENDING,
+        ls_created_at=now - timedelta(days=39)) for n, bt in enumerate(rows[:max(wanted, 0)])], batch_size=5000)
+
+
+def _superseded(rows: list[BatchTask], batches: dict[int, Batch], wanted: int, rng: random.Random,
+                first_id: int) -> list[Annotation]:
+    """Earlier attempts their makers deleted in Label Studio (kept, marked deleted, as the sync keeps them), up to
+    `wanted`, on photos of batches in progress or later."""
+    held = [bt for bt in rows if batches[bt.batch_id].state not in (BatchState.OPEN, BatchState.ASSIGNED)]
+    if not held or wanted <= 0:
+        return []
+    made = []
+    for n in range(wanted):
+        bt = held[rng.randrange(len(held))]
+        batch = batches[bt.batch_id]
+        made.append(Annotation(ls_annotation_id=first_id + n, batch_task=bt, contractor=batch.assigned_to, result=[],
+                               lead_time=round(rng.uniform(30, 300), 1), deleted=True,
+                               ls_created_at=batch.assigned_at + timedelta(minutes=rng.uniform(1, 60))))
+    return Annotation.objects.bulk_create(made, batch_size=5000)
+
+
 def _scores(annotations: list[Annotation], gold_of: dict[int, GoldVersion], wanted: int,
             rng: random.Random) -> int:
     labels = [c.label for c in DEFECT_CLASSES]
     scores = []
     for annotation in annotations:
         gold = gold_of.get(annotation.batch_task.task_id)
-        if gold is None or not annotation.batch_task.is_gold or len(scores) >= wanted:
+        if gold is None or not annotation.batch_task.is_gold or annotation.deleted or len(scores) >= wanted:
             continue
         iou = round(rng.betavariate(6, 2), 4)
         scores.append(QualityScore(
@@ -260,11 +303,16 @@ def scale_seed(*, contractors: int = 1000, tasks: int = 10_000, annotations: int
     gold_tasks = {bt.task_id for bt in all_rows if bt.is_gold}
     golds = GoldVersion.objects.bulk_create([GoldVersion(task_id=pk, version=1, result=[], source=GoldSource.IMPORT,
                                                          created_by=staff) for pk in sorted(gold_tasks)])
-    # Gold answers first, so the scores have annotations to judge; then the work photos up to the number wanted.
+    gold_of = {g.task_id: g for g in golds}
+    # The qualification rounds first (every contractor qualified on gold), then the gold answers of the work
+    # batches, so the scores have answers to judge; then the work photos, then earlier deleted attempts.
+    made = _qualification_rounds(jobs[0], crew, list(jobs[0].tasks.filter(pk__in=gold_tasks).order_by("pk")), rng,
+                                 now, LS_ID_BASE, annotations)
     ordered = sorted(all_rows, key=lambda bt: (not bt.is_gold, bt.pk))
-    made = _annotations(ordered, batches_by_id, annotations, rng, now, LS_ID_BASE)
-    scored = _scores(made, {g.task_id: g for g in golds}, scores, rng)
+    made += _annotations(ordered, batches_by_id, annotations - len(made), rng, now, LS_ID_BASE + 10_000_000)
+    made += _superseded(all_rows, batches_by_id, annotations - len(made), rng, LS_ID_BASE + 20_000_000)
+    scored = _scores(made, gold_of, scores, rng)
     entries, sheets, statements = _time(crew, jobs[0], staff, rng, now)
-    return ScaleSummary(contractors=len(crew), jobs=len(jobs), tasks=all_tasks, batches=all_batches,
+    return ScaleSummary(contractors=len(crew), jobs=len(jobs), tasks=all_tasks, batches=all_batches, rounds=len(crew),
                         annotations=len(made), scores=scored, time_entries=entries, timesheets=sheets,
                         statements=statements)

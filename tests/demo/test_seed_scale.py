@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q, Sum
 from django.test import Client
 
-from annotations.models import Annotation, Batch, BatchState, BatchTask, Job, QualityScore, ReviewState
+from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job, QualityScore, ReviewState
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from workforce.models import Contractor, OnboardingState, User
 
@@ -15,17 +15,18 @@ pytestmark = pytest.mark.django_db
 
 def test_it_fills_an_empty_database_consistently_and_refuses_one_that_holds_anything() -> None:
     out = StringIO()
-    call_command("seed_scale", "--contractors", "45", "--tasks", "300", "--annotations", "400", "--scores", "20",
+    call_command("seed_scale", "--contractors", "45", "--tasks", "300", "--annotations", "1500", "--scores", "20",
                  stdout=out)
-    assert "45 contractors, 3 jobs, 1,300 tasks in 130 batches, 400 annotations, 20 quality scores" in out.getvalue()
+    assert ("45 contractors, 3 jobs, 1,300 tasks in 130 batches, 45 qualification rounds, 1,500 annotations, "
+            "20 quality scores") in out.getvalue()
     assert Contractor.objects.filter(state=OnboardingState.ACTIVE).count() == 45
     assert Contractor.objects.values("country").distinct().count() == 40
     big = Job.objects.get(name="Screens at scale")
-    assert (big.tasks.count(), big.batches.count()) == (300, 30)
+    assert (big.tasks.count(), big.batches.filter(kind=BatchKind.WORK).count()) == (300, 30)  # + 45 rounds
     assert big.pay_terms_changes.count() == 1  # made by job_create: its opening terms
     # Every batch holds 10 work photos and one hidden gold photo of its job; held ones have a holder and an event.
-    per_batch = Batch.objects.annotate(photos=Count("batch_tasks"), gold=Count("batch_tasks", filter=Q(
-        batch_tasks__is_gold=True)))
+    per_batch = Batch.objects.filter(kind=BatchKind.WORK).annotate(
+        photos=Count("batch_tasks"), gold=Count("batch_tasks", filter=Q(batch_tasks__is_gold=True)))
     assert set(per_batch.values_list("photos", "gold")) == {(11, 1)}
     assert not Batch.objects.filter(state=BatchState.OPEN, assigned_to__isnull=False).exists()
     assert not Batch.objects.exclude(state=BatchState.OPEN).filter(assigned_to__isnull=True).exists()
@@ -33,10 +34,14 @@ def test_it_fills_an_empty_database_consistently_and_refuses_one_that_holds_anyt
     assert not BatchTask.objects.filter(is_gold=True).exclude(task__job=F("batch__job")).exists()
     assert not Annotation.objects.exclude(contractor=F("batch_task__batch__assigned_to")).exists()
     assert not Annotation.objects.filter(batch_task__batch__state__in=(BatchState.OPEN, BatchState.ASSIGNED)).exists()
-    assert not Annotation.objects.filter(batch_task__batch__state=BatchState.DONE, batch_task__is_gold=False).exclude(
+    assert not Annotation.objects.filter(batch_task__batch__state=BatchState.DONE, batch_task__is_gold=False,
+                                         deleted=False).exclude(
         review_state=ReviewState.ACCEPTED).exists()
     assert not QualityScore.objects.filter(annotation__batch_task__is_gold=False).exists()
-    assert Annotation.objects.values("ls_annotation_id").distinct().count() == 400
+    rounds = Batch.objects.filter(kind=BatchKind.QUALIFICATION, state=BatchState.DONE)
+    assert rounds.values("assigned_to").distinct().count() == 45  # every contractor qualified
+    assert Annotation.objects.filter(deleted=True).exists()  # earlier attempts, deleted in Label Studio
+    assert Annotation.objects.values("ls_annotation_id").distinct().count() == 1500
     # Four pay weeks per contractor under the cap, each timesheet the sum of its entries; the oldest paid.
     assert Timesheet.objects.count() == 45 * 4
     assert not Timesheet.objects.filter(work_minutes__gt=20 * 60).exists()

@@ -29,7 +29,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         self.stdout.write(
             f"Seeded in {time.perf_counter() - started:.1f} s: {made.contractors:,} contractors, {made.jobs} jobs, "
-            f"{made.tasks:,} tasks in {made.batches:,} batches, {made.annotations:,} annotations, {made.scores:,} "
+            f"{made.tasks:,} tasks in {made.batches:,} batches, {made.rounds:,} qualification rounds, "
+            f"{made.annotations:,} annotations, {made.scores:,} "
             f"quality scores, {made.time_entries:,} time entries in {made.timesheets:,} timesheets, "
             f"{made.statements:,} statements paid by one pay run. Staff user: scale-staff@labelcrew.local "
             "(set a password with manage.py ensure_staff_user).")
