@@ -1,21 +1,30 @@
 """Reads of jobs for the staff console: progress counts and the progress CSV's rows."""
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from annotations.models import BatchTask, Job, ReviewState
+from annotations.models import Annotation, Batch, BatchTask, Job, ReviewState, Task
+
+
+def _per_job(rows: QuerySet, job_field: str, counted: str) -> Coalesce:
+    """COUNT(DISTINCT counted) of `rows` for the outer job, as a correlated subquery: each count reads only its own
+    rows, instead of one GROUP BY over the product of tasks x batch tasks x annotations x batches."""
+    return Coalesce(Subquery(rows.filter(**{job_field: OuterRef("pk")}).order_by().values(job_field)
+                             .annotate(n=Count(counted, distinct=True)).values("n")[:1]), 0)
 
 
 def jobs_with_progress() -> QuerySet[Job]:
-    """Per job: tasks, annotated, reviewed, accepted and gold tasks — one query for all jobs."""
-    live = Q(tasks__batch_tasks__annotations__deleted=False, tasks__batch_tasks__annotations__was_cancelled=False)
+    """Per job: tasks, annotated, reviewed, accepted and gold tasks, and batches - one query for all jobs, each
+    count a subquery over its own rows (measured on seed_scale's 10,000-task job: see the README)."""
+    live = Annotation.objects.filter(deleted=False, was_cancelled=False)
+    task = "batch_task__task"
     return Job.objects.annotate(
-        n_tasks=Count("tasks", distinct=True),
-        n_gold=Count("tasks", filter=Q(tasks__gold_result__isnull=False), distinct=True),
-        n_batches=Count("batches", distinct=True),
-        n_annotated=Count("tasks", filter=live, distinct=True),
-        n_reviewed=Count("tasks", filter=Q(tasks__batch_tasks__annotations__review_state__in=[
-            ReviewState.ACCEPTED, ReviewState.REWORK]), distinct=True),
-        n_accepted=Count("tasks", filter=Q(tasks__batch_tasks__annotations__review_state=ReviewState.ACCEPTED),
-                         distinct=True),
+        n_tasks=_per_job(Task.objects.all(), "job", "id"),
+        n_gold=_per_job(Task.objects.filter(gold_result__isnull=False), "job", "id"),
+        n_batches=_per_job(Batch.objects.all(), "job", "id"),
+        n_annotated=_per_job(live, f"{task}__job", task),
+        n_reviewed=_per_job(Annotation.objects.filter(review_state__in=[ReviewState.ACCEPTED, ReviewState.REWORK]),
+                            f"{task}__job", task),
+        n_accepted=_per_job(Annotation.objects.filter(review_state=ReviewState.ACCEPTED), f"{task}__job", task),
     ).order_by("-created_at")
 
 

@@ -7,6 +7,7 @@ from django.db.models import Count, F, Q, Sum
 from django.test import Client
 
 from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job, QualityScore, ReviewState
+from annotations.selectors.jobs import jobs_with_progress
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from workforce.models import Contractor, OnboardingState, User
 
@@ -59,3 +60,21 @@ def test_it_fills_an_empty_database_consistently_and_refuses_one_that_holds_anyt
     with pytest.raises(CommandError, match=r"^seed_scale fills only an empty, migrated database; this one holds 46 "
                                            r"users, 3 jobs, 45 contractors\. Point DATABASE_URL at a new database\.$"):
         call_command("seed_scale", "--contractors", "5", "--tasks", "20")
+
+
+def test_the_jobs_progress_counts_each_photo_once_however_many_annotations_and_batches_it_has() -> None:
+    call_command("seed_scale", "--contractors", "30", "--tasks", "200", "--annotations", "1200", "--scores", "10",
+                 stdout=StringIO())
+    big = jobs_with_progress().get(name="Screens at scale")
+    live = Annotation.objects.filter(batch_task__task__job=big, deleted=False, was_cancelled=False)
+    assert big.n_tasks == 200
+    assert big.n_gold == Job.objects.get(pk=big.pk).tasks.filter(gold_result__isnull=False).count() == 20
+    assert big.n_batches == big.batches.count() == 20 + 30  # work batches and the qualification rounds
+    assert big.n_annotated == live.values("batch_task__task").distinct().count()
+    assert big.n_accepted == Annotation.objects.filter(batch_task__task__job=big, review_state=ReviewState.ACCEPTED
+                                                       ).values("batch_task__task").distinct().count()
+    assert Annotation.objects.filter(batch_task__task__job=big).count() > big.n_annotated  # several per photo
+    second = jobs_with_progress().get(name="Screens, second client")
+    assert second.n_tasks == 500
+    assert second.n_annotated == Annotation.objects.filter(batch_task__task__job=second, deleted=False).values(
+        "batch_task__task").distinct().count()
