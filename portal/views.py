@@ -20,7 +20,7 @@ from annotations.selectors.agreement import SHOWN, job_agreements
 from annotations.selectors.batch_work import contractor_work_batches
 from annotations.selectors.batches import batch_state_counts, contractor_batches, job_batches
 from annotations.selectors.deliveries import job_deliveries
-from annotations.selectors.jobs import jobs_with_progress
+from annotations.selectors.jobs import job_with_progress
 from annotations.selectors.qualification import qualification_round
 from annotations.selectors.quality import quality_rollups
 from annotations.services import client_import, jobs, publishing
@@ -200,7 +200,9 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(jobs_with_progress(), pk=pk)
+    job = job_with_progress(pk)
+    if job is None:
+        raise Http404("No such job.")
     state = request.GET.get("state", "")
     page = Paginator(job_batches(job=job, state=state), 100).get_page(request.GET.get("page"))
     terms_history = pay_terms_history(job=job)

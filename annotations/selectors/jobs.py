@@ -28,6 +28,23 @@ def jobs_with_progress() -> QuerySet[Job]:
     ).order_by("-created_at")
 
 
+def job_with_progress(pk: int) -> Job | None:
+    """One job with the counts jobs_with_progress gives each job (n_tasks ... n_accepted), its annotations read in
+    one pass (three conditional distinct counts) instead of three subqueries: the job page."""
+    job = Job.objects.filter(pk=pk).first()
+    if job is None:
+        return None
+    task = "batch_task__task"
+    counts = Annotation.objects.filter(batch_task__task__job=job).aggregate(
+        n_annotated=Count(task, distinct=True, filter=Q(deleted=False, was_cancelled=False)),
+        n_reviewed=Count(task, distinct=True, filter=Q(review_state__in=[ReviewState.ACCEPTED, ReviewState.REWORK])),
+        n_accepted=Count(task, distinct=True, filter=Q(review_state=ReviewState.ACCEPTED)))
+    tasks = job.tasks.aggregate(n_tasks=Count("id"), n_gold=Count("id", filter=Q(gold_result__isnull=False)))
+    for name, value in {**counts, **tasks, "n_batches": job.batches.count()}.items():
+        setattr(job, name, value)
+    return job
+
+
 def progress_rows(*, job: Job) -> QuerySet[BatchTask]:
     """One row per task of the job's batches, for the progress CSV."""
     return (BatchTask.objects.filter(batch__job=job)

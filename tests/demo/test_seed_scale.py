@@ -7,7 +7,7 @@ from django.db.models import Count, F, Q, Sum
 from django.test import Client
 
 from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job, QualityScore, ReviewState
-from annotations.selectors.jobs import jobs_with_progress
+from annotations.selectors.jobs import job_with_progress, jobs_with_progress
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from workforce.models import Contractor, OnboardingState, User
 
@@ -74,6 +74,10 @@ def test_the_jobs_progress_counts_each_photo_once_however_many_annotations_and_b
     assert big.n_accepted == Annotation.objects.filter(batch_task__task__job=big, review_state=ReviewState.ACCEPTED
                                                        ).values("batch_task__task").distinct().count()
     assert Annotation.objects.filter(batch_task__task__job=big).count() > big.n_annotated  # several per photo
+    one = job_with_progress(big.pk)  # the job page's single job, read in one pass over its annotations
+    assert [getattr(one, f"n_{n}") for n in ("tasks", "gold", "batches", "annotated", "reviewed", "accepted")] == [
+        getattr(big, f"n_{n}") for n in ("tasks", "gold", "batches", "annotated", "reviewed", "accepted")]
+    assert job_with_progress(10**9) is None
     second = jobs_with_progress().get(name="Screens, second client")
     assert second.n_tasks == 500
     assert second.n_annotated == Annotation.objects.filter(batch_task__task__job=second, deleted=False).values(
