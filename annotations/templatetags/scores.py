@@ -14,6 +14,7 @@ def score(value: Decimal | float | str | None) -> str:
     if value is None or value == "":
         return "—"
     try:
-        return str(Decimal(str(value)).quantize(SCORE, rounding=ROUND_HALF_UP))
+        number = Decimal(str(value))
     except ArithmeticError:
         return "—"
+    return str(number.quantize(SCORE, rounding=ROUND_HALF_UP)) if number.is_finite() else "—"

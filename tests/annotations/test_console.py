@@ -2,6 +2,7 @@
 import csv
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from annotations.models import (
     Task,
 )
 from annotations.services import jobs
+from annotations.templatetags.scores import score as score_filter
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import ContractorFactory, UserFactory, batch_held_by, contractor_in_state, job_plain
 from workforce.models import OnboardingState, User
@@ -165,6 +167,14 @@ def test_console_pages_cost_the_same_queries_for_few_rows_as_for_many(
             ["/console/", f"/console/jobs/{big.pk}/", f"/console/jobs/{big.pk}/progress.csv", "/console/review/"]]
     assert big.batches.count() == 5
     assert many == few
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (1.0, "1.00"), (Decimal("0.9600"), "0.96"), (0.455, "0.46"), ("0.5", "0.50"), (None, "—"), ("", "—"),
+    ("abc", "—"), (float("nan"), "—"),
+])
+def test_every_score_on_the_console_reads_with_two_decimals(value: object, shown: str) -> None:
+    assert score_filter(value) == shown
 
 
 def _gold_answers_handed_in(score: Callable[..., QualityScore], n: int) -> list[QualityScore]:
