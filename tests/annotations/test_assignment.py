@@ -302,9 +302,10 @@ def test_a_score_just_under_the_threshold_is_not_shown_as_equal_to_it(job: Job) 
 
 def test_a_batch_not_started_in_time_is_offered_again(job: Job, staff: User) -> None:
     ana = contractor_in_state(S.ACTIVE)
-    batch = batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
-    batch_assign(batch=_batch(job, 2), contractor=ana, actor=staff)
-    _annotate(ana, _batch(job, 2), lead_time=60)  # started this one
+    first, second, _ = _gold_apart(job)  # the sample's gold photos are drawn per job: two batches may share one
+    batch = batch_assign(batch=first, contractor=ana, actor=staff)
+    batch_assign(batch=second, contractor=ana, actor=staff)
+    _annotate(ana, second, lead_time=60)  # started this one
     assert batches_reclaim_stale(now=batch.assigned_at + timedelta(hours=job.start_within_hours - 1)) == []
 
     events = batches_reclaim_stale(now=batch.assigned_at + timedelta(hours=job.start_within_hours))
@@ -313,7 +314,7 @@ def test_a_batch_not_started_in_time_is_offered_again(job: Job, staff: User) -> 
     assert "not started within 24 h" in events[0].reason
     batch.refresh_from_db()
     assert (batch.state, batch.assigned_to, batch.deadline_at) == (BatchState.OPEN, None, None)
-    assert _batch(job, 2).assigned_to == ana
+    assert _batch(job, second.number).assigned_to == ana
 
 
 def test_an_overdue_batch_is_offered_again_and_its_partial_work_stays_credited(job: Job, staff: User) -> None:
