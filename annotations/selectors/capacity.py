@@ -6,7 +6,7 @@ payroll registers (annotations.selectors.weekly_hours), never by importing payro
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -94,7 +94,7 @@ class CapacityRow:
     # Tasks of the smallest open published batch of the job, 0 when none is open: a contractor
     # who has not the hours for it receives nothing from auto-assign.
     smallest_open_batch_tasks: int = 0
-    can_receive: bool = field(default=False)  # receive_verdict's answer, filled in by capacity_board
+    can_receive: bool = False  # receive_verdict's answer, filled in by capacity_board
     why_not: str = ""  # receive_verdict's reason when can_receive is False
 
 
