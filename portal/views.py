@@ -119,7 +119,11 @@ def label_studio_password_view(request: HttpRequest, contractor: Contractor) -> 
 @staff_required
 def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
-    form = StaffDecisionForm(request.POST or None)
+    qualification = qualification_round(contractor_id=contractor.pk)
+    # Approving with photos of the round unscored asks for a tick first (the form's check; see its docstring).
+    unscored = max(qualification.tasks - qualification.scored, 0) if qualification else 0
+    form = StaffDecisionForm(request.POST or None, unscored=unscored,
+                             photos=qualification.tasks if qualification else 0)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if run_service(request, lambda: contractor_decide(
@@ -132,7 +136,7 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "transitions": contractor_transitions(contractor),
         "declaration": tax_declaration_latest(contractor),
         "missing": profile_missing(contractor),
-        "qualification": qualification_round(contractor_id=contractor.pk),
+        "qualification": qualification,
         "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL,
     })
 

@@ -62,13 +62,37 @@ class ApplicantFilterForm(forms.Form):
 
 
 class StaffDecisionForm(AccessibleForm):
-    action = forms.ChoiceField(choices=[(a, a.capitalize()) for a in STAFF_ACTIONS])
+    """A staff decision on a contractor. Nothing is preselected: approving by a stray click is too easy.
+
+    With `unscored` of `photos` qualification photos still unscored, approving needs the confirm box. That is
+    a confirmation of the reader of this page, not a rule of the domain (staff may approve without a round,
+    and the API and bulk decisions do not ask), so it lives here and contractor_decide stays the one writer.
+    """
+
+    action = forms.ChoiceField(choices=[("", "Choose…"), *((a, a.capitalize()) for a in STAFF_ACTIONS)],
+                               error_messages={"required": "Choose an action."})
     reason = forms.CharField(max_length=500, required=False, widget=forms.TextInput,
                              validators=[validate_printable],
                              help_text="Required to reject or pause; the contractor reads it.")
     qualification_score = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, required=False,
                                              help_text="0 to 1. Recorded by itself once the qualification round "
                                                        "is scored; fill it only to override that score.")
+
+    def __init__(self, *args: object, unscored: int = 0, photos: int = 0, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.unscored = unscored
+        if unscored:
+            self.fields["confirm_unscored"] = forms.BooleanField(
+                required=False, label=f"Approve although {unscored} of {photos} qualification photos are not "
+                                      "scored",
+                help_text="The round's score is not final until every photo is scored.")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.unscored and data.get("action") == "approve" and not data.get("confirm_unscored"):
+            self.add_error("confirm_unscored", f"{self.unscored} qualification photo(s) are not scored yet: tick "
+                                               "the box to approve anyway, or wait for the scores.")
+        return data
 
 
 class AgreementPublishForm(AccessibleForm):

@@ -6,15 +6,15 @@ payroll registers (annotations.selectors.weekly_hours), never by importing payro
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Window
+from django.db.models import Count, F, IntegerField, Min, OuterRef, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from annotations.models import Annotation, Batch, Job
+from annotations.models import Annotation, Batch, BatchKind, BatchState, Job
 from annotations.selectors.batches import HELD_STATES, held_task_counts
 from annotations.selectors.quality import quality_rollups
 from annotations.selectors.weekly_hours import weekly_hours
@@ -83,7 +83,7 @@ def remaining_capacity_hours(*, contractor: Contractor, job: Job, now: datetime)
 class CapacityRow:
     contractor_id: int
     name: str
-    can_receive: bool  # active and every current agreement accepted
+    agreements_accepted: bool  # active and every current agreement accepted (what a manual assignment needs first)
     quality: Decimal | None  # the rolling score on gold once one task is scored, else the qualification score
     cap: Decimal
     logged: Decimal
@@ -91,10 +91,42 @@ class CapacityRow:
     remaining: Decimal
     hours_per_task: Decimal
     open_batches: int  # batches of this job the contractor holds and has not handed in
+    # Tasks of the smallest open published batch of the job, 0 when none is open: a contractor
+    # who has not the hours for it receives nothing from auto-assign.
+    smallest_open_batch_tasks: int = 0
+    can_receive: bool = False  # receive_verdict's answer, filled in by capacity_board
+    why_not: str = ""  # receive_verdict's reason when can_receive is False
+
+
+def receive_verdict(row: CapacityRow, job: Job, *, needed_hours: Decimal | None = None) -> tuple[bool, str]:
+    """Whether auto-assign may give this contractor a batch of the job, and if not, why not.
+
+    The one rule the capacity board shows and batches_auto_assign applies, so the two cannot drift.
+    needed_hours is the estimate of the batch at hand; without it, the smallest open batch's.
+    (Auto-assign also skips a batch holding a photo the contractor already had; that depends on
+    the batch, so the board cannot say it per contractor.)
+    """
+    if not row.agreements_accepted:
+        return False, "has not accepted every current agreement"
+    if row.quality is None:
+        return False, "no quality score yet"
+    if row.quality < job.quality_threshold:
+        shown = f"{row.quality:.2f}"
+        if Decimal(shown) >= job.quality_threshold:  # 0.499 against 0.50 must not read "0.50 (0.50)"
+            shown = f"{row.quality:.4f}"
+        return False, f"below the job's quality threshold {job.quality_threshold:.2f} ({shown})"
+    if row.open_batches >= job.max_open_batches:
+        return False, f"holds {row.open_batches} open batches (at most {job.max_open_batches})"
+    needed = row.smallest_open_batch_tasks * row.hours_per_task if needed_hours is None else needed_hours
+    if row.remaining <= 0 or row.remaining < needed:
+        left = f"{max(row.remaining, Decimal(0)):.2f} h left this week"
+        return False, f"{left}, a batch needs about {needed:.2f} h" if needed > 0 else left
+    return True, ""
 
 
 def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow]:
-    """Every active contractor's room for this job's work, in a constant number of queries.
+    """Every active contractor's room for this job's work, and whether auto-assign would give them a batch,
+    in a constant number of queries.
 
     Ordered as auto-assignment picks: best quality first, then most remaining hours, then id.
     """
@@ -119,16 +151,21 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
     logged = _hours_logged_by_contractor(ids, now=now)
     cap = weekly_hours().weekly_cap_hours(job, now)
     rollups = quality_rollups(ids)
+    smallest = (Batch.objects.filter(job=job, kind=BatchKind.WORK, state=BatchState.OPEN, assigned_to__isnull=True,
+                                     published_at__isnull=False)
+                .annotate(n=Count("batch_tasks")).aggregate(smallest=Min("n"))["smallest"] or 0)
     rows = []
     for c in contractors:
         reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
         rolling = rollups[c.pk].score
-        rows.append(CapacityRow(
-            contractor_id=c.pk, name=str(c), can_receive=agreement_ids <= accepted[c.pk],
+        row = CapacityRow(
+            contractor_id=c.pk, name=str(c), agreements_accepted=agreement_ids <= accepted[c.pk],
             quality=c.qualification_score if rolling is None else Decimal(str(round(rolling, 4))),
             cap=cap, logged=logged[c.pk].quantize(HOURS),
             reserved=reserved.quantize(HOURS), remaining=(cap - logged[c.pk] - reserved),
-            hours_per_task=per_task[c.pk], open_batches=c.open_batches,
-        ))
+            hours_per_task=per_task[c.pk], open_batches=c.open_batches, smallest_open_batch_tasks=smallest,
+        )
+        can, why_not = receive_verdict(row, job)
+        rows.append(replace(row, can_receive=can, why_not=why_not))
     rows.sort(key=lambda r: (-(r.quality or 0), -r.remaining, r.contractor_id))
     return rows

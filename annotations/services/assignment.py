@@ -1,4 +1,5 @@
 """Who works on which batch: assigning by hand or automatically (within capacity), reassigning and reclaiming."""
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -24,7 +25,12 @@ from annotations.selectors.batches import (
     photos_held_before,
     stale_reason,
 )
-from annotations.selectors.capacity import capacity_board, estimated_batch_hours, remaining_capacity_hours
+from annotations.selectors.capacity import (
+    capacity_board,
+    estimated_batch_hours,
+    receive_verdict,
+    remaining_capacity_hours,
+)
 from common.errors import Conflict, DomainError
 from workforce.models import Contractor, OnboardingState, User
 from workforce.selectors.standing import can_receive_batches
@@ -167,29 +173,26 @@ def batches_auto_assign(*, job: Job, actor: User | None, now: datetime | None = 
     candidates = {c.pk: c for c in Contractor.objects.select_for_update().filter(
         state=OnboardingState.ACTIVE, anonymized_at__isnull=True,
     ).order_by("pk")}
-    board = [row for row in capacity_board(job, now=now)
-             if row.contractor_id in candidates and row.can_receive and row.quality is not None
-             and row.quality >= job.quality_threshold]
-    remaining = {row.contractor_id: row.remaining for row in board}
-    open_batches = {row.contractor_id: row.open_batches for row in board}
-    per_task = {row.contractor_id: row.hours_per_task for row in board}
-    quality = {row.contractor_id: row.quality for row in board}
+    # receive_verdict is the board's "Can receive": whoever it refuses now is refused every batch here too
+    # (holding more batches or fewer hours only makes it worse), so only the rest are tried.
+    board = {row.contractor_id: row for row in capacity_board(job, now=now)
+             if row.contractor_id in candidates and row.can_receive}
     tasks = batch_task_counts(b.pk for b in batches)
     gold = gold_task_ids(b.pk for b in batches)
     photos = batch_photo_ids(b.pk for b in batches)
-    held = photos_held_before(remaining)
+    held = photos_held_before(board)
     events = []
     for batch in batches:
-        for cid in sorted(remaining, key=lambda c: (-quality[c], -remaining[c], c)):
-            needed = tasks.get(batch.pk, 0) * per_task[cid]
+        for cid in sorted(board, key=lambda c: (-board[c].quality, -board[c].remaining, c)):
+            row = board[cid]
+            needed = tasks.get(batch.pk, 0) * row.hours_per_task
             if gold_seen_before(batch_id=batch.pk, gold=never_twice(batch, photos[batch.pk], gold[batch.pk]),
                                 held=held[cid]):
                 continue  # a hidden gold photo, or a photo of an overlap job, never twice to the same person
-            if open_batches[cid] < job.max_open_batches and remaining[cid] > 0 and remaining[cid] >= needed:
+            if receive_verdict(row, job, needed_hours=needed)[0]:
                 events.append(_hand_over(batch=batch, contractor=candidates[cid], actor=actor,
                                          action=AssignmentAction.ASSIGN, reason=AUTO_ASSIGNED, now=now))
-                remaining[cid] -= needed
-                open_batches[cid] += 1
+                board[cid] = replace(row, remaining=row.remaining - needed, open_batches=row.open_batches + 1)
                 held[cid] |= {(task_id, batch.pk) for task_id in photos[batch.pk]}
                 break
     return events

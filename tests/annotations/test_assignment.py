@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -246,13 +247,65 @@ def test_auto_assign_fills_the_best_first_within_threshold_max_open_and_capacity
     assert batches_auto_assign(job=job, actor=staff) == []  # nothing open is left
 
 
+def test_the_board_says_who_auto_assign_skips_and_why_and_auto_assign_agrees(job: Job, staff: User) -> None:
+    PayTermsChange.objects.filter(job=job).update(weekly_cap_hours=Decimal("1.5"))
+    Job.objects.filter(pk=job.pk).update(max_open_batches=2, quality_threshold=Decimal("0.5"))
+    job.refresh_from_db()
+    ready = _quality(contractor_in_state(S.ACTIVE), "0.60")
+    below = _quality(contractor_in_state(S.ACTIVE), "0.45")
+    unscored = contractor_in_state(S.ACTIVE)
+    Contractor.objects.filter(pk=unscored.pk).update(qualification_score=None)
+    full = _quality(contractor_in_state(S.ACTIVE), "0.90")
+    tired = _quality(contractor_in_state(S.ACTIVE), "0.95")
+    unsigned = _quality(contractor_in_state(S.ACTIVE), "0.99")
+    for number, holder in ((1, full), (2, full), (3, tired)):
+        Batch.objects.filter(pk=_batch(job, number).pk).update(assigned_to=holder, state=BatchState.ASSIGNED)
+    _annotate(tired, _batch(job, 5), lead_time=1800, n=3)  # an hour a batch: 1.5 h - 1 h held leaves 0.5 h
+    AgreementFactory(kind=AgreementKind.GUIDELINES)
+    for contractor in (ready, below, unscored, full, tired):
+        agreements_accept(contractor=contractor, ip_address="203.0.113.7", user_agent="pytest",
+                          agreement_ids=[a.pk for a in pending_agreements(contractor)])
+
+    rows = {row.contractor_id: row for row in capacity_board(job)}
+    assert {cid: (row.can_receive, row.why_not) for cid, row in rows.items()} == {
+        ready.pk: (True, ""),
+        below.pk: (False, "below the job's quality threshold 0.50 (0.45)"),
+        unscored.pk: (False, "no quality score yet"),
+        full.pk: (False, "holds 2 open batches (at most 2)"),
+        tired.pk: (False, "0.50 h left this week, a batch needs about 1.00 h"),
+        unsigned.pk: (False, "has not accepted every current agreement"),
+    }
+    client = Client()
+    client.force_login(staff)
+    page = client.get(f"/console/jobs/{job.pk}/capacity/").content.decode()
+    assert "no: below the job&#x27;s quality threshold 0.50 (0.45)" in page
+    assert "no: holds 2 open batches (at most 2)" in page
+    assert ">0.45<" in page  # scores in one format, two decimals
+    assert ">0.60<" in page
+
+    events = batches_auto_assign(job=job, actor=staff)
+    assert {e.contractor_id for e in events} == {cid for cid, row in rows.items() if row.can_receive} == {ready.pk}
+    assert len(events) == 2  # batches 4 and 5, then ready holds the most allowed
+    after = {row.contractor_id: row for row in capacity_board(job)}[ready.pk]
+    assert (after.can_receive, after.why_not) == (False, "holds 2 open batches (at most 2)")
+
+
+def test_a_score_just_under_the_threshold_is_not_shown_as_equal_to_it(job: Job) -> None:
+    Job.objects.filter(pk=job.pk).update(quality_threshold=Decimal("0.5"))
+    job.refresh_from_db()
+    close = _quality(contractor_in_state(S.ACTIVE), "0.499")
+    row = next(r for r in capacity_board(job) if r.contractor_id == close.pk)
+    assert row.why_not == "below the job's quality threshold 0.50 (0.4990)"
+
+
 # --- reclaiming ----------------------------------------------------------------------------
 
 def test_a_batch_not_started_in_time_is_offered_again(job: Job, staff: User) -> None:
     ana = contractor_in_state(S.ACTIVE)
-    batch = batch_assign(batch=_batch(job, 1), contractor=ana, actor=staff)
-    batch_assign(batch=_batch(job, 2), contractor=ana, actor=staff)
-    _annotate(ana, _batch(job, 2), lead_time=60)  # started this one
+    first, second, _ = _gold_apart(job)  # the sample's gold photos are drawn per job: two batches may share one
+    batch = batch_assign(batch=first, contractor=ana, actor=staff)
+    batch_assign(batch=second, contractor=ana, actor=staff)
+    _annotate(ana, second, lead_time=60)  # started this one
     assert batches_reclaim_stale(now=batch.assigned_at + timedelta(hours=job.start_within_hours - 1)) == []
 
     events = batches_reclaim_stale(now=batch.assigned_at + timedelta(hours=job.start_within_hours))
@@ -261,7 +314,7 @@ def test_a_batch_not_started_in_time_is_offered_again(job: Job, staff: User) -> 
     assert "not started within 24 h" in events[0].reason
     batch.refresh_from_db()
     assert (batch.state, batch.assigned_to, batch.deadline_at) == (BatchState.OPEN, None, None)
-    assert _batch(job, 2).assigned_to == ana
+    assert _batch(job, second.number).assigned_to == ana
 
 
 def test_an_overdue_batch_is_offered_again_and_its_partial_work_stays_credited(job: Job, staff: User) -> None:

@@ -1,6 +1,8 @@
 """The staff console: who may see it, creating a job from the sample, progress CSV, review decisions."""
 import csv
 import io
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +13,19 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from annotations.defects import format_classes
-from annotations.models import Annotation, BatchTask, Job, Review, ReviewState, Task
+from annotations.models import (
+    Annotation,
+    Batch,
+    BatchState,
+    BatchTask,
+    Job,
+    QualityScore,
+    Review,
+    ReviewState,
+    Task,
+)
 from annotations.services import jobs
+from annotations.templatetags.scores import score as score_filter
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import ContractorFactory, UserFactory, batch_held_by, contractor_in_state, job_plain
 from workforce.models import OnboardingState, User
@@ -153,6 +166,52 @@ def test_console_pages_cost_the_same_queries_for_few_rows_as_for_many(
     many = [_queries(staff_client, url) for url in
             ["/console/", f"/console/jobs/{big.pk}/", f"/console/jobs/{big.pk}/progress.csv", "/console/review/"]]
     assert big.batches.count() == 5
+    assert many == few
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (1.0, "1.00"), (Decimal("0.9600"), "0.96"), (0.455, "0.46"), ("0.5", "0.50"), (None, "—"), ("", "—"),
+    ("abc", "—"), (float("nan"), "—"),
+])
+def test_every_score_on_the_console_reads_with_two_decimals(value: object, shown: str) -> None:
+    assert score_filter(value) == shown
+
+
+def _gold_answers_handed_in(score: Callable[..., QualityScore], n: int) -> list[QualityScore]:
+    ana = contractor_in_state(OnboardingState.ACTIVE)
+    made = [score(ana, 0.5 + i / 100, rubber_stamp=i % 2 == 0) for i in range(n)]
+    Batch.objects.filter(assigned_to=ana).update(state=BatchState.HANDED_IN)  # the holder's work, now reviewable
+    return made
+
+
+def _queue_row(page: str, annotation: Annotation) -> str:
+    return page.split(f">#{annotation.ls_annotation_id}<")[1].split("</tr>")[0]
+
+
+@pytest.mark.django_db
+def test_the_review_queue_shows_the_score_on_gold_and_the_rubber_stamp_flag(
+        staff_client: Client, score: Callable[..., QualityScore]) -> None:
+    stamped = score(contractor_in_state(OnboardingState.ACTIVE), 0.96, rubber_stamp=True)
+    careful = score(stamped.annotation.contractor, 1.0)
+    Batch.objects.update(state=BatchState.HANDED_IN)
+    page = staff_client.get("/console/review/").content.decode()
+    assert ">0.96<" in _queue_row(page, stamped.annotation)
+    assert "pre-annotation submitted unchanged on gold" in _queue_row(page, stamped.annotation)
+    assert ">1.00<" in _queue_row(page, careful.annotation)
+    assert "pre-annotation submitted unchanged on gold" not in _queue_row(page, careful.annotation)
+
+
+@pytest.mark.django_db
+def test_the_review_queue_costs_the_same_queries_for_3_and_30_scored_gold_answers(
+        staff_client: Client, score: Callable[..., QualityScore]) -> None:
+    _gold_answers_handed_in(score, 3)
+    few = _queries(staff_client, "/console/review/")
+    made = _gold_answers_handed_in(score, 27)
+    many = _queries(staff_client, "/console/review/")
+    assert Annotation.objects.count() == 30
+    stamped = next(m for m in reversed(made) if m.rubber_stamp)
+    assert "pre-annotation submitted unchanged on gold" in _queue_row(
+        staff_client.get("/console/review/").content.decode(), stamped.annotation)
     assert many == few
 
 

@@ -229,3 +229,38 @@ def test_staff_set_the_round_on_the_job_page_with_a_clear_refusal(qjob: Job) -> 
     assert "New applicants now qualify on 5 gold photo(s) of this job." in page.content.decode()
     qjob.refresh_from_db()
     assert qjob.qualification_tasks == 5
+
+
+def test_the_decision_starts_empty_and_approving_with_unscored_photos_needs_the_confirm_box(
+        qjob: Job, applicant: Contractor, score: Callable) -> None:
+    qualification.qualification_round_open(contractor=applicant)
+    _score_round(score, applicant, [0.9])
+    staff = _client(UserFactory(is_staff=True))
+    url = f"/staff/applicants/{applicant.pk}/"
+    page = staff.get(url).content.decode()
+    assert '<option value="" selected>Choose…</option>' in page
+    assert 'value="approve" selected' not in page
+    assert "Approve although 2 of 3 qualification photos are not scored" in page
+
+    assert "Choose an action." in staff.post(url, {"reason": "looks fine"}).content.decode()
+    refused = staff.post(url, {"action": "approve", "reason": "looks fine"})
+    assert refused.status_code == 200
+    assert "2 qualification photo(s) are not scored yet: tick the box to approve anyway" in refused.content.decode()
+    applicant.refresh_from_db()
+    assert applicant.state == S.QUALIFYING
+    confirmed = staff.post(url, {"action": "approve", "reason": "seen the masks", "confirm_unscored": "on"})
+    assert confirmed.status_code == 302
+    applicant.refresh_from_db()
+    assert applicant.state == S.APPROVED
+
+
+def test_with_every_photo_scored_approving_needs_no_confirm_box(
+        qjob: Job, applicant: Contractor, score: Callable) -> None:
+    qualification.qualification_round_open(contractor=applicant)
+    _score_round(score, applicant, [0.9, 0.8, 0.7])
+    staff = _client(UserFactory(is_staff=True))
+    url = f"/staff/applicants/{applicant.pk}/"
+    assert "qualification photos are not scored" not in staff.get(url).content.decode()
+    assert staff.post(url, {"action": "approve", "reason": "scored and checked"}).status_code == 302
+    applicant.refresh_from_db()
+    assert applicant.state == S.APPROVED

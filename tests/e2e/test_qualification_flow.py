@@ -122,6 +122,9 @@ def test_an_applicant_takes_the_round_reads_the_score_and_staff_approve(
         card = staff.get_by_test_id("qualification")
         expect(card.get_by_test_id("qualification-progress")).to_have_text("3 of 3 photos scored")
         expect(card.get_by_test_id("qualification-score")).to_have_text(f"{mean:.2f}")
+        # Nothing is preselected; with every photo scored, approving asks for no confirmation.
+        expect(staff.get_by_label("Action")).to_have_value("")
+        expect(staff.get_by_label(re.compile("qualification photos are not scored"))).to_have_count(0)
         staff.get_by_label("Action").select_option(label="Approve")
         staff.get_by_label("Reason").fill("Qualification round scored; overlays checked.")
         staff.get_by_role("button", name="Apply", exact=True).click()
