@@ -422,12 +422,18 @@ def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
     return FileResponse(path.open("rb"), content_type="image/jpeg")
 
 
+BOARD_PAGE = 100
+
+
 @require_GET
 @staff_required
 def quality_console(request: HttpRequest) -> HttpResponse:
-    """Every labelling contractor's rolling score, per-class weaknesses and rubber stamps, weakest first."""
+    """Every labelling contractor's rolling score, per-class weaknesses and rubber stamps, weakest first, a page of
+    BOARD_PAGE at a time, optionally only those whose email or name holds `q`."""
+    q = request.GET.get("q", "").strip()[:100]
+    page = Paginator(quality_board(search=q), BOARD_PAGE).get_page(request.GET.get("page"))
     return render(request, "annotations/quality.html", {
-        "board": quality_board(), "pause_below": settings.QUALITY_PAUSE_BELOW,
+        "page": page, "q": q, "pause_below": settings.QUALITY_PAUSE_BELOW,
         "window": settings.QUALITY_ROLLING_WINDOW,
     })
 

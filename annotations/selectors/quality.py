@@ -135,12 +135,17 @@ def unchanged_beyond_gold(contractor_ids: Iterable[int]) -> dict[int, tuple[int,
     return {r["annotation__contractor_id"]: (r["unchanged"], r["compared"]) for r in rows}
 
 
-def quality_board() -> list[tuple[Contractor, QualityRollup]]:
-    """Contractors who label (qualifying, active or paused) with their rollups, weakest first, in three queries;
+def quality_board(*, search: str = "") -> list[tuple[Contractor, QualityRollup]]:
+    """Contractors who label (qualifying, active or paused), those whose email or name holds `search` when given,
+    with their rollups, weakest first, in three queries;
     each contractor carries `unchanged` (unchanged, compared) on photos without gold."""
-    contractors = list(Contractor.objects.filter(
+    found = Contractor.objects.filter(
         state__in=(OnboardingState.QUALIFYING, OnboardingState.ACTIVE, OnboardingState.PAUSED),
-        anonymized_at__isnull=True).select_related("user").order_by("id"))
+        anonymized_at__isnull=True)
+    if search:  # by email or name, any part of it
+        found = found.filter(Q(user__email__icontains=search) | Q(display_name__icontains=search)
+                             | Q(legal_name__icontains=search))
+    contractors = list(found.select_related("user").order_by("id"))
     rollups = quality_rollups(c.pk for c in contractors)
     unchanged = unchanged_beyond_gold(c.pk for c in contractors)
     for contractor in contractors:

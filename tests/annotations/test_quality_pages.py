@@ -110,3 +110,24 @@ def test_review_page_shows_the_score_and_the_rubber_stamp_flag(ana: Contractor, 
     html = staff.get(f"/console/review/{made.annotation_id}/").content.decode()
     assert "mean IoU 0.35" in html
     assert "Submitted the pre-annotation unchanged" in html
+
+
+@pytest.mark.django_db
+def test_staff_board_pages_a_hundred_at_a_time_and_finds_a_contractor_by_email_or_name() -> None:
+    crew = [contractor_in_state(OnboardingState.ACTIVE, user=UserFactory(email=f"board-{n:03d}@example.org"))
+            for n in range(105)]
+    Contractor.objects.filter(pk=crew[42].pk).update(display_name="Zanele")
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    first = staff.get("/console/quality/")
+    assert len(first.context["page"].object_list) == 100
+    assert "Page 1 of 2" in first.content.decode()
+    second = staff.get("/console/quality/", {"page": "2"})
+    assert len(second.context["page"].object_list) == 5
+    shown = {c.pk for c, _ in first.context["page"].object_list} | {c.pk for c, _ in second.context["page"].object_list}
+    assert shown == {c.pk for c in crew}
+    found = staff.get("/console/quality/", {"q": "zanele"})
+    assert [c.pk for c, _ in found.context["page"].object_list] == [crew[42].pk]
+    by_email = staff.get("/console/quality/", {"q": "board-007@"})
+    assert [c.pk for c, _ in by_email.context["page"].object_list] == [crew[7].pk]
+    assert staff.get("/console/quality/", {"page": "x"}).status_code == 200  # a bad page number shows the first
