@@ -78,6 +78,9 @@ from common.errors import DomainError
 from common.pages import run_service
 from workforce.models import Contractor
 
+BOARD_PAGE = 100  # rows of the capacity and quality boards per page
+ASSIGN_CHOICES = 25  # open batches offered in each capacity row's select (the lowest numbers first)
+
 
 @require_GET
 @staff_required
@@ -311,8 +314,13 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
+    q, receiving = request.GET.get("q", "").strip()[:100], request.GET.get("receiving") == "on"
+    rows = [r for r in capacity_board(job) if (not q or q.casefold() in r.name.casefold())
+            and (not receiving or r.can_receive)]
+    open_batches = open_published_batches(job_id=job.pk)
     return render(request, "annotations/capacity.html", {
-        "job": job, "rows": capacity_board(job), "open_batches": open_published_batches(job_id=job.pk),
+        "job": job, "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "q": q,
+        "receiving": receiving, "open_batches": open_batches[:ASSIGN_CHOICES], "more_open": len(open_batches),
     })
 
 
@@ -420,9 +428,6 @@ def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
     if path is None:
         raise Http404("This score has no overlay image.")
     return FileResponse(path.open("rb"), content_type="image/jpeg")
-
-
-BOARD_PAGE = 100
 
 
 @require_GET
