@@ -85,6 +85,30 @@ def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[
             process.wait()
 
 
+def _worker_idle(node: str) -> bool:
+    """Nothing queued in Redis and nothing held by the worker."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        if any(conn.default_channel.client.llen(queue) for queue in settings.CELERY_QUEUES_ALL):
+            return False
+    inspect = app.control.inspect(destination=[node], timeout=1.0)
+    return not any((found or {}).get(node) for found in (inspect.active(), inspect.reserved(), inspect.scheduled()))
+
+
+@pytest.fixture(autouse=True)
+def _worker_done_before_teardown(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test with the worker waits (up to 30 s) for what it queued (scores, edit evidence, agreement) to finish
+    before its database is flushed: a task still writing while the flush truncates deadlocks the two."""
+    yield
+    if "celery_worker" not in request.fixturenames:
+        return
+    node = request.getfixturevalue("celery_worker")
+    deadline = time.monotonic() + 30
+    while not _worker_idle(node) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def label_studio() -> str:
     """The URL of the real Label Studio server that ./run test started."""

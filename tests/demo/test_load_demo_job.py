@@ -70,8 +70,16 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
     assert low.qualification_score < job.quality_threshold
 
     assigned = {b.assigned_to_id for b in job.batches.all()}
-    assert None not in assigned  # every batch found a holder
     assert low.pk not in assigned
+    able = [c for c in contractors.values() if c.pk != low.pk]
+    for batch in job.batches.filter(assigned_to__isnull=True):  # only the gold rule or the open-batch limit left it
+        gold = set(batch.batch_tasks.filter(is_gold=True).values_list("task_id", flat=True))
+        for contractor in able:
+            had = set(BatchTask.objects.filter(batch__job=job, batch__assigned_to=contractor)
+                      .values_list("task_id", flat=True))
+            full = job.batches.filter(assigned_to=contractor).count() >= job.max_open_batches
+            assert gold & had or full, (batch.number, contractor.pk)
+    assert len(assigned - {None}) == 2  # both contractors above the threshold hold work
     assert not AssignmentEvent.objects.filter(contractor=low, batch__job=job).exists()  # auto-assign skips them
 
     annotations = list(Annotation.objects.filter(batch_task__batch__job=job).select_related("batch_task__batch"))
