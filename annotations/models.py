@@ -383,7 +383,8 @@ class Delivery(models.Model):
     partial = models.BooleanField(default=False, help_text="Delivered without every photo having an accepted mask.")
     missing_keys = models.JSONField(default=list, blank=True, help_text="Photos left out of a partial delivery.")
     items = models.JSONField(default=list, blank=True,
-                             help_text="[task id, annotation id] of each photo delivered, fixed when it is started.")
+                             help_text="[task id, annotation id, merged?] of each photo delivered (older deliveries: "
+                                       "the first two), fixed when it is started.")
     photos_total = models.PositiveIntegerField(default=0)
     photos_written = models.PositiveIntegerField(default=0)
     zip_path = models.CharField(max_length=500, blank=True, help_text="Relative to VAR_DIR.")

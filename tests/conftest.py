@@ -85,8 +85,8 @@ def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[
             process.wait()
 
 
-def _worker_idle(node: str) -> bool:
-    """Nothing queued in Redis and nothing held by the worker."""
+def worker_idle(node: str) -> bool:
+    """Nothing queued in Redis and nothing held by the worker (a flush under a running task deadlocks it)."""
     from config.celery import app
 
     with app.connection_for_write() as conn:
@@ -105,7 +105,7 @@ def _worker_done_before_teardown(request: pytest.FixtureRequest) -> Iterator[Non
         return
     node = request.getfixturevalue("celery_worker")
     deadline = time.monotonic() + 30
-    while not _worker_idle(node) and time.monotonic() < deadline:
+    while not worker_idle(node) and time.monotonic() < deadline:
         time.sleep(0.2)
 
 

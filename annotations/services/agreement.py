@@ -6,9 +6,6 @@ mask is the per-pixel majority; a tie (an even number of annotators) goes to the
 score on gold (no score yet counts as the lowest; then the earliest submission). A reviewer may accept it for the
 photo: every annotator's submission is accepted and the delivery carries the merged mask.
 """
-import hashlib
-import json
-
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,6 +17,7 @@ from annotations.selectors.quality import quality_rollups
 from annotations.services import dispatch
 from annotations.services.gold import masks_of_task
 from annotations.services.review import annotation_accept
+from annotations.services.scoring import result_digest
 from common.errors import Conflict
 from workforce.models import User
 
@@ -46,7 +44,7 @@ def photo_agreement_record(*, task_id: int) -> PhotoAgreement | None:
     if len(work) < 2:
         PhotoAgreement.objects.filter(task=task).delete()
         return None
-    digest = hashlib.sha256(json.dumps([[a.pk, a.result] for a in work], sort_keys=True).encode()).hexdigest()
+    digest = result_digest([[a.pk, a.result] for a in work])
     existing = PhotoAgreement.objects.filter(task=task).first()
     if existing is not None and existing.digest == digest:
         return existing

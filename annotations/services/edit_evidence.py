@@ -3,9 +3,6 @@
 Hidden gold scores a contractor on about one photo in ten; an unchanged pre-annotation can be seen on all of them.
 Queued by the sync for new or changed work on any photo with a pre-annotation; computed by the scoring workers.
 """
-import hashlib
-import json
-
 from django.db import transaction
 
 from annotations.models import Annotation, AnnotationEdits
@@ -13,6 +10,7 @@ from annotations.quality.agreement import edit_evidence
 from annotations.quality.labelstudio_json import ScoringInputError
 from annotations.services import dispatch
 from annotations.services.gold import masks_of_task
+from annotations.services.scoring import result_digest
 
 
 def annotation_edits_enqueue(*, annotation_id: int) -> None:
@@ -21,8 +19,7 @@ def annotation_edits_enqueue(*, annotation_id: int) -> None:
 
 
 def _digest(annotation: Annotation) -> str:
-    both = [annotation.result, annotation.batch_task.task.prediction.get("result", [])]
-    return hashlib.sha256(json.dumps(both, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return result_digest([annotation.result, annotation.batch_task.task.prediction.get("result", [])])
 
 
 def annotation_edits_record(*, annotation_id: int) -> AnnotationEdits | None:

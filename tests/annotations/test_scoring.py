@@ -35,6 +35,7 @@ from annotations.services.sync import annotation_upsert
 from annotations.tasks import rescore_batch, rescore_job, score_annotation
 from config.celery import app
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
+from tests.conftest import worker_idle
 from tests.factories import ContractorFactory, batch_held_by, contractor_in_state, job_plain
 from workforce.models import Contractor, OnboardingState
 
@@ -84,15 +85,6 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"waited {WAIT} s for {what}"
         time.sleep(0.2)
-
-
-def _worker_idle(node: str) -> bool:
-    """Nothing queued in Redis and nothing held by the worker (a flush under a running task deadlocks it)."""
-    with app.connection_for_write() as conn:
-        if any(conn.default_channel.client.llen(queue) for queue in settings.CELERY_QUEUES_ALL):
-            return False
-    inspect = app.control.inspect(destination=[node], timeout=1.0)
-    return not any((found or {}).get(node) for found in (inspect.active(), inspect.reserved(), inspect.scheduled()))
 
 
 # --- through the worker ----------------------------------------------------------------------------
@@ -193,7 +185,7 @@ def test_rescoring_a_job_fans_out_over_its_gold_task_annotations(job: Job, celer
     assert set(QualityScore.objects.values_list("annotation_id", flat=True)) == {a.pk for a in scored}
     assert rescore_batch.delay(gold_bts[0].batch_id).get(timeout=WAIT) == 1
     assert app.amqp.router.route({}, "annotations.tasks.rescore_job")["queue"].name == "scoring"
-    _wait_for(lambda: _worker_idle(celery_worker), "the batch's re-score (a no-op) to finish")
+    _wait_for(lambda: worker_idle(celery_worker), "the batch's re-score (a no-op) to finish")
 
 
 @pytest.mark.django_db(transaction=True)
