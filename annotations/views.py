@@ -28,6 +28,8 @@ from annotations.forms import (
     PreannotationUploadForm,
     QualificationForm,
     ReviewForm,
+    ReviewQueueFilterForm,
+    StaleFilterForm,
 )
 from annotations.labelstudio import SESSION_COOKIE, WEBHOOK_SECRET_HEADER, LabelStudioUnavailable
 from annotations.models import (
@@ -78,7 +80,7 @@ from common.errors import DomainError
 from common.pages import run_service
 from workforce.models import Contractor
 
-BOARD_PAGE = 100  # rows of the capacity and quality boards per page
+BOARD_PAGE = 100  # rows of the capacity and quality boards and of stale work per page
 ASSIGN_CHOICES = 25  # open batches offered in each capacity row's select (the lowest numbers first)
 
 
@@ -280,8 +282,9 @@ def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 @require_GET
 @staff_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(pending_reviews(), 50).get_page(request.GET.get("page"))
-    return render(request, "annotations/review_queue.html", {"page": page})
+    filters = ReviewQueueFilterForm(request.GET)
+    page = Paginator(pending_reviews(**filters.criteria()), 50).get_page(request.GET.get("page"))
+    return render(request, "annotations/review_queue.html", {"page": page, "filters": filters})
 
 
 @require_http_methods(["GET", "POST"])
@@ -362,7 +365,10 @@ def stale(request: HttpRequest) -> HttpResponse:
         if run_service(request, lambda: assignment.batch_reclaim(batch=batch, actor=request.user, reason=reason)).ok:
             messages.success(request, f"Batch #{batch.number} reclaimed and offered again; partial work is kept.")
         return redirect("console:stale")
-    return render(request, "annotations/stale.html", {"rows": stale_batches(now=timezone.now())})
+    filters = StaleFilterForm(request.GET)
+    rows = stale_batches(now=timezone.now(), **filters.criteria())
+    return render(request, "annotations/stale.html", {
+        "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "filters": filters})
 
 
 @require_GET

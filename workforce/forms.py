@@ -59,6 +59,9 @@ class ApplicantFilterForm(forms.Form):
     max_hours = forms.IntegerField(min_value=1, max_value=20, required=False, label="Hours at most")
     min_score = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, required=False, label="Score at least")
     search = forms.CharField(max_length=100, required=False)
+    sort = forms.ChoiceField(required=False, label="Order", choices=[
+        ("", "Newest change first"), ("oldest", "Oldest change first"), ("score", "Best qualification score"),
+        ("hours", "Most hours offered"), ("name", "Name")])
 
 
 class StaffDecisionForm(AccessibleForm):

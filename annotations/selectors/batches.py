@@ -2,7 +2,7 @@
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from annotations.batch_life import HELD_STATES, RECLAIMABLE_STATES
 from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job
@@ -40,11 +40,19 @@ def stale_reason(batch: Batch, *, started: bool, now: datetime) -> str | None:
     return None
 
 
-def stale_batches(*, now: datetime) -> list[tuple[Batch, str]]:
-    """Held batches the periodic reclaim would take back now, with the rule each one broke."""
-    held = list(Batch.objects.select_related("job", "assigned_to__user")
-                .filter(state__in=RECLAIMABLE_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
-                .order_by("deadline_at", "id"))
+def stale_batches(*, now: datetime, job_id: int | None = None, search: str = "") -> list[tuple[Batch, str]]:
+    """Held batches the periodic reclaim would take back now, with the rule each one broke (of one job, of holders
+    whose email or name holds `search`, when given). The rule is checked here on the held batches, which are at most
+    the crew times the open-batch limit, so the page can count and page them."""
+    held = Batch.objects.select_related("job", "assigned_to__user").filter(
+        state__in=RECLAIMABLE_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
+    if job_id:
+        held = held.filter(job_id=job_id)
+    if search:
+        held = held.filter(Q(assigned_to__user__email__icontains=search)
+                           | Q(assigned_to__display_name__icontains=search)
+                           | Q(assigned_to__legal_name__icontains=search))
+    held = list(held.order_by("deadline_at", "id"))
     started = batches_started_by_holder([b.pk for b in held])
     return [(b, reason) for b in held if (reason := stale_reason(b, started=b.pk in started, now=now))]
 

@@ -1,13 +1,22 @@
 """Reads of the review queue: annotations waiting for a reviewer, and what the review page shows of one."""
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from annotations.batch_life import RECLAIMABLE_STATES
 from annotations.models import Annotation, QualityScore, Review, ReviewState, ScoreState
 
+# How the review queue may be ordered: the form's choice -> ORDER BY.
+QUEUE_ORDERS = {"oldest": ("ls_created_at", "id"), "newest": ("-ls_created_at", "-id"),
+                "batch": ("batch_task__batch__job_id", "batch_task__batch__number", "id")}
+# The queue's flags a reviewer can ask for alone.
+QUEUE_FLAGS = ("unchanged", "not-holder")
 
-def review_queue(*, job_id: int | None = None) -> QuerySet[Annotation]:
+
+def review_queue(*, job_id: int | None = None, search: str = "", flag: str = "",
+                 order: str = "oldest") -> QuerySet[Annotation]:
     """Live annotations waiting for a reviewer's decision, oldest first (of one job when given). A holder's work
     waits until they hand the batch in; work by anyone else (unassigned work) can be reviewed at once.
+    `search` matches the contractor's email or name or the photo's key; `flag` keeps only the pre-annotations
+    submitted unchanged ("unchanged") or work by someone other than the batch's holder ("not-holder").
 
     Each annotation of a hidden gold photo carries its scores against gold, newest first, in `gold_scores`
     (one prefetch query for the whole page, however many rows it shows)."""
@@ -20,7 +29,15 @@ def review_queue(*, job_id: int | None = None) -> QuerySet[Annotation]:
                                      .order_by("-scored_at", "-id"))))
     if job_id:
         qs = qs.filter(batch_task__batch__job_id=job_id)
-    return qs.order_by("ls_created_at", "id")
+    if search:
+        qs = qs.filter(Q(contractor__user__email__icontains=search) | Q(contractor__display_name__icontains=search)
+                       | Q(contractor__legal_name__icontains=search) | Q(batch_task__task__key__icontains=search))
+    if flag == "unchanged":
+        stamped = QualityScore.objects.filter(annotation=OuterRef("pk"), rubber_stamp=True)
+        qs = qs.filter(Q(edits__unchanged=True) | Exists(stamped))
+    elif flag == "not-holder":
+        qs = qs.filter(unassigned_work=True)
+    return qs.order_by(*QUEUE_ORDERS.get(order, QUEUE_ORDERS["oldest"]))
 
 
 def annotations_for_review() -> QuerySet[Annotation]:

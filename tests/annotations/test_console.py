@@ -2,6 +2,7 @@
 import csv
 import io
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -220,3 +221,94 @@ def test_the_review_queue_costs_the_same_queries_for_3_and_30_scored_gold_answer
 def test_assign_and_reclaim_answer_404_to_a_batch_id_that_is_not_a_number(staff_client: Client, value: str) -> None:
     assert staff_client.post("/console/assign/", {"batch": value, "contractor": value}).status_code == 404
     assert staff_client.post("/console/stale/", {"batch": value}).status_code == 404
+
+
+def _listed(page: str, annotations: list[Annotation]) -> list[int]:
+    """The positions on the page of the annotations that appear on it, as indexes into `annotations` in page order."""
+    found = [(page.index(f">#{a.ls_annotation_id}<"), i) for i, a in enumerate(annotations)
+             if f">#{a.ls_annotation_id}<" in page]
+    return [i for _, i in sorted(found)]
+
+
+@pytest.mark.django_db
+def test_the_review_queue_finds_by_contractor_and_photo_filters_by_flag_and_job_and_orders(
+        staff_client: Client, score: Callable[..., QualityScore]) -> None:
+    ana = contractor_in_state(OnboardingState.ACTIVE, display_name="Ana Reyes")
+    ben = contractor_in_state(OnboardingState.ACTIVE, display_name="Ben Okafor")
+    made = [score(ana, 0.9, minutes=1), score(ben, 0.8, minutes=2, rubber_stamp=True), score(ana, 0.7, minutes=3)]
+    Batch.objects.update(state=BatchState.HANDED_IN)
+    answers = [m.annotation for m in made]
+    assert _listed(staff_client.get("/console/review/").content.decode(), answers) == [0, 1, 2]
+    assert _listed(staff_client.get("/console/review/?order=newest").content.decode(), answers) == [2, 1, 0]
+    page = staff_client.get("/console/review/?q=reyes").content.decode()
+    assert _listed(page, answers) == [0, 2]
+    assert 'data-testid="list-count">2 waiting' in page
+    assert _listed(staff_client.get(f"/console/review/?q={ben.user.email.upper()}").content.decode(), answers) == [1]
+    task_key = answers[0].batch_task.task.key
+    on_task = [i for i, a in enumerate(answers) if a.batch_task.task.key == task_key]
+    assert _listed(staff_client.get(f"/console/review/?q={task_key}").content.decode(), answers) == on_task
+    assert _listed(staff_client.get("/console/review/?flag=unchanged").content.decode(), answers) == [1]
+    assert _listed(staff_client.get("/console/review/?flag=not-holder").content.decode(), answers) == []
+    other = job_plain()
+    assert _listed(staff_client.get(f"/console/review/?job={other.pk}").content.decode(), answers) == []
+    job = answers[0].batch_task.batch.job
+    assert _listed(staff_client.get(f"/console/review/?job={job.pk}").content.decode(), answers) == [0, 1, 2]
+    # A value the form refuses shows the whole queue, not an error.
+    response = staff_client.get("/console/review/?job=abc&order=sideways&flag=odd")
+    assert response.status_code == 200
+    assert _listed(response.content.decode(), answers) == [0, 1, 2]
+
+
+@pytest.mark.django_db
+def test_the_review_queue_pages_50_at_a_time(staff_client: Client, score: Callable[..., QualityScore]) -> None:
+    made = _gold_answers_handed_in(score, 51)
+    first = staff_client.get("/console/review/").content.decode()
+    second = staff_client.get("/console/review/?page=2").content.decode()
+    answers = [m.annotation for m in made]
+    assert len(_listed(first, answers)) == 50
+    assert len(_listed(second, answers)) == 1
+    assert "Page 1 of 2" in first
+
+
+def _stale(contractor: object, job: Job, hours_ago: int) -> Batch:
+    """A batch of `job` held by the contractor since `hours_ago`, past its deadline (deadline_hours after)."""
+    batch = batch_held_by(contractor, job=job)
+    assigned = batch.assigned_at - timedelta(hours=hours_ago)
+    Batch.objects.filter(pk=batch.pk).update(assigned_at=assigned,
+                                             deadline_at=assigned + timedelta(hours=job.deadline_hours))
+    return batch
+
+
+@pytest.mark.django_db
+def test_stale_work_filters_by_job_and_holder_and_pages(staff_client: Client) -> None:
+    screens, phones = job_plain(), job_plain()
+    ana = contractor_in_state(OnboardingState.ACTIVE, display_name="Ana Reyes")
+    ben = contractor_in_state(OnboardingState.ACTIVE, display_name="Ben Okafor")
+    late = [_stale(ana, screens, 500), _stale(ben, phones, 400)]
+    batch_held_by(ana, job=screens)  # in time: never listed
+    page = staff_client.get("/console/stale/").content.decode()
+    assert 'data-testid="list-count">2 stale batches' in page
+    assert f'name="batch" value="{late[0].pk}"' in page
+    assert f'name="batch" value="{late[1].pk}"' in page
+    page = staff_client.get(f"/console/stale/?job={phones.pk}").content.decode()
+    assert f'value="{late[0].pk}"' not in page
+    assert f'name="batch" value="{late[1].pk}"' in page
+    page = staff_client.get("/console/stale/?q=reyes").content.decode()
+    assert f'name="batch" value="{late[0].pk}"' in page
+    assert f'value="{late[1].pk}"' not in page
+    for _ in range(100):
+        _stale(ben, phones, 300)
+    assert "Page 1 of 2" in staff_client.get("/console/stale/").content.decode()
+    assert 'data-testid="list-count">102 stale batches' in staff_client.get("/console/stale/?page=2").content.decode()
+
+
+@pytest.mark.django_db
+def test_stale_work_costs_the_same_queries_for_2_and_40_stale_batches(staff_client: Client) -> None:
+    job = job_plain()
+    people = [contractor_in_state(OnboardingState.ACTIVE) for _ in range(2)]
+    for c in people:
+        _stale(c, job, 500)
+    few = _queries(staff_client, "/console/stale/")
+    for i in range(38):
+        _stale(people[i % 2], job, 500)
+    assert _queries(staff_client, "/console/stale/") == few

@@ -119,3 +119,25 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client: Client, ma
     done = client.post(form_url, {"password1": "another-long-password", "password2": "another-long-password"})
     assert done.status_code == 302
     assert User.objects.get(email="ana@example.org").check_password("another-long-password")
+
+
+@pytest.mark.django_db
+def test_staff_sort_applicants_by_hours_and_name_and_an_unknown_order_falls_back() -> None:
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("lead@labelcrew.test", "a-long-test-password"))
+    people = {}
+    for email, name, hours in [("zoe@example.org", "Zoe", 15), ("abe@example.org", "Abe", 5),
+                              ("mia@example.org", "Mia", 10)]:
+        _, people[name] = contractor_signed_in(email)
+        Contractor.objects.filter(pk=people[name].pk).update(display_name=name, hours_available_per_week=hours)
+
+    def order(query: str) -> list[str]:
+        page = staff.get(f"/staff/applicants/{query}").content.decode()
+        return sorted(people, key=lambda n: page.index(f"{n.lower()}@example.org"))
+
+    assert order("?sort=hours") == ["Zoe", "Mia", "Abe"]
+    assert order("?sort=name") == ["Abe", "Mia", "Zoe"]
+    found = staff.get("/staff/applicants/?sort=name&search=zoe").content.decode()
+    assert "zoe@example.org" in found
+    assert "abe@example.org" not in found
+    assert staff.get("/staff/applicants/?sort=sideways").status_code == 200
