@@ -15,6 +15,7 @@ BENCHMARKS = {
     "agreement": "agreement + merged mask",
     "cap_race": "POST rate / GET list rate:",
     "client_upload": "upload request:",
+    "console_load": "slowest LabelCrew p95 / Label Studio task list p95:",
     "delivery": "delivery with overlap 3 / overlap 1:",
     "export_timesheets": "export XLSX -> temp file",
     "gateway": "gateway / direct (task API p95):",
