@@ -81,30 +81,6 @@ def counted(client: object, path: str) -> tuple[int, int]:
     return len(captured), len(body)
 
 
-def pages(job_id: int, week: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(name, path) of the staff pages and API lists, and of the contractor's pages."""
-    staff = [
-        ("console: jobs", "/console/"),
-        ("console: big job", f"/console/jobs/{job_id}/"),
-        ("console: big job, done, page 5", f"/console/jobs/{job_id}/?state=done&page=5"),
-        ("console: capacity board", f"/console/jobs/{job_id}/capacity/"),
-        ("console: capacity, search", f"/console/jobs/{job_id}/capacity/?q=ana"),
-        ("console: quality board", "/console/quality/"),
-        ("console: review queue", "/console/review/"),
-        ("console: review, search", "/console/review/?q=ana&order=newest"),
-        ("console: stale work", "/console/stale/"),
-        ("console: applicants", "/staff/applicants/"),
-        ("console: applicants, search", "/staff/applicants/?search=ana&sort=score"),
-        ("console: payroll week", f"/console/payroll/?week={week}"),
-        ("api: contractors", "/api/v1/contractors/"),
-        ("api: quality board", "/api/v1/quality/contractors/"),
-        ("api: week's timesheets", f"/api/v1/payroll/weeks/{week}/timesheets/"),
-    ]
-    mine = [("contractor: dashboard", "/dashboard/"), ("contractor: pay", "/pay/"),
-            ("contractor: quality", "/quality/")]
-    return staff, mine
-
-
 def run(*, contractors: int, tasks: int, annotations: int, seconds: float, clients: int, database: str) -> None:
     from _procs import stop_process_group  # bench/, the script's own folder
     from _smoke import BROKER_URL, django_migrated, throwaway_database
@@ -120,7 +96,7 @@ def run(*, contractors: int, tasks: int, annotations: int, seconds: float, clien
 
         from annotations import labelstudio
         from annotations.models import Batch, Job
-        from demo.scale import STAFF_EMAIL, scale_seed
+        from demo.scale import STAFF_EMAIL, scale_pages, scale_seed
         from payroll.selectors.weeks import WEEK, week_name, week_start_utc
         from workforce.models import User
 
@@ -136,7 +112,7 @@ def run(*, contractors: int, tasks: int, annotations: int, seconds: float, clien
         holder = (Batch.objects.filter(job=job, assigned_to__isnull=False).values_list("assigned_to__user", flat=True)
                   .first())
         week = week_name(week_start_utc(timezone.now()) - WEEK)  # the last ended week, the payroll page's default
-        staff_pages, contractor_pages = pages(job.pk, week)
+        staff_pages, contractor_pages = scale_pages(job_id=job.pk, week=week)
 
         staff_client, contractor_client = Client(), Client()
         staff_client.force_login(User.objects.get(email=STAFF_EMAIL))

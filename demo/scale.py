@@ -316,3 +316,29 @@ def scale_seed(*, contractors: int = 1000, tasks: int = 10_000, annotations: int
     return ScaleSummary(contractors=len(crew), jobs=len(jobs), tasks=all_tasks, batches=all_batches, rounds=len(crew),
                         annotations=len(made), scores=scored, time_entries=entries, timesheets=sheets,
                         statements=statements)
+
+
+def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The pages the data set is measured on (bench/console_load.py) and held to constant queries on (the tests):
+    (name, path) of the staff pages and API lists, then of a contractor's own pages. `job_id` is the big job's,
+    `week` the pay week shown (e.g. "2026-W48")."""
+    staff = [
+        ("console: jobs", "/console/"),
+        ("console: big job", f"/console/jobs/{job_id}/"),
+        ("console: big job, done, page 5", f"/console/jobs/{job_id}/?state=done&page=5"),
+        ("console: capacity board", f"/console/jobs/{job_id}/capacity/"),
+        ("console: capacity, search", f"/console/jobs/{job_id}/capacity/?q=ana"),
+        ("console: quality board", "/console/quality/"),
+        ("console: review queue", "/console/review/"),
+        ("console: review, search", "/console/review/?q=ana&order=newest"),
+        ("console: stale work", "/console/stale/"),
+        ("console: applicants", "/staff/applicants/"),
+        ("console: applicants, search", "/staff/applicants/?search=ana&sort=score"),
+        ("console: payroll week", f"/console/payroll/?week={week}"),
+        ("api: contractors", "/api/v1/contractors/"),
+        ("api: quality board", "/api/v1/quality/contractors/"),
+        ("api: week's timesheets", f"/api/v1/payroll/weeks/{week}/timesheets/"),
+    ]
+    mine = [("contractor: dashboard", "/dashboard/"), ("contractor: pay", "/pay/"),
+            ("contractor: quality", "/quality/")]
+    return staff, mine
