@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from annotations import api_urls as annotations_api_urls
 from annotations import urls as annotations_urls
 from config.health import healthz
 from payroll import urls as payroll_urls
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/payroll/", include("payroll.api_urls")),
     path("api/v1/quality/", include("annotations.api_urls")),
+    path("api/v1/console/", include((annotations_api_urls.console_urlpatterns, "console-api"))),
     path("api/v1/", include("workforce.api_urls")),
     path("", include((payroll_urls.files_urlpatterns, "payroll-files"))),
     # The portal's pages take paths among the apps' (/, /dashboard/, /console/jobs/<pk>/...): listed first.

@@ -234,12 +234,27 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Every endpoint: one budget per signed-in user at the staff or the contractor rate, anonymous callers by
+    # address at a lower one (common.api.RoleRateThrottle); counted in the cache, Redis when REDIS_URL is set.
+    "DEFAULT_THROTTLE_CLASSES": ["common.api.RoleRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "staff": env("API_THROTTLE_STAFF", default="600/min"),
+        "contractor": env("API_THROTTLE_CONTRACTOR", default="120/min"),
+        "anon": env("API_THROTTLE_ANON", default="30/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LabelCrew API",
     "DESCRIPTION": "Contractors, batches, hours, pay and quality for image-annotation work.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several choice sets share a field name ("state", "decision"): each gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "BatchStateEnum": "annotations.models.BatchState",
+        "DeliveryStateEnum": "annotations.models.DeliveryState",
+        "ReviewDecisionEnum": "annotations.api.REVIEW_DECISIONS",
+        "StateEnum": "workforce.models.OnboardingState",  # the name it had before the others came
+    },
 }
 
 # The job advertised on the public pages until jobs are managed in the console.
