@@ -141,17 +141,6 @@ class MyQualityApi(APIView):
         return _quality_of(request, own_contractor(request, staff_use="/api/v1/quality/contractors/"))
 
 
-class QualityBoardApi(APIView):
-    """Staff: every labelling contractor's rolling quality, weakest first (not yet scored last)."""
-
-    permission_classes = [IsAdminUser]
-
-    @extend_schema(responses=BoardRowOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        board = [{"contractor": contractor, "rollup": rollup} for contractor, rollup in quality_board()]
-        return Response(BoardRowOutputSerializer(board, many=True).data)
-
-
 class ContractorQualityApi(APIView):
     """Staff: one contractor's rolling quality and newest scores."""
 
@@ -547,14 +536,27 @@ class StaleOutputSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="The rule it broke.")
 
 
+class StaleFilter(serializers.Serializer):
+    job = serializers.IntegerField(min_value=1, required=False, default=None, help_text="Only this job's batches.")
+    search = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
+                                   help_text="Part of the holder's email or name.")
+
+
 class StaleListApi(ConsoleListApi):
     """Staff: held batches the periodic reclaim would take back now (the stale page), with the rule each broke."""
 
     serializer_class = StaleOutputSerializer
+    FilterSerializer = StaleFilter
     queryset = Batch.objects.none()
 
+    @extend_schema(parameters=[StaleFilter])
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self) -> list[dict]:
-        return [{"batch": batch, "reason": reason} for batch, reason in stale_batches(now=timezone.now())]
+        chosen = self.filters()
+        return [{"batch": batch, "reason": reason} for batch, reason in stale_batches(
+            now=timezone.now(), job_id=chosen["job"], search=chosen["search"].strip())]
 
     def paginate_queryset(self, queryset: list[dict]) -> list[dict] | None:
         page = super().paginate_queryset(queryset)
@@ -811,3 +813,24 @@ class DeliveryDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         found = get_object_or_404(Delivery, pk=pk)
         return Response(DeliveryDetailOutputSerializer(found, context={"request": request}).data)
+
+
+class QualityBoardFilter(serializers.Serializer):
+    search = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
+                                   help_text="Part of the contractor's email or name.")
+
+
+class QualityBoardApi(ConsoleListApi):
+    """Staff: every labelling contractor's rolling quality, weakest first (not yet scored last), a page at a time."""
+
+    serializer_class = BoardRowOutputSerializer
+    FilterSerializer = QualityBoardFilter
+    queryset = Contractor.objects.none()
+
+    @extend_schema(parameters=[QualityBoardFilter])
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> list[dict]:
+        return [{"contractor": contractor, "rollup": rollup}
+                for contractor, rollup in quality_board(search=self.filters()["search"].strip())]

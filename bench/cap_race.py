@@ -45,6 +45,8 @@ ENVIRONMENT = {
     "REDIS_URL": "", "LABEL_STUDIO_URL": "", "LABEL_STUDIO_API_KEY": "", "EMAIL_URL": "dummymail://",
     "LOG_LEVEL": "WARNING",
     "LABEL_STUDIO_ENV_FILE": str(ROOT / "var" / "no-labelstudio-for-the-bench.env"),
+    # The race drives each contractor's API far past a person's pace: the throttles would answer 429 instead.
+    "API_THROTTLE_STAFF": "1000000/min", "API_THROTTLE_CONTRACTOR": "1000000/min",
 }
 
 

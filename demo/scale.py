@@ -338,6 +338,12 @@ def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[
         ("api: contractors", "/api/v1/contractors/"),
         ("api: quality board", "/api/v1/quality/contractors/"),
         ("api: week's timesheets", f"/api/v1/payroll/weeks/{week}/timesheets/"),
+        ("api: console jobs", "/api/v1/console/jobs/"),
+        ("api: console job", f"/api/v1/console/jobs/{job_id}/"),
+        ("api: console batches of the job", f"/api/v1/console/batches/?job={job_id}&state=done"),
+        ("api: console capacity board", f"/api/v1/console/jobs/{job_id}/capacity/"),
+        ("api: console review queue", "/api/v1/console/review/"),
+        ("api: console stale work", "/api/v1/console/batches/stale/"),
     ]
     mine = [("contractor: dashboard", "/dashboard/"), ("contractor: pay", "/pay/"),
             ("contractor: quality", "/quality/")]

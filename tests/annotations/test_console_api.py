@@ -293,8 +293,10 @@ def test_auto_assign_fills_who_can_receive_and_the_board_then_says_why_not(
     response = staff.post(f"{API}/jobs/{job.pk}/auto-assign/")
     assert response.status_code == 200
     assigned = response.json()["assigned"]
-    assert [(row["number"], row["contractor"]) for row in assigned] == [(1, ana.pk), (2, ana.pk)]  # at most 2 open
-    assert set(Batch.objects.filter(assigned_to=ana).values_list("number", flat=True)) == {1, 2}
+    # At most 2 open batches each; which two depends on the hidden gold draw (no gold photo twice to one person).
+    assert [row["contractor"] for row in assigned] == [ana.pk, ana.pk]
+    assert set(Batch.objects.filter(assigned_to=ana).values_list("number", flat=True)) == {
+        row["number"] for row in assigned}
     after = {row["contractor"]: row for row in staff.get(f"{API}/jobs/{job.pk}/capacity/").json()["results"]}
     assert after[ana.pk]["can_receive"] is False
     assert after[ana.pk]["why_not"] == "holds 2 open batches (at most 2)"

@@ -90,11 +90,16 @@ def test_staff_board_is_weakest_first_and_the_detail_lists_a_contractors_scores(
     bo = contractor_in_state(OnboardingState.ACTIVE, display_name="Bo")
     score(ana, 0.9)
     low = score(bo, 0.2, rubber_stamp=True)
-    board = staff.get("/api/v1/quality/contractors/").json()
+    listed = staff.get("/api/v1/quality/contractors/").json()
+    assert listed["count"] == 2
+    board = listed["results"]
     ranked = [row["contractor"] for row in board if row["rolling"]["score"] is not None]
     assert ranked == [bo.pk, ana.pk]
     assert board[0]["rolling"]["rubber_stamps"] == 1
     assert board[0]["email"] == bo.user.email
+    assert [row["contractor"] for row in staff.get("/api/v1/quality/contractors/?search=BO").json()["results"]
+            ] == [bo.pk]
+    assert staff.get("/api/v1/quality/contractors/?page_size=1&page=2").json()["results"][0]["contractor"] == ana.pk
     detail = staff.get(f"/api/v1/quality/contractors/{bo.pk}/").json()
     assert [row["id"] for row in detail["scores"]] == [low.pk]
     assert staff.get("/api/v1/quality/contractors/999999/").status_code == 404
