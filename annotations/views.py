@@ -80,6 +80,13 @@ from common.errors import DomainError
 from common.pages import run_service
 from workforce.models import Contractor
 
+# The capacity board's orders beside its own (the board's order): key -> (label, sort key of a row).
+CAPACITY_ORDERS = {
+    "remaining": ("Most hours remaining", lambda r: (-r.remaining, r.name)),
+    "weakest": ("Weakest quality first", lambda r: (r.quality is not None, r.quality or 0, r.name)),
+    "open": ("Fewest open batches", lambda r: (r.open_batches, r.name)),
+    "name": ("Name", lambda r: (r.name.casefold(), r.contractor_id)),
+}
 BOARD_PAGE = 100  # rows of the capacity and quality boards and of stale work per page
 ASSIGN_CHOICES = 25  # open batches offered in each capacity row's select (the lowest numbers first)
 
@@ -320,10 +327,14 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     q, receiving = request.GET.get("q", "").strip()[:100], request.GET.get("receiving") == "on"
     rows = [r for r in capacity_board(job) if (not q or q.casefold() in r.name.casefold())
             and (not receiving or r.can_receive)]
+    order = request.GET.get("order", "")
+    if order in CAPACITY_ORDERS:
+        rows.sort(key=CAPACITY_ORDERS[order][1])
     open_batches = open_published_batches(job_id=job.pk)
     return render(request, "annotations/capacity.html", {
         "job": job, "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "q": q,
         "receiving": receiving, "open_batches": open_batches[:ASSIGN_CHOICES], "more_open": len(open_batches),
+        "order": order, "orders": [(key, label) for key, (label, _) in CAPACITY_ORDERS.items()],
     })
 
 

@@ -403,3 +403,22 @@ def test_the_capacity_board_pages_searches_and_shows_only_who_can_receive(job: J
     assert receiving.paginator.count == 102
     assert crew[5].pk not in {r.contractor_id for r in receiving.paginator.object_list}
     assert len(first.content) < 200_000
+
+
+def test_the_capacity_board_orders_by_name_weakest_first_or_fewest_open_batches(job: Job, staff: User) -> None:
+    zoe, abe, mia = (contractor_in_state(S.ACTIVE, display_name=name) for name in ("Zoe", "Abe", "Mia"))
+    _quality(zoe, "0.3")
+    _quality(abe, "0.9")
+    _quality(mia, "0.6")
+    client = Client()
+    client.force_login(staff)
+    url = f"/console/jobs/{job.pk}/capacity/"
+
+    def names(order: str) -> list[str]:
+        return [r.name for r in client.get(url, {"order": order}).context["page"].object_list]
+
+    assert names("name") == ["Abe", "Mia", "Zoe"]
+    assert names("weakest") == ["Zoe", "Mia", "Abe"]
+    assert names("") == ["Abe", "Mia", "Zoe"]  # the board's own: best quality first
+    assert names("sideways") == names("")  # an unknown order is the board's own
+    assert 'value="name" selected' in client.get(url, {"order": "name"}).content.decode()
