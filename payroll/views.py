@@ -434,15 +434,18 @@ def _csv_download(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
     return response
 
 
-def timesheet_export_response(week_start: datetime, fmt: str, *, bom: bool = False) -> HttpResponse:
+def timesheet_export_response(week_start: datetime, fmt: str, *, bom: bool = False, states: list[str] | None = None,
+                              entries: bool = False) -> HttpResponse:
     """The week's export as a download (the console page and the API): CSV streamed as it is read; XLSX built in
     a temporary file first (a zip cannot be streamed before it is complete), which the response closes and so
-    deletes."""
+    deletes. Only the timesheets in `states` when given; a state that does not exist raises DomainError before
+    anything is read."""
     filename = f"timesheets-{week_name(week_start)}.{fmt}"
+    exports.export_scope(week_start, states=states)  # refuses a bad state before the response starts streaming
     if fmt == "csv":
-        return _csv_download(exports.csv_lines(week_start, bom=bom), filename)
+        return _csv_download(exports.csv_lines(week_start, bom=bom, states=states), filename)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-    exports.xlsx_write(week_start, spool)
+    exports.xlsx_write(week_start, spool, states=states, entries=entries)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=exports.XLSX_CONTENT_TYPE)
 
@@ -450,13 +453,14 @@ def timesheet_export_response(week_start: datetime, fmt: str, *, bom: bool = Fal
 @require_GET
 @staff_required
 def timesheet_export(request: HttpRequest, week: str, fmt: str) -> HttpResponse:
+    """?state= (repeated) keeps only those timesheet states; ?entries=1 adds the XLSX sheet of every entry."""
     if fmt not in exports.FORMATS:
         raise Http404("Export as csv or xlsx.")
     try:
-        week_start = week_parse(week)
+        return timesheet_export_response(week_parse(week), fmt, bom=request.GET.get("bom") == "1",
+                                         states=request.GET.getlist("state"), entries=request.GET.get("entries") == "1")
     except DomainError as exc:  # a file link, not a page: the refusal is the plain-text answer
         return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
-    return timesheet_export_response(week_start, fmt, bom=request.GET.get("bom") == "1")
 
 
 @require_GET
