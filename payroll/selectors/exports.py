@@ -287,8 +287,9 @@ def entry_rows(scope: Scope) -> Iterator[list[Cell]]:
 # --- XLSX ----------------------------------------------------------------------------------------
 
 # XlsxWriter's constant-memory mode writes each row to a temporary file as soon as the next one starts, so memory
-# stays flat; it measured 2-3x faster than openpyxl's write-only mode (bench/export_timesheets.py). Text is never
-# read as a formula or a link; moments are UTC and go in without their zone.
+# stays flat. Text is never read as a formula or a link; moments are UTC and go in without their zone.
+# bench/export_timesheets.py at 10,000 contractors (a loaded 2-core machine, CSV 1.81 s): without the entries sheet
+# XlsxWriter 6.3 s (3.5x the CSV), openpyxl write-only tuned 4.7 s (2.6x); with it 17.5 s against 24.9 s.
 XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                 "strings_to_numbers": False, "remove_timezone": True}
 
