@@ -1,5 +1,11 @@
 """Benchmark of the weekly timesheet export: SQL queries, wall time and peak memory for 100 and 10,000 contractors.
 
+The XLSX export is measured with both engines it was chosen between, each against the CSV measured in the same
+run: XlsxWriter in constant-memory mode (what payroll.selectors.exports uses) and openpyxl's write-only mode,
+tuned (one style per column kind copied onto each typed cell instead of a number format looked up per cell),
+writing the same workbook (scope block, typed cells, widths, autofilter, totals rows); each without and with
+the sheet of every entry (~10 entries per contractor, so ten times the rows of the CSV).
+
 Each size gets its own pay week of contractors with ~10 entries and ~5 Label Studio annotations each,
 inserted once with bulk_create (a later run reuses them). Every measurement runs in a fresh child
 process, so its peak RSS (VmHWM) is its own; the Python heap peak comes from tracemalloc in a second
@@ -126,6 +132,73 @@ def _week_of(n: int) -> datetime:
 # --- child: one measurement ------------------------------------------------------------------------
 
 
+def _openpyxl_write(week_start: datetime, path: str, *, entries: bool) -> None:
+    """The export's workbook written with openpyxl's write-only mode, tuned: the alternative to XlsxWriter."""
+    from copy import copy
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from common.csv_stream import neutralized
+    from payroll.selectors import exports
+
+    book = Workbook(write_only=True)
+    scope = exports.export_scope(week_start)
+
+    def styled(sheet: object, kind: str, bold: bool = False) -> object:
+        cell = WriteOnlyCell(sheet)
+        if kind in exports.NUMBER_FORMATS:
+            cell.number_format = exports.NUMBER_FORMATS[kind]
+        if bold:
+            cell.font = Font(bold=True)
+        return cell
+
+    def table(sheet: object, columns: tuple, rows: object, top: int) -> int:
+        for i, column in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = column.width
+        templates = [styled(sheet, c.kind)._style for c in columns]
+        bold = styled(sheet, "text", bold=True)._style
+        last = top
+        header = []
+        for name in (c.name for c in columns):
+            cell = WriteOnlyCell(sheet, value=name)
+            cell._style = copy(bold)
+            header.append(cell)
+        sheet.append(header)
+        for last, values in enumerate(rows, start=top + 1):  # noqa: B007 - the last row bounds the autofilter
+            cells = []
+            for value, template in zip(neutralized(values), templates, strict=True):
+                if isinstance(value, str):
+                    cells.append(ILLEGAL_CHARACTERS_RE.sub("", value))
+                elif value is None or isinstance(value, int):
+                    cells.append(value)
+                else:  # Decimal, datetime: the column's number format
+                    cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None) if isinstance(value, datetime)
+                                         else value)
+                    cell._style = copy(template)
+                    cells.append(cell)
+            sheet.append(cells)
+        sheet.auto_filter.ref = f"A{top}:{get_column_letter(len(columns))}{last}"
+        sheet.freeze_panes = f"A{top + 1}"
+        return last
+
+    sheet = book.create_sheet("Timesheets")
+    for name, value in scope.rows():
+        sheet.append([name, value.replace(tzinfo=None) if isinstance(value, datetime) else value])
+    sheet.append([])
+    totals = exports.ExportTotals(scope)
+    with exports._read_to_the_end():
+        table(sheet, exports.TIMESHEET_SHEET, exports.timesheet_rows(scope, totals), len(scope.rows()) + 2)
+        for values in totals.rows():
+            sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in values])
+        if entries:
+            table(book.create_sheet("Entries"), exports.ENTRY_SHEET, exports.entry_rows(scope), 1)
+    book.save(path)
+
+
 def _task(kind: str, week_start: datetime, rows: int, scratch: Path) -> Callable[[], None]:
     from payroll.models import TimeEntry
     from payroll.selectors import exports
@@ -135,8 +208,11 @@ def _task(kind: str, week_start: datetime, rows: int, scratch: Path) -> Callable
             for line in exports.csv_lines(week_start):
                 sink.write(line)
 
-    def export_xlsx() -> None:
-        exports.xlsx_write(week_start, str(scratch))
+    def export_xlsx(entries: bool) -> Callable[[], None]:
+        return lambda: exports.xlsx_write(week_start, str(scratch), entries=entries)
+
+    def export_openpyxl(entries: bool) -> Callable[[], None]:
+        return lambda: _openpyxl_write(week_start, str(scratch), entries=entries)
 
     def floor_db() -> None:
         for _ in (TimeEntry.objects.filter(timesheet__week_start=week_start)
@@ -151,7 +227,9 @@ def _task(kind: str, week_start: datetime, rows: int, scratch: Path) -> Callable
         with open(os.devnull, "w", encoding="utf-8", newline="") as sink:
             csv.writer(sink).writerows(table)
 
-    return {"csv": export_csv, "xlsx": export_xlsx, "floor-db": floor_db, "floor-csv": floor_csv}[kind]
+    return {"csv": export_csv, "xlsx": export_xlsx(False), "xlsx+entries": export_xlsx(True),
+            "openpyxl": export_openpyxl(False), "openpyxl+entries": export_openpyxl(True),
+            "floor-db": floor_db, "floor-csv": floor_csv}[kind]
 
 
 def _vm(field: str) -> float:
@@ -228,23 +306,30 @@ def measure(*, sizes: list[int], repeat: int) -> None:
     from payroll.models import TimeEntry
     from payroll.selectors.weeks import week_name
 
-    print(f"{'contractors':>11} {'entries':>8} {'what':<26} {'queries':>7} {'time':>8} {'vs DB floor':>11} "
-          f"{'vs CSV floor':>12} {'heap peak':>10} {'RSS peak':>9} {'RSS growth':>10}")
+    print(f"{'contractors':>11} {'entries':>8} {'what':<34} {'queries':>7} {'time':>8} {'vs DB floor':>11} "
+          f"{'vs CSV floor':>12} {'vs CSV':>7} {'heap peak':>10} {'RSS peak':>9} {'RSS growth':>10}")
     for n in sizes:
         week_start = _week_of(n)
         week = week_name(week_start)
         entries = TimeEntry.objects.filter(timesheet__week_start=week_start).count()
         floor_db = _measure("floor-db", week, n, repeat)
         floor_csv = _measure("floor-csv", week, n, repeat)
+        export_csv = _measure("csv", week, n, repeat)
         for kind, label in (("floor-db", "reference: stream entries"), ("floor-csv", "reference: csv from list"),
-                            ("csv", "export CSV -> /dev/null"), ("xlsx", "export XLSX -> temp file")):
-            m = {"floor-db": floor_db, "floor-csv": floor_csv}.get(kind) or _measure(kind, week, n, repeat)
+                            ("csv", "export CSV -> /dev/null"),
+                            ("xlsx", "XLSX, XlsxWriter (in use)"), ("openpyxl", "XLSX, openpyxl write-only"),
+                            ("xlsx+entries", "XLSX + entries, XlsxWriter"),
+                            ("openpyxl+entries", "XLSX + entries, openpyxl")):
+            m = ({"floor-db": floor_db, "floor-csv": floor_csv, "csv": export_csv}.get(kind)
+                 or _measure(kind, week, n, repeat))
             extra = f"  ({m['bytes'] / 2**20:.1f} MiB file)" if m["bytes"] else ""
-            print(f"{n:>11} {entries:>8} {label:<26} {m['queries']:>7} {m['seconds']:>7.2f}s "
+            print(f"{n:>11} {entries:>8} {label:<34} {m['queries']:>7} {m['seconds']:>7.2f}s "
                   f"{m['seconds'] / floor_db['seconds']:>10.1f}x {m['seconds'] / floor_csv['seconds']:>11.1f}x "
+                  f"{m['seconds'] / export_csv['seconds']:>6.1f}x "
                   f"{m['heap_mib']:>8.1f}Mi {m['rss_mib']:>7.0f}Mi {m['rss_growth_mib']:>8.1f}Mi{extra}")
     print("queries: SQL statements sent, i.e. BEGIN, SET LOCAL, one streamed SELECT per sheet, COMMIT. time: best of "
-          f"{repeat}. heap peak: tracemalloc. RSS peak: the child's VmHWM; growth: over its RSS before the run.")
+          f"{repeat}. vs CSV: against the CSV export of the same week in this run. heap peak: tracemalloc. "
+          "RSS peak: the child's VmHWM; growth: over its RSS before the run.")
 
 
 if __name__ == "__main__":

@@ -666,7 +666,10 @@ class TimesheetExportApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("week", str, OpenApiParameter.PATH, description="ISO week, e.g. 2026-W48"),
                     OpenApiParameter("format", str, enum=exports.FORMATS, default="csv"),
-                    OpenApiParameter("bom", bool, description="CSV only: start with a UTF-8 byte order mark")],
+                    OpenApiParameter("bom", bool, description="CSV only: start with a UTF-8 byte order mark"),
+                    OpenApiParameter("state", str, many=True, enum=list(exports.STATE_TOTALS),
+                                     description="Only timesheets in these states (repeat it); default every state"),
+                    OpenApiParameter("entries", bool, description="XLSX only: add the sheet of every time entry")],
         responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, exports.XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, week: str) -> HttpResponse:
@@ -674,4 +677,5 @@ class TimesheetExportApi(APIView):
         if fmt not in exports.FORMATS:
             raise DomainError(f"format: csv or xlsx (got {fmt!r}).", field="format")
         bom = request.query_params.get("bom") in ("1", "true")
-        return timesheet_export_response(week_parse(week), fmt, bom=bom)
+        return timesheet_export_response(week_parse(week), fmt, bom=bom, states=request.query_params.getlist("state"),
+                                         entries=request.query_params.get("entries") in ("1", "true"))

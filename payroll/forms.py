@@ -14,6 +14,7 @@ from common.errors import DomainError
 from common.forms import AccessibleForm
 from common.validators import validate_printable
 from payroll.models import TimesheetState
+from payroll.selectors import review
 from payroll.selectors.terms import PayTerms
 from payroll.selectors.weeks import WEEK, week_parse, week_start_utc
 
@@ -123,6 +124,15 @@ class WeekFilterForm(forms.Form):
     week = IsoWeekField(required=False)
     state = forms.ChoiceField(choices=[("", "Any state"), *TimesheetState.choices], required=False)
     flagged = forms.BooleanField(required=False, label="Flagged only")
+    q = forms.CharField(max_length=100, required=False, strip=True, label="Name or email")
+    sort = forms.ChoiceField(choices=[(s, s) for s in review.SORTS], required=False)
+
+
+class ApproveMatchingForm(WeekFilterForm):
+    """Select-all: approve every submitted, unflagged timesheet the filter matches, having seen how many."""
+
+    week = IsoWeekField()
+    expected = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
 
 class DecisionForm(AccessibleForm):

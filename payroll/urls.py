@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern] = [
 console_urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
     path("approve/", views.bulk_approve, name="bulk-approve"),
+    path("approve-matching/", views.approve_matching, name="approve-matching"),
     path("close-weeks/", views.close_weeks, name="close-weeks"),
     path("timesheets/<int:pk>/", views.timesheet_detail, name="timesheet"),
     path("timesheets/<int:pk>/decide/", views.timesheet_decide_view, name="timesheet-decide"),

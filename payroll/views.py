@@ -7,6 +7,7 @@ names, or as a message, and nothing is saved) and render what the selectors read
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from common.errors import DomainError
 from common.pages import run_service
 from payroll.forms import (
     AdjustmentForm,
+    ApproveMatchingForm,
     BulkApproveForm,
     DecisionForm,
     PayRunForm,
@@ -64,7 +66,13 @@ from payroll.services.entries import (
 )
 from payroll.services.payruns import NOTHING_TO_PAY, pay_run_execute
 from payroll.services.terms import pay_terms_change
-from payroll.services.timesheets import close_pay_weeks, timesheet_decide, timesheet_submit, timesheets_approve
+from payroll.services.timesheets import (
+    close_pay_weeks,
+    timesheet_decide,
+    timesheet_submit,
+    timesheets_approve,
+    timesheets_approve_matching,
+)
 from workforce.models import Contractor
 
 # The service names the moment it refuses; the page asks for it as a time of day.
@@ -235,13 +243,17 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the staff console ------------------------------------------------------------------------------
 
 def _week_url(week_start: datetime, data: Mapping[str, str] | None = None) -> str:
-    """The week page, keeping the reviewer's state and flagged filters when they are valid."""
+    """The week page, keeping the reviewer's state, flagged, search and sort choices when they are valid."""
     query = {"week": week_name(week_start)}
     data = data or {}
     if data.get("state") in TimesheetState.values:
         query["state"] = data["state"]
     if data.get("flagged") in ("on", "1", "true"):
         query["flagged"] = "on"
+    if data.get("q", "").strip():
+        query["q"] = data["q"].strip()[:100]
+    if data.get("sort") in review.SORTS:
+        query["sort"] = data["sort"]
     return f"{reverse('payroll-console:home')}?{urlencode(query)}"
 
 
@@ -259,19 +271,35 @@ def _posted_week(request: HttpRequest) -> datetime:
 @require_http_methods(["GET"])
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
+    """The week's timesheets a page at a time, searched, filtered and sorted in SQL, with every state's totals and
+    a select-all that approves every submitted, unflagged timesheet the filter matches, on every page."""
     filters = WeekFilterForm(request.GET or None)
     filters.is_valid()
     chosen = getattr(filters, "cleaned_data", {})  # the valid part of the query; unbound: nothing
     week_start = chosen.get("week") or _last_ended_week()
     state, flagged = chosen.get("state") or "", bool(chosen.get("flagged"))
-    rows = review.week_rows(week_start=week_start, state=state or None, flagged_only=flagged)
-    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    search, sort = chosen.get("q") or "", chosen.get("sort") or "name"
+    found = review.week_timesheets(week_start=week_start, state=state or None, flagged=True if flagged else None,
+                                   search=search, sort=sort)
+    page = Paginator(found, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = review.timesheet_rows(list(page.object_list), week_start=week_start)
+    totals = review.state_totals(week_start=week_start)
+    waiting = next(t for t in totals if t.state == TimesheetState.SUBMITTED)
+    matching = review.approvable_in_bulk(week_start=week_start, state=state, flagged_only=flagged,
+                                         search=search).count()
+    keep = {"week": week_name(week_start), "state": state, "flagged": "on" if flagged else "", "q": search}
     return render(request, "payroll/console/home.html", {
         "filters": filters, "week": week_name(week_start), "week_start": week_start, "week_end": week_start + WEEK,
         "prev_week": week_name(week_start - WEEK), "next_week": week_name(week_start + WEEK),
-        "state": state, "states": TimesheetState.choices, "flagged": flagged,
-        "counts": review.state_counts(week_start=week_start), "page": page,
-        "bulk_approvable": any(r.approvable_in_bulk for r in page),
+        "state": state, "states": TimesheetState.choices, "flagged": flagged, "q": search, "sort": sort,
+        "sort_links": {key: urlencode({**{k: v for k, v in keep.items() if v},
+                                       "sort": f"-{key}" if sort == key else key})
+                       for key in ("name", "hours", "amount", "state")},
+        "totals": totals, "waiting": waiting, "currency": settings.PAYROLL_CURRENCY,
+        "week_total": review.StateTotal("", "All", sum(t.timesheets for t in totals), sum(t.minutes for t in totals),
+                                        sum((t.amount for t in totals), Decimal("0.00"))),
+        "page": page, "rows": rows, "matching": matching,
+        "bulk_approvable": any(r.approvable_in_bulk for r in rows),
         "pay_runs": review.pay_runs_of_week(week_start=week_start),
         "pay_run_form": PayRunForm(initial={"week": week_name(week_start)}),
     })
@@ -315,6 +343,27 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         timesheet_ids=form.cleaned_data["timesheets"], week_start=form.cleaned_data["week"], actor=request.user))
     if approved.ok:
         messages.success(request, f"Approved {approved.value} timesheet(s) of {week_name(week_start)}.")
+    return redirect(_week_url(week_start, request.POST))
+
+
+@require_POST
+@staff_required
+def approve_matching(request: HttpRequest) -> HttpResponse:
+    """Select-all: approve every submitted, unflagged timesheet the posted filter matches, across its pages, if it
+    still matches as many as the reviewer confirmed."""
+    form = ApproveMatchingForm(request.POST)
+    week_start = _posted_week(request)
+    if not form.is_valid():
+        messages.error(request, " ".join(f"{name}: {error}" for name, errors in form.errors.items()
+                                         for error in errors))
+        return redirect(_week_url(week_start, request.POST))
+    data = form.cleaned_data
+    approved = run_service(request, lambda: timesheets_approve_matching(
+        week_start=data["week"], state=data["state"], flagged_only=data["flagged"], search=data["q"],
+        expected=data["expected"], actor=request.user))
+    if approved.ok:
+        messages.success(request, f"Approved {approved.value} timesheet(s) of {week_name(week_start)}: every "
+                                  "submitted, unflagged one matching the filter.")
     return redirect(_week_url(week_start, request.POST))
 
 
@@ -434,15 +483,18 @@ def _csv_download(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
     return response
 
 
-def timesheet_export_response(week_start: datetime, fmt: str, *, bom: bool = False) -> HttpResponse:
+def timesheet_export_response(week_start: datetime, fmt: str, *, bom: bool = False, states: list[str] | None = None,
+                              entries: bool = False) -> HttpResponse:
     """The week's export as a download (the console page and the API): CSV streamed as it is read; XLSX built in
     a temporary file first (a zip cannot be streamed before it is complete), which the response closes and so
-    deletes."""
+    deletes. Only the timesheets in `states` when given; a state that does not exist raises DomainError before
+    anything is read."""
     filename = f"timesheets-{week_name(week_start)}.{fmt}"
+    exports.export_scope(week_start, states=states)  # refuses a bad state before the response starts streaming
     if fmt == "csv":
-        return _csv_download(exports.csv_lines(week_start, bom=bom), filename)
+        return _csv_download(exports.csv_lines(week_start, bom=bom, states=states), filename)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-    exports.xlsx_write(week_start, spool)
+    exports.xlsx_write(week_start, spool, states=states, entries=entries)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=exports.XLSX_CONTENT_TYPE)
 
@@ -450,13 +502,14 @@ def timesheet_export_response(week_start: datetime, fmt: str, *, bom: bool = Fal
 @require_GET
 @staff_required
 def timesheet_export(request: HttpRequest, week: str, fmt: str) -> HttpResponse:
+    """?state= (repeated) keeps only those timesheet states; ?entries=1 adds the XLSX sheet of every entry."""
     if fmt not in exports.FORMATS:
         raise Http404("Export as csv or xlsx.")
     try:
-        week_start = week_parse(week)
+        return timesheet_export_response(week_parse(week), fmt, bom=request.GET.get("bom") == "1",
+                                         states=request.GET.getlist("state"), entries=request.GET.get("entries") == "1")
     except DomainError as exc:  # a file link, not a page: the refusal is the plain-text answer
         return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
-    return timesheet_export_response(week_start, fmt, bom=request.GET.get("bom") == "1")
 
 
 @require_GET

@@ -9,12 +9,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, NullIf, Round
 
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.amounts import minutes_as_hmm, minutes_as_hours
-from payroll.selectors.evidence import Evidence, evidence_by_contractor, timesheet_flags
+from payroll.selectors.evidence import Evidence, evidence_annotations, evidence_by_contractor, timesheet_flags
 from payroll.selectors.timesheets import WeekTotals, timesheets_of_week, totals_by_timesheet
+from payroll.selectors.weeks import WEEK
 
 
 @dataclass(frozen=True)
@@ -69,10 +87,117 @@ def timesheet_rows(timesheets: list[Timesheet], *, week_start: datetime) -> list
     return rows
 
 
+# The week page's orders, by the name in its query string; "-" first is descending. Every one ends with the
+# contractor, so a page is stable from one request to the next.
+SORTS = ("name", "-name", "hours", "-hours", "amount", "-amount", "state", "-state")
+# States in the order a week moves through them.
+STATE_ORDER = (TimesheetState.DRAFT, TimesheetState.SUBMITTED, TimesheetState.REJECTED, TimesheetState.APPROVED,
+               TimesheetState.PAID)
+_MONEY = DecimalField(max_digits=20, decimal_places=2)
+
+
+def _entries_sum(expression: F | ExpressionWrapper, output: IntegerField | DecimalField) -> Coalesce:
+    """A timesheet's entries summed in a correlated subquery: one row per timesheet, no join to multiply."""
+    entries = TimeEntry.objects.filter(timesheet=OuterRef("pk")).order_by().values("timesheet")
+    return Coalesce(Subquery(entries.annotate(total=Sum(expression, output_field=output)).values("total"),
+                             output_field=output), Value(0), output_field=output)
+
+
+def _with_sums(timesheets: QuerySet[Timesheet]) -> QuerySet[Timesheet]:
+    """Alias each timesheet's minutes (work and adjustments) and minutes x rate, exact (a statement divides by 60
+    and rounds once)."""
+    return timesheets.alias(minutes_total=_entries_sum(F("minutes"), IntegerField()),
+                            minutes_x_rate=_entries_sum(F("minutes") * F("hourly_rate"), _MONEY))
+
+
+# The rule of evidence.timesheet_flags in SQL, over _with_evidence's aliases: work logged with no annotation, or
+# more than the flag factor times Label Studio's active time. (Rows show the flags timesheet_flags computes.)
+FLAGGED = Q(work_minutes__gt=0) & (Q(evidence_n=0) | Q(evidence_excess__gt=0))
+
+
+def _with_evidence(timesheets: QuerySet[Timesheet], week_start: datetime) -> QuerySet[Timesheet]:
+    evidence = (evidence_annotations(since=week_start, until=week_start + WEEK)
+                .filter(contractor=OuterRef("contractor_id")).order_by().values("contractor"))
+    seconds = Coalesce(Subquery(evidence.annotate(s=Sum("lead_time")).values("s"), output_field=FloatField()),
+                       Value(0.0))
+    return timesheets.alias(
+        evidence_n=Coalesce(Subquery(evidence.annotate(n=Count("id")).values("n"), output_field=IntegerField()),
+                            Value(0)),
+        evidence_excess=ExpressionWrapper(F("work_minutes") * 60.0 - float(settings.PAYROLL_FLAG_FACTOR) * seconds,
+                                          output_field=FloatField()))
+
+
+def week_timesheets(*, week_start: datetime, state: str | None = None, flagged: bool | None = None,
+                    search: str = "", sort: str = "name") -> QuerySet[Timesheet]:
+    """The week's timesheets with their contractors, filtered and ordered in SQL for paging: of one state, only
+    the flagged (True) or only the clean (False) ones, those whose contractor's email or name holds `search`,
+    in a SORTS order (an unknown one is the name order)."""
+    timesheets = Timesheet.objects.filter(week_start=week_start).select_related("contractor__user")
+    if state:
+        timesheets = timesheets.filter(state=state)
+    if search:
+        timesheets = timesheets.filter(Q(contractor__user__email__icontains=search)
+                                       | Q(contractor__display_name__icontains=search)
+                                       | Q(contractor__legal_name__icontains=search))
+    if flagged is not None:
+        timesheets = _with_evidence(timesheets, week_start).filter(FLAGGED if flagged else ~FLAGGED)
+    key = sort.lstrip("-") if sort in SORTS else "name"
+    if key in ("hours", "amount"):
+        timesheets = _with_sums(timesheets)
+    order = {
+        "name": Lower(Coalesce(NullIf("contractor__display_name", Value("")),
+                               NullIf("contractor__legal_name", Value("")), "contractor__user__email")),
+        "hours": F("minutes_total"), "amount": F("minutes_x_rate"),
+        "state": Case(*(When(state=s, then=Value(i)) for i, s in enumerate(STATE_ORDER)), output_field=IntegerField()),
+    }[key]
+    descending = sort in SORTS and sort.startswith("-")
+    return timesheets.order_by(order.desc() if descending else order.asc(), "contractor_id")
+
+
 def week_rows(*, week_start: datetime, state: str | None = None, flagged_only: bool = False) -> list[TimesheetRow]:
     """The week's timesheets in contractor order, optionally of one state or only the flagged ones."""
     rows = timesheet_rows(list(timesheets_of_week(week_start=week_start, state=state)), week_start=week_start)
     return [r for r in rows if r.flags] if flagged_only else rows
+
+
+def approvable_in_bulk(*, week_start: datetime, state: str | None = None, flagged_only: bool = False,
+                       search: str = "") -> QuerySet[Timesheet]:
+    """Of the timesheets a week page's filter shows, those bulk approval approves: submitted and not flagged."""
+    if (state and state != TimesheetState.SUBMITTED) or flagged_only:
+        return Timesheet.objects.none()
+    return week_timesheets(week_start=week_start, state=TimesheetState.SUBMITTED, flagged=False, search=search)
+
+
+@dataclass(frozen=True)
+class StateTotal:
+    """A week's timesheets in one state: how many, their minutes and their amounts (each rounded as its
+    statement rounds it, then added)."""
+
+    state: str
+    label: str
+    timesheets: int
+    minutes: int
+    amount: Decimal
+
+    @property
+    def hours(self) -> Decimal:
+        return minutes_as_hours(self.minutes)
+
+    @property
+    def hmm(self) -> str:
+        return minutes_as_hmm(self.minutes)
+
+
+def state_totals(*, week_start: datetime) -> list[StateTotal]:
+    """Every state's total for the week, zero ones too, in STATE_ORDER, in one query."""
+    rows = (_with_sums(Timesheet.objects.filter(week_start=week_start)).values("state")
+            .annotate(n=Count("id"), minutes=Sum("minutes_total"),
+                      amount=Sum(Round(F("minutes_x_rate") / 60, 2, output_field=_MONEY)))
+            .order_by())
+    found = {r["state"]: r for r in rows}
+    labels = dict(TimesheetState.choices)
+    return [StateTotal(s, labels[s], found[s]["n"] if s in found else 0, found[s]["minutes"] if s in found else 0,
+                       found[s]["amount"] if s in found else Decimal("0.00")) for s in STATE_ORDER]
 
 
 def timesheet_row(timesheet: Timesheet) -> TimesheetRow:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core import mail
 from django.db import connection
 from django.http import HttpResponse
@@ -14,14 +15,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from annotations.models import Annotation, BatchTask, Job, Task
-from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
+from annotations.models import Annotation, Batch, BatchTask, Job, Task
+from payroll import views
+from payroll.models import EntryKind, PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.terms import pay_terms_changes
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.entries import time_entry_create
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.factories import UserFactory, batch_held_by, contractor_in_state, job_plain
-from workforce.models import OnboardingState, User
+from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
 S = TimesheetState
@@ -448,3 +450,140 @@ def test_week_page_links_to_the_exports_when_they_exist(staff_client: Client) ->
     assert f'href="/console/payroll/weeks/{week}/export.csv"' in html
     assert f'href="/console/payroll/weeks/{week}/export.csv?bom=1"' in html
     assert f'href="/console/payroll/weeks/{week}/export.xlsx"' in html
+
+
+# --- the week page at scale: search, sort, totals, select-all ------------------------------------------------
+
+def _crew(n: int, *, week_start: datetime, start_at: int = 0) -> None:
+    """n submitted contractor-weeks in bulk (a contractor, 90 minutes at 2.00 and one annotation each): the week
+    page at the size the field works at, without n service calls."""
+    job = job_plain()
+    users = User.objects.bulk_create([User(email=f"crew-{start_at + i}@example.com", password=make_password(None))
+                                      for i in range(n)])
+    crew = Contractor.objects.bulk_create([Contractor(user=u, state=OnboardingState.ACTIVE, legal_name=f"Crew {i}",
+                                                      country="BR", timezone="UTC")
+                                           for i, u in enumerate(users, start=start_at)])
+    sheets = Timesheet.objects.bulk_create([Timesheet(contractor=c, week_start=week_start, state=S.SUBMITTED,
+                                                      work_minutes=90) for c in crew])
+    start = week_start + timedelta(days=1, hours=9)
+    TimeEntry.objects.bulk_create([TimeEntry(timesheet=t, contractor=t.contractor, kind=EntryKind.WORK, job=job,
+                                             start=start, end=start + timedelta(minutes=90), minutes=90,
+                                             hourly_rate=Decimal("2.00"), created_by=t.contractor.user)
+                                   for t in sheets])
+    tasks = Task.objects.bulk_create([Task(job=job, key=f"crew-{start_at + i}", image_path="x.jpg",
+                                           image_sha256=f"{start_at + i:064x}", width=4, height=4) for i in range(n)])
+    batch = Batch.objects.create(job=job, number=1, state="assigned", assigned_to=crew[0])
+    held = BatchTask.objects.bulk_create([BatchTask(batch=batch, task=t) for t in tasks])
+    Annotation.objects.bulk_create([Annotation(ls_annotation_id=10**6 + start_at + i, contractor=c, lead_time=5400.0,
+                                               batch_task=bt, ls_created_at=start)
+                                    for i, (c, bt) in enumerate(zip(crew, held, strict=True))])
+
+
+def test_the_week_page_costs_the_same_queries_and_stays_small_from_100_to_1000_contractors(
+        staff_client: Client) -> None:
+    views_of = ({"sort": "-amount"}, {}, {"sort": "hours", "q": "crew-9", "page": "2"}, {"sort": "state"},
+                {"flagged": "on"})
+
+    def queries() -> list[int]:
+        counts = []
+        for params in views_of:
+            with CaptureQueriesContext(connection) as captured:
+                response = staff_client.get("/console/payroll/", params)
+            assert response.status_code == 200
+            assert len(response.content) < 200_000, params
+            counts.append(len(captured))
+        return counts
+
+    _crew(100, week_start=last_week())
+    small = queries()
+    _crew(900, week_start=last_week(), start_at=100)
+    assert queries() == small
+    html = page(staff_client, "/console/payroll/")
+    assert "1000 timesheets." in html
+    assert 'data-testid="count-submitted">1000<' in html
+    assert "Awaiting approval: USD 3000.00" in html  # 1,000 x 90 min at 2.00
+    assert "Select all 1000 submitted, unflagged timesheets matching this filter, on every page" in html
+
+
+def test_search_sort_and_state_filter_narrow_and_order_the_rows(staff_client: Client) -> None:
+    short = worked_week(minutes=30, display_name="Zoë Short", user=UserFactory(email="zoe@example.com"))
+    long = worked_week(minutes=240, display_name="Abel Long", user=UserFactory(email="abel@example.com"))
+    draft = worked_week(minutes=120, display_name="Mia Draft", submit=False)
+    by_name = page(staff_client, "/console/payroll/")
+    assert by_name.index("Abel Long") < by_name.index("Mia Draft") < by_name.index("Zoë Short")
+    by_hours = page(staff_client, "/console/payroll/", sort="-hours")
+    assert by_hours.index("Abel Long") < by_hours.index("Mia Draft") < by_hours.index("Zoë Short")
+    by_amount = page(staff_client, "/console/payroll/", sort="amount")
+    assert by_amount.index("Zoë Short") < by_amount.index("Mia Draft") < by_amount.index("Abel Long")
+    by_state = page(staff_client, "/console/payroll/", sort="state")
+    assert by_state.index("Mia Draft") < by_state.index("Abel Long")
+    found = page(staff_client, "/console/payroll/", q="ZOE@EXAMPLE")
+    assert short.contractor.user.email in found
+    assert long.contractor.user.email not in found
+    assert "1 timesheet matches." in found
+    assert "Abel Long" in page(staff_client, "/console/payroll/", q="abel l")
+    drafts = page(staff_client, "/console/payroll/", state="draft", sort="nonsense")
+    assert draft.contractor.user.email in drafts
+    assert long.contractor.user.email not in drafts
+    assert '?week=' in drafts  # an unknown sort is refused by the form, and the page falls back to names
+
+
+def test_totals_per_state_match_hand_sums(staff: User, staff_client: Client) -> None:
+    submitted = [worked_week(minutes=m) for m in (45, 61)]
+    approved = worked_week(minutes=100)
+    timesheet_decide(timesheet=approved, approve=True, actor=staff)
+    worked_week(minutes=17, submit=False)
+    html = page(staff_client, "/console/payroll/")
+
+    def total_row(state: str) -> str:
+        return html.split(f'data-testid="total-{state}"', 1)[1].split("</tr>", 1)[0]
+
+    # 45 min = 1.50, 61 min = 2.0333 -> 2.03 (each rounded as its statement would be), at 2.00 an hour
+    assert ">2<" in total_row("submitted")
+    assert "1.77" in total_row("submitted")  # 106 min
+    assert "3.53" in total_row("submitted")
+    assert "Awaiting approval: USD 3.53" in html
+    assert all(t.state == S.SUBMITTED for t in submitted)
+    assert ">1<" in total_row("approved")
+    assert "3.33" in total_row("approved")
+    assert "0.57" in total_row("draft")
+    assert ">0<" in total_row("paid")
+
+
+def test_select_all_approves_exactly_the_matching_submitted_timesheets_across_pages(
+        staff_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "ROWS_PER_PAGE", 2)
+    wanted = [worked_week(display_name=f"Kim {i}", user=UserFactory(email=f"kim{i}@example.com")) for i in range(5)]
+    flagged = worked_week(display_name="Kim Flagged", annotations=0)
+    draft = worked_week(display_name="Kim Draft", submit=False)
+    other = worked_week(display_name="Lee Other", user=UserFactory(email="lee@example.com"))
+    old = worked_week(display_name="Kim Old", week_start=last_week() - WEEK)
+    html = page(staff_client, "/console/payroll/", q="kim")
+    assert "Select all 5 submitted, unflagged timesheets matching this filter, on every page" in html
+    week = week_name(last_week())
+    changed = staff_client.post("/console/payroll/approve-matching/", {"week": week, "q": "kim", "expected": "4"},
+                                follow=True)
+    assert any("5 submitted, unflagged timesheet(s) match this filter now, not the 4 you confirmed" in m
+               for m in messages_of(changed))
+    assert not Timesheet.objects.filter(state=S.APPROVED).exists()
+    done = staff_client.post("/console/payroll/approve-matching/", {"week": week, "q": "kim", "expected": "5"})
+    assert done["Location"] == f"/console/payroll/?week={week}&q=kim"
+    assert set(Timesheet.objects.filter(state=S.APPROVED).values_list("pk", flat=True)) == {t.pk for t in wanted}
+    for untouched, state in ((flagged, S.SUBMITTED), (draft, S.DRAFT), (other, S.SUBMITTED), (old, S.SUBMITTED)):
+        untouched.refresh_from_db()
+        assert untouched.state == state
+    wanted[0].refresh_from_db()
+    assert wanted[0].decided_by is not None
+    assert "Select all" not in page(staff_client, "/console/payroll/", q="kim")
+
+
+def test_select_all_is_refused_to_non_staff_and_without_a_count(staff_client: Client) -> None:
+    timesheet = worked_week()
+    week = week_name(timesheet.week_start)
+    contractor = client_for(timesheet.contractor.user)
+    assert contractor.post("/console/payroll/approve-matching/", {"week": week, "expected": "1"}).status_code == 403
+    assert Client().post("/console/payroll/approve-matching/", {"week": week, "expected": "1"}).status_code == 302
+    missing = staff_client.post("/console/payroll/approve-matching/", {"week": week}, follow=True)
+    assert any("expected" in m for m in messages_of(missing))
+    timesheet.refresh_from_db()
+    assert timesheet.state == S.SUBMITTED

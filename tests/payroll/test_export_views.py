@@ -18,6 +18,7 @@ from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.factories import batch_held_by, contractor_in_state
 from tests.payroll.conftest import NOW, W48, at
+from tests.payroll.test_exports import split
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -65,21 +66,35 @@ def test_staff_download_the_week_as_csv_with_or_without_bom(paid: Paid, staff: U
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="timesheets-2026-W48.csv"'
-    rows = list(csv.reader(io.StringIO(body(response))))
-    assert [row[1] for row in rows[1:]] == ["Ana Souza", "王小明", ""]
-    assert rows[-1][14] == "5.47"  # 3.97 + 1.50
+    _, _, rows, totals = split(list(csv.reader(io.StringIO(body(response)))))
+    assert [row[1] for row in rows] == ["Ana Souza", "王小明"]
+    assert totals["TOTAL paid"][14] == totals["TOTAL"][14] == "5.47"  # 3.97 + 1.50
+    assert totals["TOTAL approved"][14] == "0.00"
     with_bom = client.get("/console/payroll/weeks/2026-W48/export.csv?bom=1")
-    assert b"".join(with_bom.streaming_content).startswith(b"\xef\xbb\xbfcontractor_id,")
+    assert b"".join(with_bom.streaming_content).startswith(b"\xef\xbb\xbfexport,")
+
+
+def test_the_download_keeps_only_the_states_asked_and_refuses_an_unknown_one(paid: Paid, staff: User) -> None:
+    client = signed_in(staff)
+    response = client.get("/console/payroll/weeks/2026-W48/export.csv?state=approved&state=submitted")
+    scope, _, rows, totals = split(list(csv.reader(io.StringIO(body(response)))))
+    assert (scope["timesheet_states"], rows) == ("approved; submitted only", [])
+    assert list(totals) == ["TOTAL approved", "TOTAL submitted", "TOTAL"]
+    refused = client.get("/console/payroll/weeks/2026-W48/export.xlsx?state=late")
+    assert refused.status_code == 400
+    assert "states: late is not a timesheet state" in refused.content.decode()
 
 
 def test_staff_download_the_week_as_xlsx(paid: Paid, staff: User) -> None:
-    response = signed_in(staff).get("/console/payroll/weeks/2026-W48/export.xlsx")
+    response = signed_in(staff).get("/console/payroll/weeks/2026-W48/export.xlsx?entries=1")
     assert response.status_code == 200
     assert response["Content-Type"] == XLSX_CONTENT_TYPE
     assert 'filename="timesheets-2026-W48.xlsx"' in response["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-    assert [row[1] for row in book["Timesheets"].iter_rows(min_row=2, values_only=True)] == [
-        "Ana Souza", "王小明", None]
+    assert book.sheetnames == ["Timesheets", "Entries"]
+    _, _, rows, totals = split(list(book["Timesheets"].iter_rows(values_only=True)))
+    assert [row[1] for row in rows] == ["Ana Souza", "王小明"]
+    assert totals["TOTAL paid"][14] == 5.47
 
 
 @pytest.mark.parametrize(("week", "words"), [("2026-48", "YYYY-Www"), ("2026-W60", "not a week of that year")])
@@ -148,10 +163,11 @@ def test_the_api_gives_staff_the_export_in_either_format(paid: Paid, staff: User
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert body(response).splitlines()[-1].startswith("TOTAL,")
-    xlsx = api_get(staff, "2026-W48", format="xlsx")
+    xlsx = api_get(staff, "2026-W48", format="xlsx", entries="true", state="paid")
     assert xlsx["Content-Type"] == XLSX_CONTENT_TYPE
-    assert openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).sheetnames == [
-        "Timesheets", "Entries"]
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content)))
+    assert book.sheetnames == ["Timesheets", "Entries"]
+    assert split(list(book["Timesheets"].iter_rows(values_only=True)))[0]["timesheet_states"] == "paid only"
 
 
 def test_the_api_names_the_bad_field_and_refuses_contractors(paid: Paid, staff: User) -> None:
@@ -162,4 +178,7 @@ def test_the_api_names_the_bad_field_and_refuses_contractors(paid: Paid, staff: 
     bad_format = api_get(staff, "2026-W48", format="pdf")
     assert bad_format.status_code == 400
     assert "csv or xlsx" in bad_format.data["format"][0]
+    bad_state = api_get(staff, "2026-W48", format="csv", state="late")
+    assert bad_state.status_code == 400
+    assert "late is not a timesheet state" in bad_state.data["states"][0]
     assert api_get(ana.user, "2026-W48", format="csv").status_code == 403

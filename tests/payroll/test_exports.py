@@ -2,7 +2,7 @@
 import csv
 import io
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,9 +11,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from openpyxl.utils.escape import unescape
 
 from annotations.models import Annotation, Batch, BatchTask, Task
 from common.csv_stream import cell_text
+from common.errors import DomainError
 from payroll.models import Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors import exports
 from payroll.selectors.timesheets import totals_by_timesheet
@@ -72,35 +74,56 @@ def read_csv(lines: list[str]) -> list[list[str]]:
     return list(csv.reader(io.StringIO("".join(lines))))
 
 
+def split(rows: list[list] | list[tuple]) -> tuple[dict, list, list, dict]:
+    """An export's rows as its scope block (field: value), header, timesheet rows and totals rows (by label)."""
+    rows = [list(r) for r in rows]
+    blank = next(i for i, r in enumerate(rows) if not any(c not in (None, "") for c in r))
+    body = rows[blank + 2:]
+    return ({r[0]: r[1] for r in rows[:blank]}, rows[blank + 1],
+            [r for r in body if not str(r[0]).startswith("TOTAL")],
+            {r[0]: r for r in body if str(r[0]).startswith("TOTAL")})
+
+
+def csv_table(**kwargs: object) -> tuple[dict, list, list, dict]:
+    return split(read_csv(list(exports.csv_lines(W48, **kwargs))))
+
+
 def test_csv_has_one_row_per_contractor_week_and_a_totals_row(week: tuple[Contractor, Contractor]) -> None:
     ana, wang = week
-    rows = read_csv(list(exports.csv_lines(W48)))
-    assert rows[0] == list(exports.TIMESHEET_COLUMNS)
-    assert rows[1] == [
+    _, header, rows, totals = csv_table()
+    assert header == list(exports.TIMESHEET_COLUMNS)
+    assert rows[0] == [
         str(ana.pk), "Ana Lúcia Souza", ana.user.email, "BR", "paypal", "ana.payouts@example.com", "2026-W48",
         WEEK_START, WEEK_END, "1.78", "1:47", "77", "30", "mixed", "3.71", "USD", "draft", "3", "0.50",
         "logged more than 1.5x Label Studio time",
     ]  # (60 x 2.00 + 17 x 2.50 + 30 x 2.00) / 60 = 3.7083
-    assert rows[2] == [
+    assert rows[1] == [
         str(wang.pk), "王小明", wang.user.email, "CN", "wise", "xiaoming@example.com", "2026-W48", WEEK_START,
         WEEK_END, "1.98", "1:59", "119", "0", "2.00", "3.97", "USD", "draft", "0", "0.00", "no annotations",
     ]  # 7 x 17 min = 119 min at 2.00 = 3.9667
-    assert rows[3] == ["TOTAL", "", "", "", "", "", "2026-W48", WEEK_START, WEEK_END, "3.77", "3:46", "196", "30",
-                       "", "7.68", "USD", "", "3", "0.50", ""]
-    assert len(rows) == 4
+    assert totals["TOTAL draft"] == ["TOTAL draft", "draft, not submitted yet: 2 timesheets", "", "", "", "",
+                                     "2026-W48", WEEK_START, WEEK_END, "3.77", "3:46", "196", "30", "", "7.68", "USD",
+                                     "draft", "3", "0.50", ""]
+    assert totals["TOTAL"][1:] == [
+        "every state, paid + approved + submitted + rejected + draft: 2 timesheets", "", "", "", "", "2026-W48",
+        WEEK_START, WEEK_END, "3.77", "3:46", "196", "30", "", "7.68", "USD",
+        "paid; approved; submitted; rejected; draft", "3", "0.50", ""]
+    assert len(rows) == 2
 
 
 def test_bom_is_written_only_when_asked(week: tuple[Contractor, Contractor]) -> None:
     plain, with_bom = "".join(exports.csv_lines(W48)), "".join(exports.csv_lines(W48, bom=True))
-    assert plain.startswith("contractor_id,name,")
+    assert plain.startswith("export,LabelCrew weekly timesheets\r\n")
     assert with_bom == "\ufeff" + plain
     assert with_bom.encode("utf-8").startswith(b"\xef\xbb\xbf")
 
 
-def test_an_empty_week_has_the_header_and_a_zero_totals_row() -> None:
-    rows = read_csv(list(exports.csv_lines(W48)))
-    assert [row[0] for row in rows] == ["contractor_id", "TOTAL"]
-    assert rows[1][9:16] == ["0.00", "0:00", "0", "0", "", "0.00", "USD"]
+def test_an_empty_week_has_the_header_and_zero_totals_rows_for_every_state() -> None:
+    _, header, rows, totals = csv_table()
+    assert (header[0], rows) == ("contractor_id", [])
+    assert list(totals) == ["TOTAL paid", "TOTAL approved", "TOTAL submitted", "TOTAL rejected", "TOTAL draft", "TOTAL"]
+    for row in totals.values():
+        assert row[9:16] == ["0.00", "0:00", "0", "0", "", "0.00", "USD"]
 
 
 def test_totals_row_equals_the_statements_of_the_pay_run_to_the_cent(week: tuple[Contractor, Contractor],
@@ -109,12 +132,13 @@ def test_totals_row_equals_the_statements_of_the_pay_run_to_the_cent(week: tuple
         timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)
         timesheet_decide(timesheet=timesheet, approve=True, actor=staff, now=NOW)
     pay_run_execute(week_start=W48, actor=staff)
-    rows = read_csv(list(exports.csv_lines(W48)))
+    _, _, rows, totals = csv_table()
     amount = exports.TIMESHEET_COLUMNS.index("amount")
     statements = list(Statement.objects.order_by("contractor_id"))
-    assert [Decimal(row[amount]) for row in rows[1:-1]] == [s.earned for s in statements]
-    assert Decimal(rows[-1][amount]) == sum(s.earned for s in statements) == Decimal("7.68")
-    assert {row[exports.TIMESHEET_COLUMNS.index("timesheet_status")] for row in rows[1:-1]} == {"paid"}
+    assert [Decimal(row[amount]) for row in rows] == [s.earned for s in statements]
+    assert Decimal(totals["TOTAL paid"][amount]) == sum(s.earned for s in statements) == Decimal("7.68")
+    assert Decimal(totals["TOTAL"][amount]) == Decimal("7.68")
+    assert {row[exports.TIMESHEET_COLUMNS.index("timesheet_status")] for row in rows} == {"paid"}
 
 
 def test_a_clawback_at_an_older_rate_rounds_once_like_the_statement(staff: User) -> None:
@@ -128,7 +152,7 @@ def test_a_clawback_at_an_older_rate_rounds_once_like_the_statement(staff: User)
     adjustment_create(contractor=ana, job=batch.job, minutes=-23, reason="double-logged Friday", actor=staff,
                       corrects_week=at(16, 0), now=NOW)
     timesheet = Timesheet.objects.get(week_start=W48)
-    row = read_csv(list(exports.csv_lines(W48)))[1]
+    row = csv_table()[2][0]
     assert row[exports.TIMESHEET_COLUMNS.index("amount")] == "0.08"
     assert totals_by_timesheet([timesheet.pk])[timesheet.pk].earned == Decimal("0.08")
 
@@ -142,19 +166,20 @@ def test_text_cells_that_would_start_a_formula_are_neutralized_in_csv_and_xlsx(s
     TimeEntry.objects.filter(pk=entry.pk).update(note="\rcarriage")  # older rows were not stripped
     adjustment_create(contractor=evil, job=job_plain(name="-2 hours"), minutes=-10, reason="-2 plus more",
                       actor=staff, now=NOW)
-    row = read_csv(list(exports.csv_lines(W48)))[1]
+    row = csv_table()[2][0]
     assert row[1] == '\'=HYPERLINK("http://evil.example","pay")'
     assert row[exports.TIMESHEET_COLUMNS.index("adjustment_minutes")] == "-10"  # numbers are not touched
 
     path = tmp_path / "week.xlsx"
-    exports.xlsx_write(W48, str(path))
+    exports.xlsx_write(W48, str(path), entries=True)
     book = openpyxl.load_workbook(path)
-    sheet_row = [c.value for c in book["Timesheets"][2]]
+    sheet_row = [c.value for c in book["Timesheets"][11]]
     assert sheet_row[1] == '\'=HYPERLINK("http://evil.example","pay")'
-    assert book["Timesheets"].cell(2, 2).data_type == "s"
+    assert book["Timesheets"].cell(11, 2).data_type == "s"
     entries = list(book["Entries"].iter_rows(min_row=2, values_only=True))
     job, note = exports.ENTRY_COLUMNS.index("job"), exports.ENTRY_COLUMNS.index("note")
-    assert [(r[job], r[note]) for r in entries] == [
+    # A control character is stored as its OOXML escape (_x000D_), which Excel reads back and openpyxl does not.
+    assert [(r[job], unescape(r[note])) for r in entries] == [
         ("'\tTabbed job", "'+1 extra hour"), ("'\tTabbed job", "'@SUM(A1:A9)"), ("'\tTabbed job", "'\rcarriage"),
         ("'-2 hours", "'-2 plus more"),
     ]
@@ -168,34 +193,124 @@ def test_every_formula_start_gets_a_quote(text: str) -> None:
     assert cell_text("a" + text) == "a" + text
 
 
-def test_xlsx_has_the_timesheets_and_every_entry_with_numbers_as_numbers(week: tuple[Contractor, Contractor],
-                                                                          tmp_path: Path) -> None:
+def test_xlsx_has_the_scope_typed_timesheets_totals_and_every_entry(week: tuple[Contractor, Contractor],
+                                                                   tmp_path: Path) -> None:
     ana, wang = week
     path = tmp_path / "week.xlsx"
     with path.open("wb") as file:
-        exports.xlsx_write(W48, file)
+        exports.xlsx_write(W48, file, entries=True, now=datetime(2026, 12, 1, 8, 30, 15, 999, tzinfo=UTC))
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Timesheets", "Entries"]
-    rows = list(book["Timesheets"].iter_rows(values_only=True))
-    assert rows[0] == exports.TIMESHEET_COLUMNS
-    assert rows[1][:3] == (ana.pk, "Ana Lúcia Souza", ana.user.email)
-    assert rows[1][9:16] == (1.78, "1:47", 77, 30, "mixed", 3.71, "USD")
-    assert rows[2][13:15] == (2, 3.97)
-    assert rows[3][0] == "TOTAL"
-    assert rows[3][14] == 7.68
-    assert book["Timesheets"].cell(2, 15).number_format == "0.00"
-    entries = list(book["Entries"].iter_rows(values_only=True))
-    assert entries[0] == exports.ENTRY_COLUMNS
-    assert len(entries) == 1 + 3 + 7
-    first = dict(zip(exports.ENTRY_COLUMNS, entries[1], strict=True))
-    assert (first["contractor_id"], first["kind"], first["start_utc"], first["end_utc"], first["minutes"],
-            first["hourly_rate"], first["amount"]) == (ana.pk, "work", "2026-11-23T09:00:00Z",
-                                                       "2026-11-23T10:00:00Z", 60, 2, 2)
-    adjustment = dict(zip(exports.ENTRY_COLUMNS, entries[3], strict=True))
+    sheet = book["Timesheets"]
+    scope, header, rows, totals = split(list(sheet.iter_rows(values_only=True)))
+    assert scope == {"export": "LabelCrew weekly timesheets", "iso_week": "2026-W48",
+                     "week_start_utc": datetime(2026, 11, 23), "week_end_utc": datetime(2026, 11, 30),
+                     "generated_at_utc": datetime(2026, 12, 1, 8, 30, 15),
+                     "timesheet_states": "paid; approved; submitted; rejected; draft (every state)",
+                     "totals": "one TOTAL row per state, then TOTAL: the sum of those states' rows", "currency": "USD"}
+    assert header == list(exports.TIMESHEET_COLUMNS)
+    assert rows[0][:3] == [ana.pk, "Ana Lúcia Souza", ana.user.email]
+    assert rows[0][7:16] == [datetime(2026, 11, 23), datetime(2026, 11, 30), 1.78, "1:47", 77, 30, "mixed", 3.71,
+                             "USD"]
+    assert rows[1][13:15] == [2, 3.97]
+    assert totals["TOTAL draft"][14] == totals["TOTAL"][14] == 7.68
+    assert totals["TOTAL paid"][14] == 0
+    # Cells are typed: numbers with their format, moments as dates, text as text.
+    first = 11  # eight scope rows, a blank row, the header
+    cells = {c: sheet.cell(first, exports.TIMESHEET_COLUMNS.index(c) + 1) for c in exports.TIMESHEET_COLUMNS}
+    assert (cells["amount"].data_type, cells["amount"].number_format) == ("n", "0.00")
+    assert (cells["hours"].data_type, cells["hours"].number_format) == ("n", "0.00")
+    assert (cells["week_start_utc"].is_date, cells["week_start_utc"].number_format) == (True, "yyyy-mm-dd hh:mm")
+    assert (cells["contractor_id"].data_type, cells["name"].data_type) == ("n", "s")
+    assert sheet.cell(first + 1, 14).number_format == "0.00"  # a rate of 2.00 shows both places
+    assert sheet.cell(5, 2).is_date  # generated_at_utc
+    # An autofilter over the header and the timesheet rows (not the totals), widths, the header row frozen.
+    assert sheet.auto_filter.ref == f"A{first - 1}:T{first + 1}"
+    assert sheet.freeze_panes == f"A{first}"
+    assert sheet.column_dimensions["C"].width > 20
+    assert sheet.cell(first + 2, 1).value == "TOTAL paid"
+    assert sheet.cell(first + 2, 1).font.b
+    entries = book["Entries"]
+    lines = list(entries.iter_rows(values_only=True))
+    assert lines[0] == exports.ENTRY_COLUMNS
+    assert len(lines) == 1 + 3 + 7
+    first_entry = dict(zip(exports.ENTRY_COLUMNS, lines[1], strict=True))
+    assert (first_entry["contractor_id"], first_entry["kind"], first_entry["start_utc"], first_entry["end_utc"],
+            first_entry["minutes"], first_entry["hourly_rate"], first_entry["amount"]) == (
+        ana.pk, "work", datetime(2026, 11, 23, 9), datetime(2026, 11, 23, 10), 60, 2, 2)
+    assert entries.cell(2, 7).number_format == "yyyy-mm-dd hh:mm"
+    assert entries.cell(2, 11).number_format == "0.0000"
+    assert entries.auto_filter.ref == "A1:N11"
+    adjustment = dict(zip(exports.ENTRY_COLUMNS, lines[3], strict=True))
     assert (adjustment["kind"], adjustment["end_utc"], adjustment["corrects_week"], adjustment["note"]) == (
         "adjustment", None, "2026-W47", "forgot Sunday")
-    seventeen = dict(zip(exports.ENTRY_COLUMNS, entries[4], strict=True))
+    seventeen = dict(zip(exports.ENTRY_COLUMNS, lines[4], strict=True))
     assert (seventeen["contractor_id"], seventeen["amount"]) == (wang.pk, 0.5667)  # unrounded to 4 places
+
+
+def test_xlsx_has_no_entries_sheet_unless_asked(week: tuple[Contractor, Contractor], tmp_path: Path) -> None:
+    exports.xlsx_write(W48, str(tmp_path / "week.xlsx"))
+    assert openpyxl.load_workbook(tmp_path / "week.xlsx").sheetnames == ["Timesheets"]
+
+
+def test_totals_per_state_match_hand_sums_and_the_total_says_what_it_adds(week: tuple[Contractor, Contractor],
+                                                                          staff: User, tmp_path: Path) -> None:
+    """Ana is paid (3.71), 王小明 waits for approval (3.97), a third contractor is approved, not paid (0.50)."""
+    ana, wang = week
+    timesheet = Timesheet.objects.get(contractor=ana, week_start=W48)
+    timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)
+    timesheet_decide(timesheet=timesheet, approve=True, actor=staff, now=NOW)
+    pay_run_execute(week_start=W48, actor=staff)
+    timesheet_submit(timesheet=Timesheet.objects.get(contractor=wang, week_start=W48), actor=staff, now=NOW)
+    third = contractor_in_state(OnboardingState.ACTIVE)
+    log(third, batch_held_by(third), at(23, 9), at(23, 9, 15))
+    approved = Timesheet.objects.get(contractor=third, week_start=W48)
+    timesheet_submit(timesheet=approved, actor=staff, now=NOW)
+    timesheet_decide(timesheet=approved, approve=True, actor=staff, now=NOW)
+    amount, hours = exports.TIMESHEET_COLUMNS.index("amount"), exports.TIMESHEET_COLUMNS.index("hours")
+    status = exports.TIMESHEET_COLUMNS.index("timesheet_status")
+
+    _, _, rows, totals = csv_table()
+    for state in ("paid", "approved", "submitted", "rejected", "draft"):
+        mine = [r for r in rows if r[status] == state]
+        assert Decimal(totals[f"TOTAL {state}"][amount]) == sum((Decimal(r[amount]) for r in mine), Decimal(0))
+        assert totals[f"TOTAL {state}"][status] == state
+    assert [totals[f"TOTAL {s}"][amount] for s in ("paid", "approved", "submitted", "rejected", "draft")] == [
+        "3.71", "0.50", "3.97", "0.00", "0.00"]
+    assert totals["TOTAL paid"][1] == "paid: 1 timesheet"
+    assert totals["TOTAL submitted"][1] == "waiting for approval: 1 timesheet"
+    assert Statement.objects.get().earned == Decimal(totals["TOTAL paid"][amount])
+    assert (totals["TOTAL"][amount], totals["TOTAL"][hours]) == ("8.18", "4.02")  # 107 + 119 + 15 = 241 minutes
+
+    path = tmp_path / "week.xlsx"
+    exports.xlsx_write(W48, str(path))
+    _, _, xlsx_rows, xlsx_totals = split(list(openpyxl.load_workbook(path)["Timesheets"].iter_rows(values_only=True)))
+    assert len(xlsx_rows) == 3
+    assert {label: row[amount] for label, row in xlsx_totals.items()} == {
+        "TOTAL paid": 3.71, "TOTAL approved": 0.5, "TOTAL submitted": 3.97, "TOTAL rejected": 0, "TOTAL draft": 0,
+        "TOTAL": 8.18}
+
+
+def test_an_export_of_some_states_says_so_and_totals_only_them(week: tuple[Contractor, Contractor],
+                                                               staff: User) -> None:
+    _, wang = week
+    timesheet_submit(timesheet=Timesheet.objects.get(contractor=wang, week_start=W48), actor=staff, now=NOW)
+    scope, _, rows, totals = csv_table(states=["submitted", "paid"])
+    assert scope["timesheet_states"] == "paid; submitted only"
+    assert [int(r[0]) for r in rows] == [wang.pk]
+    assert list(totals) == ["TOTAL paid", "TOTAL submitted", "TOTAL"]
+    assert totals["TOTAL"][1] == "the states exported, paid + submitted: 1 timesheet"
+    assert totals["TOTAL"][exports.TIMESHEET_COLUMNS.index("amount")] == "3.97"
+    with pytest.raises(DomainError, match="states: late is not a timesheet state"):
+        exports.csv_lines(W48, states=["late"])
+
+
+def test_the_scope_block_names_the_week_the_moment_and_the_states() -> None:
+    scope = csv_table(now=datetime(2026, 12, 1, 8, 30, 15, tzinfo=UTC))[0]
+    assert scope == {"export": "LabelCrew weekly timesheets", "iso_week": "2026-W48", "week_start_utc": WEEK_START,
+                     "week_end_utc": WEEK_END, "generated_at_utc": "2026-12-01T08:30:15Z",
+                     "timesheet_states": "paid; approved; submitted; rejected; draft (every state)",
+                     "totals": "one TOTAL row per state, then TOTAL: the sum of those states' rows", "currency": "USD"}
 
 
 def test_cjk_and_rtl_names_survive_the_xlsx(tmp_path: Path) -> None:
@@ -204,14 +319,13 @@ def test_cjk_and_rtl_names_survive_the_xlsx(tmp_path: Path) -> None:
         contractor = contractor_in_state(OnboardingState.ACTIVE, legal_name=name)
         log(contractor, batch_held_by(contractor), at(23, 9), at(23, 10), note=f"{name} 笔记")
     path = tmp_path / "names.xlsx"
-    exports.xlsx_write(W48, str(path))
+    exports.xlsx_write(W48, str(path), entries=True)
     book = openpyxl.load_workbook(path)
-    assert [row[1] for row in book["Timesheets"].iter_rows(min_row=2, values_only=True)][:-1] == names
+    assert [row[1] for row in split(list(book["Timesheets"].iter_rows(values_only=True)))[2]] == names
     notes = [row[exports.ENTRY_COLUMNS.index("note")] for row in book["Entries"].iter_rows(min_row=2,
                                                                                             values_only=True)]
     assert notes == [f"{name} 笔记" for name in names]
-    rows = read_csv(list(exports.csv_lines(W48)))
-    assert [row[1] for row in rows[1:-1]] == names
+    assert [row[1] for row in csv_table()[2]] == names
 
 
 def _week_of(contractors: int) -> None:
@@ -232,13 +346,13 @@ def _statements(run: Callable[[], object]) -> list[str]:
 def test_query_count_does_not_grow_with_the_number_of_contractors(tmp_path: Path) -> None:
     _week_of(3)
     small_csv = _statements(lambda: list(exports.csv_lines(W48)))
-    small_xlsx = _statements(lambda: exports.xlsx_write(W48, str(tmp_path / "small.xlsx")))
+    small_xlsx = _statements(lambda: exports.xlsx_write(W48, str(tmp_path / "small.xlsx"), entries=True))
     _week_of(27)
     assert Timesheet.objects.filter(week_start=W48).count() == 30
     # One streamed read per sheet, in the export's own transaction (a savepoint inside the test's).
     assert _statements(lambda: list(exports.csv_lines(W48))) == small_csv == [
         "SAVEPOINT", "SET", "DECLARE", "RELEASE"]
-    assert _statements(lambda: exports.xlsx_write(W48, str(tmp_path / "big.xlsx"))) == small_xlsx == [
+    assert _statements(lambda: exports.xlsx_write(W48, str(tmp_path / "big.xlsx"), entries=True)) == small_xlsx == [
         "SAVEPOINT", "SET", "DECLARE", "DECLARE", "RELEASE"]
 
 
@@ -273,20 +387,29 @@ def test_statement_csv_shows_what_it_pays_and_every_entry(week: tuple[Contractor
 def test_command_writes_csv_to_stdout(week: tuple[Contractor, Contractor]) -> None:
     out = io.StringIO()
     call_command("export_timesheets", "--week", "2026-W48", "--format", "csv", "--output", "-", stdout=out)
-    assert out.getvalue() == "".join(exports.csv_lines(W48))
-    assert read_csv([out.getvalue()])[-1][0] == "TOTAL"
+    written = read_csv([out.getvalue()])
+    assert written[10:] == read_csv(list(exports.csv_lines(W48)))[10:]  # the same but for the moment it was made
+    assert written[-1][0] == "TOTAL"
+
+
+def test_command_exports_only_the_states_asked(week: tuple[Contractor, Contractor]) -> None:
+    out = io.StringIO()
+    call_command("export_timesheets", "--week", "2026-W48", "--states", "paid,approved", "--output", "-", stdout=out)
+    scope, _, rows, totals = split(read_csv([out.getvalue()]))
+    assert (scope["timesheet_states"], rows, list(totals)) == (
+        "paid; approved only", [], ["TOTAL paid", "TOTAL approved", "TOTAL"])
 
 
 def test_command_writes_the_bom_when_asked(week: tuple[Contractor, Contractor], tmp_path: Path) -> None:
     path = tmp_path / "week.csv"
     call_command("export_timesheets", "--week", "2026-W48", "--output", str(path), "--bom", stderr=io.StringIO())
-    assert path.read_bytes().startswith(b"\xef\xbb\xbfcontractor_id,")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfexport,")
 
 
 def test_command_writes_xlsx_to_a_file_and_leaves_no_partial_file(week: tuple[Contractor, Contractor],
                                                                   tmp_path: Path) -> None:
     path = tmp_path / "week.xlsx"
-    call_command("export_timesheets", "--week", "2026-W48", "--format", "xlsx", "--output", str(path),
+    call_command("export_timesheets", "--week", "2026-W48", "--format", "xlsx", "--output", str(path), "--entries",
                  stderr=io.StringIO())
     assert openpyxl.load_workbook(path).sheetnames == ["Timesheets", "Entries"]
     assert [p.name for p in tmp_path.iterdir()] == ["week.xlsx"]
@@ -315,6 +438,7 @@ def test_command_failure_keeps_the_old_file_and_leaves_no_partial_one(week: tupl
     (["--week", "2026-W48", "--format", "pdf", "--output", "-"], "invalid choice: 'pdf'"),
     (["--week", "2026-W48", "--output", "/no/such/folder/week.csv"], "does not exist"),
     (["--week", "2026-W48", "--format", "xlsx", "--output", "-"], "XLSX is binary"),
+    (["--week", "2026-W48", "--states", "paid,late", "--output", "-"], "--states: late is not a timesheet state"),
 ])
 def test_command_refuses_bad_input_in_one_line(args: list[str], words: str) -> None:
     with pytest.raises(CommandError, match=words) as exc:
