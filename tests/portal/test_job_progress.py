@@ -5,17 +5,30 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotations.models import Annotation, Batch, Job, LabelStudioAccount
+from annotations.models import (
+    Annotation,
+    Batch,
+    GoldSource,
+    ImportFormat,
+    ImportRun,
+    ImportState,
+    Job,
+    LabelStudioAccount,
+)
+from annotations.quality.labelstudio_json import brush_result
 from annotations.services import jobs
 from annotations.services.assignment import batch_assign
+from annotations.services.gold import gold_set
 from annotations.services.hand_in import batch_hand_in
 from annotations.services.review import annotation_accept
+from annotations.services.scoring import score_annotation
 from annotations.services.sync import annotation_upsert
 from payroll.services.entries import time_entry_create
 from tests.annotations.test_console import staff_client  # noqa: F401 - the staff client fixture
@@ -183,3 +196,41 @@ def test_the_progress_json_answers_staff_only_and_follows_the_work(
     assert data["bars"]["annotated"]["n"] == job.batches.get(number=1).batch_tasks.count()
     html = staff_client.get(f"/console/jobs/{job.pk}/").content.decode()
     assert f'data-poll="{url}" data-running="1"' in html
+
+
+@pytest.mark.django_db
+def test_the_scoring_bar_counts_the_annotations_scored_on_their_photos_current_gold(
+        staff_client: Client, job: Job, staff: User) -> None:  # noqa: F811
+    ana = contractor_in_state(OnboardingState.ACTIVE)
+    work = _annotate(batch_assign(batch=job.batches.get(number=1), contractor=ana, actor=staff), ana)
+    on_gold = [a for a in work if a.batch_task.task.gold_result is not None]
+    assert on_gold
+    url = f"/console/jobs/{job.pk}/progress.json"
+    data = staff_client.get(url).json()
+    assert data["bars"]["scored"] == {"n": 0, "of": len(on_gold), "pct": 0}
+    assert data["scoring"]
+
+    score_annotation(annotation_id=on_gold[0].pk)  # what the scoring task does
+    assert staff_client.get(url).json()["bars"]["scored"]["n"] == 1
+
+    task = on_gold[0].batch_task.task
+    mask = np.zeros((task.height, task.width), bool)
+    mask[10:40, 10:60] = True
+    gold_set(task=task, result=[brush_result(mask, label="Scratch", rid="new")], source=GoldSource.IMPORT)
+    assert staff_client.get(url).json()["bars"]["scored"]["n"] == 0  # scored on the old gold: to be scored again
+
+
+@pytest.mark.django_db
+def test_a_running_import_moves_on_the_job_page_through_the_one_poller_and_on_its_own_page(
+        staff_client: Client, job: Job) -> None:  # noqa: F811
+    run = ImportRun.objects.create(job=job, format=ImportFormat.LABEL_STUDIO, file_name="client.json",
+                                   upload_path="x", state=ImportState.RUNNING, photos_total=8, photos_checked=3)
+    data = staff_client.get(f"/console/jobs/{job.pk}/progress.json").json()
+    assert data["imports"][str(run.pk)]["photos_checked"] == 3
+    assert data["running"]
+    html = staff_client.get(f"/console/jobs/{job.pk}/").content.decode()
+    assert f'data-scope="imports.{run.pk}"' in html
+    assert html.count("data-poll=") == 1
+    own = staff_client.get(f"/console/imports/{run.pk}/").content.decode()
+    assert f'data-poll="/console/imports/{run.pk}.json" data-running="1"' in own
+    assert staff_client.get(f"/console/imports/{run.pk}.json").json()["running"]
