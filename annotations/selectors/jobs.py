@@ -104,7 +104,8 @@ def job_progress(job: Job) -> dict:
 
     The work's progress is derived from the rows its Celery tasks write, not from Celery's task meta: batches
     published of the job's batches, scores on the current gold of the annotations to score, each import run's
-    and each delivery's own counters. "running" is true while any of them has work left."""
+    and each delivery's own counters. "running" is true while any of them has work left; "watch" names the
+    imports and deliveries still running."""
     scored, scorable = job_scoring_progress(job)
     imports = {str(run.pk): import_run_progress(run) for run in import_runs_recent(job=job)}
     deliveries = {str(d["number"]): {**d, "state_label": DeliveryState(d["state"]).label}
@@ -115,12 +116,14 @@ def job_progress(job: Job) -> dict:
         "gold": _bar(job.n_gold, job.n_tasks),
         "published": _bar(job.n_published, job.n_batches), "scored": _bar(scored, scorable),
     }
-    delivering = any(d["state"] in (DeliveryState.QUEUED, DeliveryState.RUNNING) for d in deliveries.values())
-    importing = any(not run["finished"] for run in imports.values())
+    # Imports and deliveries change much of the page when they end: the poller reloads it once one of these leaves.
+    watch = [f"import-{pk}" for pk, run in imports.items() if not run["finished"]] + [
+        f"delivery-{number}" for number, d in deliveries.items()
+        if d["state"] in (DeliveryState.QUEUED, DeliveryState.RUNNING)]
     return {
-        "bars": bars, "imports": imports, "deliveries": deliveries,
+        "bars": bars, "imports": imports, "deliveries": deliveries, "watch": watch,
         "publishing": job.n_published < job.n_batches, "scoring": scored < scorable,
-        "running": importing or delivering or job.n_published < job.n_batches or scored < scorable,
+        "running": bool(watch) or job.n_published < job.n_batches or scored < scorable,
     }
 
 
