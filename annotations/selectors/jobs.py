@@ -100,7 +100,7 @@ def _bar(done: int, total: int) -> dict[str, int]:
 
 def job_progress(job: Job) -> dict:
     """The job page's progress bars and the background work's, as the page shows them and its poller reads them
-    (JSON-ready): `job` from job_with_progress; four queries.
+    (JSON-ready): `job` from job_with_progress; three queries.
 
     The work's progress is derived from the rows its Celery tasks write, not from Celery's task meta: batches
     published of the job's batches, scores on the current gold of the annotations to score, each import run's
