@@ -31,6 +31,7 @@ console_urlpatterns = [
     path("jobs/<int:pk>/import/confirm/", views.job_import_confirm, name="job-import-confirm"),
     path("imports/<int:pk>/", views.import_run_page, name="import-run"),
     path("imports/<int:pk>.json", views.import_progress, name="import-progress"),
+    path("jobs/<int:pk>/progress.json", views.job_progress_json, name="job-progress-json"),
     path("jobs/<int:pk>/rescore/", views.job_rescore, name="job-rescore"),
     path("jobs/<int:pk>/qualification/", views.job_qualification, name="job-qualification"),
     path("qualification/<int:pk>/open/", views.qualification_open, name="qualification-open"),

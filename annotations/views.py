@@ -44,14 +44,15 @@ from annotations.models import (
     SyncState,
 )
 from annotations.selectors.batches import open_published_batches, stale_batches
-from annotations.selectors.capacity import capacity_board
+from annotations.selectors.capacity import capacity_board, crew_hours
 from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token, delivery_progress
 from annotations.selectors.evidence import annotation_overlay
 from annotations.selectors.gateway import contractor_holding
 from annotations.selectors.imports import coco_awaited, import_run_progress
-from annotations.selectors.jobs import jobs_with_progress, progress_rows
+from annotations.selectors.jobs import job_progress, job_with_progress, jobs_with_progress, progress_rows
 from annotations.selectors.quality import (
     annotation_scores,
+    contractor_quality_per_week,
     contractor_scores,
     overlay_file,
     quality_board,
@@ -74,6 +75,7 @@ from annotations.services.accounts import label_studio_session_open
 from annotations.services.delivery import delivery_start
 from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import webhook_handle
+from common.charts import Chart, bar_chart, line_chart, shown
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, signed_in_contractor, staff_required
 from common.errors import DomainError
@@ -216,6 +218,17 @@ def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(import_run_progress(get_object_or_404(ImportRun, pk=pk)))
 
 
+@require_GET
+@staff_required
+def job_progress_json(request: HttpRequest, pk: int) -> JsonResponse:
+    """The job page's progress bars and its background work's (publishing, scoring, imports, deliveries), which
+    the page's one poller reads while anything runs."""
+    job = job_with_progress(pk)
+    if job is None:
+        raise Http404("No such job.")
+    return JsonResponse(job_progress(job))
+
+
 @require_POST
 @staff_required
 def job_rescore(request: HttpRequest, pk: int) -> HttpResponse:
@@ -325,16 +338,25 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     q, receiving = request.GET.get("q", "").strip()[:100], request.GET.get("receiving") == "on"
-    rows = [r for r in capacity_board(job) if (not q or q.casefold() in r.name.casefold())
+    board = capacity_board(job)
+    rows = [r for r in board if (not q or q.casefold() in r.name.casefold())
             and (not receiving or r.can_receive)]
     order = request.GET.get("order", "")
     if order in CAPACITY_ORDERS:
         rows.sort(key=CAPACITY_ORDERS[order][1])
     open_batches = open_published_batches(job_id=job.pk)
+    crew = crew_hours(board)
+    hours_chart = bar_chart(
+        crew.buckets, title="Hours this week against the cap", label_heading="Hours logged this week",
+        value_heading="Contractors",
+        description=f"{crew.contractors} active contractors logged {shown(crew.logged)} of their "
+                    f"{shown(crew.capacity)} capped hours this week (cap {shown(crew.cap)} h each); each bar counts "
+                    "the contractors whose hours fall in its range.")
     return render(request, "annotations/capacity.html", {
         "job": job, "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "q": q,
         "receiving": receiving, "open_batches": open_batches[:ASSIGN_CHOICES], "more_open": len(open_batches),
         "order": order, "orders": [(key, label) for key, (label, _) in CAPACITY_ORDERS.items()],
+        "hours_chart": hours_chart,
     })
 
 
@@ -419,6 +441,16 @@ def my_annotation_overlay(request: HttpRequest, contractor: Contractor, pk: int)
 
 # --- quality ---------------------------------------------------------------------------
 
+def _quality_chart(contractor: Contractor) -> Chart:
+    """The contractor's mean score on gold week by week, against the score below which work pauses."""
+    weeks = contractor_quality_per_week(contractor_id=contractor.pk, now=timezone.now())
+    return line_chart([(f"{start:%Y-%m-%d}", mean) for start, mean in weeks], title="Quality on gold, week by week",
+                      label_heading="Week from (UTC)", value_heading="Mean score",
+                      reference=settings.QUALITY_PAUSE_BELOW, reference_label="pause below",
+                      description=f"Mean score on gold photos each week of the last {len(weeks)} weeks (1 is a "
+                                  "perfect match); a week without scored photos has no point.")
+
+
 @require_GET
 @contractor_required
 def my_quality(request: HttpRequest, contractor: Contractor) -> HttpResponse:
@@ -429,6 +461,7 @@ def my_quality(request: HttpRequest, contractor: Contractor) -> HttpResponse:
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
         "rows": contractor_scores(contractor_id=contractor.pk),
         "pause_below": settings.QUALITY_PAUSE_BELOW, "window": settings.QUALITY_ROLLING_WINDOW,
+        "quality_chart": _quality_chart(contractor),
     })
 
 
@@ -469,6 +502,7 @@ def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
         "contractor": contractor, "rollup": rollup,
         "per_class": sorted(rollup.per_class.items(), key=lambda item: (item[1], item[0])),
         "rows": contractor_scores(contractor_id=contractor.pk, limit=50),
+        "quality_chart": _quality_chart(contractor),
     })
 
 

@@ -20,16 +20,18 @@ from annotations.selectors.agreement import SHOWN, job_agreements
 from annotations.selectors.batch_work import contractor_work_batches
 from annotations.selectors.batches import batch_state_counts, contractor_batches, job_batches
 from annotations.selectors.deliveries import job_deliveries
-from annotations.selectors.jobs import job_with_progress
+from annotations.selectors.jobs import job_photos_per_day, job_progress, job_with_progress
 from annotations.selectors.qualification import qualification_round
 from annotations.selectors.quality import quality_rollups
 from annotations.services import client_import, jobs, publishing
 from annotations.services.accounts import label_studio_password
+from common.charts import bar_chart
 from common.decorators import contractor_page, contractor_required, staff_required
 from common.errors import DomainError
 from common.pages import run_service
 from payroll.forms import PayTermsForm
 from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
+from payroll.selectors.job_hours import job_hours_per_day
 from payroll.selectors.terms import pay_terms_default, pay_terms_history
 from payroll.selectors.weeks import week_name, week_start_utc
 from portal.forms import ForecastForm
@@ -42,6 +44,8 @@ from workforce.selectors.applicants import contractor_transitions
 from workforce.selectors.profile import profile_missing, tax_declaration_latest
 from workforce.selectors.standing import next_step
 from workforce.services.decisions import contractor_decide
+
+CHART_DAYS = 30  # the job page's charts cover this many days
 
 # The job-creation service names the photos' source "image_source" or "images"; the form calls it "source_path".
 SOURCE_FIELDS = {"image_source": "source_path", "images": "source_path"}
@@ -213,7 +217,17 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     states = batch_state_counts(job=job)
     what_if = ForecastForm(request.GET if "annotators_per_photo" in request.GET else None)
     asked = what_if.cleaned_data if what_if.is_bound and what_if.is_valid() else {}
+    now = timezone.now()
+    charts = [
+        bar_chart([(f"{day:%Y-%m-%d}", n) for day, n in job_photos_per_day(job, now=now, days=CHART_DAYS)],
+                  title="Photos per day", label_heading="Day (UTC)", value_heading="Annotations submitted",
+                  description=f"Annotations submitted on this job each day of the last {CHART_DAYS} days."),
+        bar_chart([(f"{day:%Y-%m-%d}", h) for day, h in job_hours_per_day(job, now=now, days=CHART_DAYS)],
+                  title="Hours per day", label_heading="Day (UTC)", value_heading="Hours",
+                  description=f"Hours logged on this job's batches each day of the last {CHART_DAYS} days."),
+    ]
     return render(request, "portal/console/job.html", {
+        "progress": job_progress(job), "charts": charts,
         "forecast": job_forecast(job=job, now=timezone.now()),
         "agreements": list(job_agreements(job)[:SHOWN]) if job.annotators_per_photo > 1 else None,
         "what_if": what_if, "forecast_if": job_forecast(

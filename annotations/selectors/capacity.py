@@ -18,6 +18,7 @@ from annotations.models import Annotation, Batch, BatchKind, BatchState, Job
 from annotations.selectors.batches import HELD_STATES, held_task_counts
 from annotations.selectors.quality import quality_rollups
 from annotations.selectors.weekly_hours import weekly_hours
+from common.charts import shown
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
 from workforce.selectors.agreements import current_agreements
 
@@ -169,3 +170,33 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
         rows.append(replace(row, can_receive=can, why_not=why_not))
     rows.sort(key=lambda r: (-(r.quality or 0), -r.remaining, r.contractor_id))
     return rows
+
+
+@dataclass(frozen=True)
+class CrewHours:
+    """The week's hours of the crew on the board against the job's weekly cap, for the capacity board's chart."""
+
+    buckets: list[tuple[str, int]]  # ("8-12 h", contractors who logged that much this week), the last "at the cap"
+    cap: Decimal  # the job's weekly cap per contractor, in hours
+    logged: Decimal  # hours logged this week by all of them
+    capacity: Decimal  # the cap times the number of contractors
+    contractors: int
+
+
+CAP_BUCKETS = 5  # the hours below the cap are cut in this many equal ranges
+
+
+def crew_hours(rows: list[CapacityRow]) -> CrewHours:
+    """How many contractors of capacity_board's rows logged how much of the weekly cap this week, in CAP_BUCKETS
+    equal ranges below the cap and one at or over it. Counted from the rows the board has already read (one
+    number per contractor, summed in SQL by payroll), so the chart costs no query."""
+    cap = rows[0].cap if rows else Decimal(0)
+    width = cap / CAP_BUCKETS if cap > 0 else Decimal(1)
+    counts = [0] * (CAP_BUCKETS + 1)
+    for row in rows:
+        counts[CAP_BUCKETS if row.logged >= cap else min(int(row.logged / width), CAP_BUCKETS - 1)] += 1
+    labels = [f"{shown(width * i)}-{shown(width * (i + 1))} h" for i in range(CAP_BUCKETS)] + [
+        f"at the cap ({shown(cap)} h)"]
+    return CrewHours(buckets=list(zip(labels, counts, strict=True)), cap=cap,
+                     logged=sum((row.logged for row in rows), Decimal(0)), capacity=cap * len(rows),
+                     contractors=len(rows))

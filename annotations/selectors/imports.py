@@ -16,6 +16,7 @@ def import_run_progress(run: ImportRun) -> dict[str, object]:
     return {
         "id": run.pk, "state": run.state, "state_label": run.get_state_display(),
         "finished": run.state in (ImportState.DONE, ImportState.FAILED), "error": run.error,
+        "running": run.state not in (ImportState.DONE, ImportState.FAILED),
         **{name: getattr(run, name) for name in ("photos_total", "photos_checked", "masks_total", "masks_decoded",
                                                  "tasks_total", "tasks_published")},
     }

@@ -1,8 +1,28 @@
-"""Reads of jobs for the staff console: progress counts and the progress CSV's rows."""
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+"""Reads of jobs for the staff console: progress counts, the background work's progress, photos per day and the
+progress CSV's rows."""
+from datetime import UTC, date, datetime
 
-from annotations.models import Annotation, Batch, BatchTask, Job, ReviewState, Task
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate
+
+from annotations.models import (
+    Annotation,
+    Batch,
+    BatchState,
+    BatchTask,
+    DeliveryState,
+    GoldVersion,
+    Job,
+    QualityScore,
+    ReviewState,
+    Task,
+)
+from annotations.selectors.deliveries import delivery_progress
+from annotations.selectors.imports import import_run_progress, import_runs_recent
+from common.charts import last_days
+
+# A photo is handed in once its batch is, until a reviewer sends the batch back (rework) to its holder.
+HANDED_IN_STATES = [BatchState.HANDED_IN, BatchState.IN_REVIEW, BatchState.DONE]
 
 
 def _per_job(rows: QuerySet, job_field: str, counted: str) -> Coalesce:
@@ -22,6 +42,7 @@ def jobs_with_progress() -> QuerySet[Job]:
         n_gold=_per_job(Task.objects.filter(gold_result__isnull=False), "job", "id"),
         n_batches=_per_job(Batch.objects.all(), "job", "id"),
         n_annotated=_per_job(live, f"{task}__job", task),
+        n_handed_in=_per_job(BatchTask.objects.filter(batch__state__in=HANDED_IN_STATES), "batch__job", "task"),
         n_reviewed=_per_job(Annotation.objects.filter(review_state__in=[ReviewState.ACCEPTED, ReviewState.REWORK]),
                             f"{task}__job", task),
         n_accepted=_per_job(Annotation.objects.filter(review_state=ReviewState.ACCEPTED), f"{task}__job", task),
@@ -30,7 +51,8 @@ def jobs_with_progress() -> QuerySet[Job]:
 
 def job_with_progress(pk: int) -> Job | None:
     """One job with the counts jobs_with_progress gives each job (n_tasks ... n_accepted), its annotations read in
-    one pass (three conditional distinct counts) instead of three subqueries: the job page."""
+    one pass (three conditional distinct counts) instead of three subqueries, and n_published of its n_batches:
+    the job page, in five queries whatever the job's size."""
     job = Job.objects.filter(pk=pk).first()
     if job is None:
         return None
@@ -40,7 +62,11 @@ def job_with_progress(pk: int) -> Job | None:
         n_reviewed=Count(task, distinct=True, filter=Q(review_state__in=[ReviewState.ACCEPTED, ReviewState.REWORK])),
         n_accepted=Count(task, distinct=True, filter=Q(review_state=ReviewState.ACCEPTED)))
     tasks = job.tasks.aggregate(n_tasks=Count("id"), n_gold=Count("id", filter=Q(gold_result__isnull=False)))
-    for name, value in {**counts, **tasks, "n_batches": job.batches.count()}.items():
+    batches = job.batches.aggregate(n_batches=Count("id"),
+                                    n_published=Count("id", filter=Q(published_at__isnull=False)))
+    handed_in = (BatchTask.objects.filter(batch__job=job, batch__state__in=HANDED_IN_STATES)
+                 .aggregate(n_handed_in=Count("task", distinct=True)))
+    for name, value in {**counts, **tasks, **batches, **handed_in}.items():
         setattr(job, name, value)
     return job
 
@@ -51,3 +77,62 @@ def progress_rows(*, job: Job) -> QuerySet[BatchTask]:
             .select_related("batch__assigned_to__user", "task")
             .annotate(n_annotations=Count("annotations", filter=Q(annotations__deleted=False)))
             .order_by("batch__number", "id"))
+
+
+def job_scoring_progress(job: Job) -> tuple[int, int]:
+    """(scored, scorable): the live annotations on the job's gold photos that have a score against their photo's
+    current gold, of all of them (the gold's own source excluded: it is not scored). Read from the scores the
+    scoring tasks write, so a re-score's progress shows as it runs; one query."""
+    newer = GoldVersion.objects.filter(task_id=OuterRef("gold__task_id"), version__gt=OuterRef("gold__version"))
+    on_current = QualityScore.objects.filter(annotation_id=OuterRef("pk")).filter(~Exists(newer))
+    is_gold_source = GoldVersion.objects.filter(source_annotation_id=OuterRef("pk"))
+    counts = (Annotation.objects.filter(batch_task__batch__job=job, deleted=False, was_cancelled=False,
+                                        batch_task__task__gold_result__isnull=False)
+              .filter(~Exists(is_gold_source))
+              .aggregate(scorable=Count("id"), scored=Count("id", filter=Q(Exists(on_current)))))
+    return counts["scored"], counts["scorable"]
+
+
+def _bar(done: int, total: int) -> dict[str, int]:
+    """A progress bar's numbers: done of total and the whole percent reached (100 only when all is done)."""
+    return {"n": done, "of": total, "pct": done * 100 // total if total else 0}
+
+
+def job_progress(job: Job) -> dict:
+    """The job page's progress bars and the background work's, as the page shows them and its poller reads them
+    (JSON-ready): `job` from job_with_progress; three queries.
+
+    The work's progress is derived from the rows its Celery tasks write, not from Celery's task meta: batches
+    published of the job's batches, scores on the current gold of the annotations to score, each import run's
+    and each delivery's own counters. "running" is true while any of them has work left; "watch" names the
+    imports and deliveries still running."""
+    scored, scorable = job_scoring_progress(job)
+    imports = {str(run.pk): import_run_progress(run) for run in import_runs_recent(job=job)}
+    deliveries = {str(d["number"]): {**d, "state_label": DeliveryState(d["state"]).label}
+                  for d in delivery_progress(job)}
+    bars = {
+        "annotated": _bar(job.n_annotated, job.n_tasks), "handed_in": _bar(job.n_handed_in, job.n_tasks),
+        "reviewed": _bar(job.n_reviewed, job.n_tasks), "accepted": _bar(job.n_accepted, job.n_tasks),
+        "gold": _bar(job.n_gold, job.n_tasks),
+        "published": _bar(job.n_published, job.n_batches), "scored": _bar(scored, scorable),
+    }
+    # Imports and deliveries change much of the page when they end: the poller reloads it once one of these leaves.
+    watch = [f"import-{pk}" for pk, run in imports.items() if not run["finished"]] + [
+        f"delivery-{number}" for number, d in deliveries.items()
+        if d["state"] in (DeliveryState.QUEUED, DeliveryState.RUNNING)]
+    return {
+        "bars": bars, "imports": imports, "deliveries": deliveries, "watch": watch,
+        "publishing": job.n_published < job.n_batches, "scoring": scored < scorable,
+        "running": bool(watch) or job.n_published < job.n_batches or scored < scorable,
+    }
+
+
+def job_photos_per_day(job: Job, *, now: datetime, days: int = 30) -> list[tuple[date, int]]:
+    """Annotations submitted on the job per UTC day over the last `days` days (0 on a day without any), by Label
+    Studio's creation time; one aggregated query."""
+    since = datetime.combine(last_days(days=days, now=now)[0], datetime.min.time(), tzinfo=UTC)
+    per_day = dict(Annotation.objects.filter(batch_task__batch__job=job, deleted=False, was_cancelled=False,
+                                             ls_created_at__gte=since)
+                   .annotate(day=TruncDate("ls_created_at", tzinfo=UTC)).order_by().values("day")
+                   .annotate(n=Count("id")).values_list("day", "n"))
+    return [(day, per_day.get(day, 0)) for day in last_days(days=days, now=now)]

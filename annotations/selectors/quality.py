@@ -1,14 +1,15 @@
 """Reads of quality: contractors' rolling scores on gold, their scored tasks, the board (with unchanged
-pre-annotations beyond gold), what a re-score covers."""
+pre-annotations beyond gold), what a re-score covers, a contractor's quality week by week."""
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Value, Window
+from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 
 from annotations.models import Annotation, AnnotationEdits, QualityScore, ScoreState
 from workforce.models import Contractor, OnboardingState
@@ -165,3 +166,20 @@ def overlay_file(score: QualityScore) -> Path | None:
     if path is None or not path.is_relative_to(settings.VAR_DIR.resolve()) or not path.is_file():
         return None
     return path
+
+
+def contractor_quality_per_week(*, contractor_id: int, now: datetime,
+                                weeks: int = 9) -> list[tuple[date, float | None]]:
+    """The contractor's mean task score on gold (as the rolling score counts them: one per gold photo, no IoU
+    counting 1) per ISO week of their work, over the last `weeks` weeks (63 days by default), oldest first; None
+    in a week without any. One aggregated query."""
+    this_week = now.astimezone(UTC).date() - timedelta(days=now.astimezone(UTC).weekday())
+    starts = [this_week - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    since = datetime.combine(starts[0], datetime.min.time(), tzinfo=UTC)
+    mean = dict(QualityScore.objects.filter(pk__in=scored_on_gold([contractor_id]).values("pk"),
+                                            annotation__ls_created_at__gte=since)
+                .annotate(week=TruncWeek("annotation__ls_created_at", tzinfo=UTC)).order_by().values("week")
+                .annotate(mean=Avg(Coalesce("macro_iou", Value(1.0), output_field=FloatField())))
+                .values_list("week", "mean"))
+    by_day = {week.date() if isinstance(week, datetime) else week: value for week, value in mean.items()}
+    return [(start, by_day.get(start)) for start in starts]
