@@ -297,9 +297,10 @@ def entry_rows(scope: Scope) -> Iterator[list[Cell]]:
 # stays flat however many rows. Tuned: each column kind's style is made once and copied onto each typed cell
 # (a style array copy) instead of a number format looked up per cell; text and integers go in as plain values.
 # Text is never read as a formula (neutralized); moments are UTC and go in without their zone.
-# bench/export_timesheets.py at 10,000 contractors (a loaded 2-core machine, CSV 1.81 s): without the entries sheet
-# openpyxl write-only tuned 4.7 s (2.6x the CSV), XlsxWriter constant-memory 6.3 s (3.5x); with it 24.9 s against
-# 17.5 s. The Timesheets sheet is the one downloaded by default, so openpyxl (already a requirement) is kept.
+# bench/export_timesheets.py at 10,000 contractors (a shared, loaded 2-core machine; CSV 2.11 s): without the
+# entries sheet openpyxl write-only tuned 4.26 s (2.0x the CSV), XlsxWriter constant-memory 6.28 s (3.0x), same
+# run; with it (ten times the rows) openpyxl is the slower (24.9 s against 17.5 s in an earlier run). The Timesheets
+# sheet is the one downloaded by default, so openpyxl (already a requirement) is kept.
 # Characters XML cannot hold (C0 controls but tab, line feed, carriage return) are written as OOXML escapes
 # (_x0001_), which Excel reads back as the character, as XlsxWriter does.
 
