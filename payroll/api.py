@@ -500,7 +500,7 @@ class WeekTimesheetsApi(generics.ListAPIView):
     """The week's timesheets in contractor order, with hours, pay, evidence and flags."""
 
     permission_classes = [IsAdminUser]
-    queryset = Timesheet.objects.none()  # the model, for the schema; the rows come from selectors.review
+    queryset = Timesheet.objects.none()  # the model, for the schema; the rows are read in list()
     serializer_class = TimesheetRowSerializer
     filter_backends: list = []
 
@@ -515,12 +515,18 @@ class WeekTimesheetsApi(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self) -> list[review.TimesheetRow]:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of the week's timesheets read in SQL (the week page's query, in contractor order), then that
+        page's hours, pay, evidence and flags in a fixed number of queries."""
         week_start = week_parse(self.kwargs["week"])
-        filters = self.FilterSerializer(data=self.request.query_params)
+        filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return review.week_rows(week_start=week_start, state=filters.validated_data.get("state"),
-                                flagged_only=filters.validated_data["flagged"])
+        found = review.week_timesheets(week_start=week_start, state=filters.validated_data.get("state"),
+                                       flagged=True if filters.validated_data["flagged"] else None,
+                                       sort=review.CONTRACTOR_ORDER)
+        page = self.paginate_queryset(found)
+        rows = review.timesheet_rows(list(page), week_start=week_start)
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 class TimesheetDetailApi(APIView):

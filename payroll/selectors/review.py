@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce, Lower, NullIf, Round
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.amounts import minutes_as_hmm, minutes_as_hours
 from payroll.selectors.evidence import Evidence, evidence_annotations, evidence_by_contractor, timesheet_flags
-from payroll.selectors.timesheets import WeekTotals, timesheets_of_week, totals_by_timesheet
+from payroll.selectors.timesheets import WeekTotals, totals_by_timesheet
 from payroll.selectors.weeks import WEEK
 
 
@@ -88,8 +88,10 @@ def timesheet_rows(timesheets: list[Timesheet], *, week_start: datetime) -> list
 
 
 # The week page's orders, by the name in its query string; "-" first is descending. Every one ends with the
-# contractor, so a page is stable from one request to the next.
+# contractor, so a page is stable from one request to the next. CONTRACTOR_ORDER, the contractor's id alone, is
+# the staff API's order (and the export's).
 SORTS = ("name", "-name", "hours", "-hours", "amount", "-amount", "state", "-state")
+CONTRACTOR_ORDER = "contractor"
 # States in the order a week moves through them.
 STATE_ORDER = (TimesheetState.DRAFT, TimesheetState.SUBMITTED, TimesheetState.REJECTED, TimesheetState.APPROVED,
                TimesheetState.PAID)
@@ -131,7 +133,7 @@ def week_timesheets(*, week_start: datetime, state: str | None = None, flagged: 
                     search: str = "", sort: str = "name") -> QuerySet[Timesheet]:
     """The week's timesheets with their contractors, filtered and ordered in SQL for paging: of one state, only
     the flagged (True) or only the clean (False) ones, those whose contractor's email or name holds `search`,
-    in a SORTS order (an unknown one is the name order)."""
+    in a SORTS order or CONTRACTOR_ORDER (an unknown one is the name order)."""
     timesheets = Timesheet.objects.filter(week_start=week_start).select_related("contractor__user")
     if state:
         timesheets = timesheets.filter(state=state)
@@ -141,6 +143,8 @@ def week_timesheets(*, week_start: datetime, state: str | None = None, flagged: 
                                        | Q(contractor__legal_name__icontains=search))
     if flagged is not None:
         timesheets = _with_evidence(timesheets, week_start).filter(FLAGGED if flagged else ~FLAGGED)
+    if sort == CONTRACTOR_ORDER:
+        return timesheets.order_by("contractor_id")
     key = sort.lstrip("-") if sort in SORTS else "name"
     if key in ("hours", "amount"):
         timesheets = _with_sums(timesheets)
@@ -152,12 +156,6 @@ def week_timesheets(*, week_start: datetime, state: str | None = None, flagged: 
     }[key]
     descending = sort in SORTS and sort.startswith("-")
     return timesheets.order_by(order.desc() if descending else order.asc(), "contractor_id")
-
-
-def week_rows(*, week_start: datetime, state: str | None = None, flagged_only: bool = False) -> list[TimesheetRow]:
-    """The week's timesheets in contractor order, optionally of one state or only the flagged ones."""
-    rows = timesheet_rows(list(timesheets_of_week(week_start=week_start, state=state)), week_start=week_start)
-    return [r for r in rows if r.flags] if flagged_only else rows
 
 
 def approvable_in_bulk(*, week_start: datetime, state: str | None = None, flagged_only: bool = False,

@@ -55,10 +55,3 @@ def totals_by_timesheet(timesheet_ids: Iterable[int]) -> dict[int, WeekTotals]:
         # (31 min at 2.00 less 23 min at 2.50 gave 0.07 instead of 0.075 -> 0.08).
         money[r["timesheet_id"]] += (r["work"] + r["adjusted"]) * r["hourly_rate"]
     return {i: WeekTotals(work[i], adjusted[i], amount_of(money[i])) for i in ids}
-
-
-def timesheets_of_week(*, week_start: datetime, state: str | None = None) -> QuerySet[Timesheet]:
-    qs = Timesheet.objects.filter(week_start=week_start).select_related("contractor__user")
-    if state:
-        qs = qs.filter(state=state)
-    return qs.order_by("contractor_id")

@@ -16,6 +16,7 @@ from pytest_django.live_server_helper import LiveServer
 from payroll.models import Statement, Timesheet, TimesheetState
 from payroll.selectors.weeks import week_parse
 from tests.e2e.test_console_flow import sign_in_as_staff
+from tests.export_tables import split, split_csv
 
 WEEK = "2026-W47"
 
@@ -65,11 +66,21 @@ def test_reviewer_approves_pays_and_downloads_files_that_agree_to_the_cent(
 
     page.goto(f"{live_server.url}/console/payroll/?week={WEEK}")
     earned = statements.aggregate(s=Sum("earned"))["s"]
-    exported = list(csv.DictReader(io.StringIO(download(page, "CSV", tmp_path).read_text(encoding="utf-8"))))
-    totals = next(row for row in exported if row["contractor_id"] == "TOTAL")
-    assert Decimal(totals["amount"]) == earned
-    assert len(exported) == Timesheet.objects.filter(week_start=week_start).count() + 1
+    # The export starts with its scope block; its TOTAL paid row is what the pay run's statements earned, and its
+    # TOTAL adds every state's row, each of which adds its own timesheets.
+    scope, header, rows, totals = split_csv(download(page, "CSV", tmp_path).read_text(encoding="utf-8"))
+    amount, status = header.index("amount"), header.index("timesheet_status")
+    assert (scope["iso_week"], scope["timesheet_states"]) == (WEEK, "paid; approved; submitted; rejected; draft "
+                                                                    "(every state)")
+    assert len(rows) == Timesheet.objects.filter(week_start=week_start).count()
+    assert Decimal(totals["TOTAL paid"][amount]) == earned
+    assert totals["TOTAL paid"][1] == f"paid: {statements.count()} timesheets"
+    assert sum(Decimal(r[amount]) for r in rows if r[status] == "paid") == earned
+    per_state = [label for label in totals if label != "TOTAL"]
+    assert Decimal(totals["TOTAL"][amount]) == sum(Decimal(totals[label][amount]) for label in per_state)
     sheet = load_workbook(download(page, "XLSX", tmp_path), read_only=True)["Timesheets"]
-    rows = list(sheet.iter_rows(values_only=True))
-    amount = rows[0].index("amount")
-    assert Decimal(str(next(r for r in rows if r[0] == "TOTAL")[amount])).quantize(Decimal("0.01")) == earned
+    _, xlsx_header, xlsx_rows, xlsx_totals = split(list(sheet.iter_rows(values_only=True)))
+    assert xlsx_header == header
+    assert len(xlsx_rows) == len(rows)
+    assert Decimal(str(xlsx_totals["TOTAL paid"][amount])).quantize(Decimal("0.01")) == earned
+    assert Decimal(str(xlsx_totals["TOTAL"][amount])).quantize(Decimal("0.01")) == Decimal(totals["TOTAL"][amount])

@@ -112,21 +112,35 @@ def test_a_bad_week_or_filter_is_a_400_naming_it(staff_api: APIClient, week: str
     assert field in response.json()
 
 
-def _list_queries(client: APIClient, week: str) -> int:
+def _list(client: APIClient, week: str, **query: str) -> tuple[dict, list[str]]:
+    """The week list's answer and the SQL it ran."""
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(f"{API}/weeks/{week}/timesheets/")
+        response = client.get(f"{API}/weeks/{week}/timesheets/", query)
     assert response.status_code == 200
-    return len(captured)
+    return response.json(), [q["sql"] for q in captured]
 
 
-def test_week_list_costs_the_same_queries_for_2_and_12_contractors(staff_api: APIClient) -> None:
+def test_week_list_pages_in_sql_with_the_same_queries_for_3_and_30_timesheets(staff_api: APIClient) -> None:
     week = week_name(last_week())
-    for _ in range(2):
+    for _ in range(3):
         worked_week()
-    few = _list_queries(staff_api, week)
-    for _ in range(10):
+    few_body, few = _list(staff_api, week)
+    assert few_body["count"] == len(few_body["results"]) == 3
+    flagged = [worked_week(annotations=0) for _ in range(2)]
+    for _ in range(25):
         worked_week(annotations=2)
-    assert _list_queries(staff_api, week) == few
+    body, many = _list(staff_api, week)
+    assert len(many) == len(few)
+    # The timesheets are read a page at a time in SQL (a page of 50 ends at the 30th row), not the whole week
+    # before paging.
+    assert any("LIMIT 30" in sql for sql in many)
+    assert body["count"] == len(body["results"]) == 30
+    in_contractor_order = Timesheet.objects.filter(week_start=last_week()).order_by("contractor_id")
+    assert [r["id"] for r in body["results"]] == list(in_contractor_order.values_list("id", flat=True))
+    only_flagged, flagged_queries = _list(staff_api, week, flagged="true")
+    assert (only_flagged["count"], [r["id"] for r in only_flagged["results"]]) == (2, [t.pk for t in flagged])
+    assert len(flagged_queries) == len(many)
+    assert staff_api.get(f"{API}/weeks/{week}/timesheets/", {"page": 2}).status_code == 404  # one page of 50
 
 
 # --- one timesheet ----------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from payroll.selectors.exports import XLSX_CONTENT_TYPE
 from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
+from tests.export_tables import split
 from tests.factories import batch_held_by, contractor_in_state
 from tests.payroll.conftest import NOW, W48, at
-from tests.payroll.test_exports import split
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db

@@ -23,6 +23,7 @@ from payroll.services.entries import adjustment_create, time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
+from tests.export_tables import split
 from tests.factories import batch_held_by, contractor_in_state, job_plain
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, User
@@ -72,16 +73,6 @@ def week(staff: User) -> tuple[Contractor, Contractor]:
 
 def read_csv(lines: list[str]) -> list[list[str]]:
     return list(csv.reader(io.StringIO("".join(lines))))
-
-
-def split(rows: list[list] | list[tuple]) -> tuple[dict, list, list, dict]:
-    """An export's rows as its scope block (field: value), header, timesheet rows and totals rows (by label)."""
-    rows = [list(r) for r in rows]
-    blank = next(i for i, r in enumerate(rows) if not any(c not in (None, "") for c in r))
-    body = rows[blank + 2:]
-    return ({r[0]: r[1] for r in rows[:blank]}, rows[blank + 1],
-            [r for r in body if not str(r[0]).startswith("TOTAL")],
-            {r[0]: r for r in body if str(r[0]).startswith("TOTAL")})
 
 
 def csv_table(**kwargs: object) -> tuple[dict, list, list, dict]:
