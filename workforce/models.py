@@ -83,6 +83,9 @@ class Contractor(models.Model):
     country = CountryField(blank=True)
     timezone = models.CharField(max_length=64, blank=True)  # IANA name, validated by the service
     languages = models.JSONField(default=list, blank=True)  # ISO 639-1 codes
+    # The language of LabelCrew's pages and emails for this contractor (a code of settings.LANGUAGES), chosen with
+    # the selector on every page; empty: the browser's language, else English.
+    ui_language = models.CharField(max_length=16, blank=True)
     hours_available_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
     payout_method = models.CharField(max_length=16, choices=PayoutMethod.choices, blank=True)
     payout_email = models.EmailField(blank=True)

@@ -1,12 +1,14 @@
 """Workforce pages: the contractor's profile, agreements and privacy; staff's applicant queue and agreements."""
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from common.decorators import contractor_required, staff_required
 from common.http import client_ip
@@ -19,6 +21,7 @@ from workforce.forms import (
     StaffDecisionForm,
     TaxDeclarationForm,
 )
+from workforce.middleware import remember_language
 from workforce.models import Agreement, Contractor, OnboardingState
 from workforce.selectors.agreements import current_agreements, pending_agreements
 from workforce.selectors.applicants import applicant_list, counts_by_country, counts_by_state
@@ -26,9 +29,23 @@ from workforce.selectors.profile import tax_declaration_latest
 from workforce.services.agreements import agreement_publish, agreements_accept
 from workforce.services.decisions import contractor_start_working, contractors_decide
 from workforce.services.privacy import contractor_data_export, contractor_delete
-from workforce.services.profile import profile_submit
+from workforce.services.profile import contractor_ui_language_set, profile_submit
 
 # --- contractor -----------------------------------------------------------------------
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (the language cookie, then back to `next`); a signed-in person's choice is also kept
+    in the session, and a contractor's on the profile, so it wins over the browser's and reaches the emails."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        remember_language(request, language)
+        contractor = Contractor.objects.filter(user=request.user).first()
+        if contractor is not None:
+            contractor_ui_language_set(contractor=contractor, language=language)
+    return response
+
 
 @require_http_methods(["GET", "POST"])
 @contractor_required
