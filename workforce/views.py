@@ -7,6 +7,7 @@ from django.contrib.auth import logout
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
@@ -68,7 +69,7 @@ def profile(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             if run_service(request, lambda: profile_submit(contractor=contractor, profile=form.cleaned_data, tax=tax,
                                                            ip_address=client_ip(request)),
                            form=(form, tax_form)).ok:
-                messages.success(request, "Profile saved.")
+                messages.success(request, _("Profile saved."))
                 return redirect("portal:dashboard")
     return render(request, "workforce/profile.html", {
         "form": form, "tax_form": tax_form, "declaration": declaration, "contractor": contractor})
@@ -83,7 +84,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             contractor=contractor, agreement_ids=form.cleaned_data["agreements"],
             ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
     ), form=form).ok:
-        messages.success(request, "Thank you: your acceptance is recorded.")
+        messages.success(request, _("Thank you: your acceptance is recorded."))
         return redirect("portal:dashboard")
     return render(request, "workforce/agreements.html", {
         "form": form, "pending": pending, "current": current_agreements(),
@@ -95,7 +96,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 @contractor_required
 def start_working(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     if run_service(request, lambda: contractor_start_working(contractor=contractor)).ok:
-        messages.success(request, "You are active: batches assigned to you will appear here.")
+        messages.success(request, _("You are active: the batches staff give you will appear here."))
     return redirect("portal:dashboard")
 
 
@@ -104,11 +105,11 @@ def start_working(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 def privacy(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("confirm") != "DELETE":
-            messages.error(request, "Type DELETE in capitals to confirm.")
+            messages.error(request, _("Type DELETE in capital letters to confirm."))
             return redirect("workforce:privacy")
         contractor_delete(contractor=contractor)
         logout(request)
-        messages.success(request, "Your account is closed and your personal data removed.")
+        messages.success(request, _("Your account is closed and your personal data is removed."))
         return redirect("portal:job")
     return render(request, "workforce/privacy.html", {"contractor": contractor})
 
