@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
-from django.utils import translation
 from django.test.signals import setting_changed
+from django.utils import translation
 
 from tests.factories import contractor_in_state, contractor_signed_in
 from workforce import onboarding
