@@ -147,6 +147,7 @@ USE_I18N = True
 # and browsers asking for Tagalog ("tl", "tl-PH") fall back to it.
 LANG_INFO.setdefault("fil", {"bidi": False, "code": "fil", "name": "Filipino", "name_local": "Filipino"})
 LANG_INFO.setdefault("tl", {"fallback": ["fil"]})
+LANG_INFO.setdefault("tl-ph", {"fallback": ["fil"]})
 LANGUAGES = [
     ("en", "English"),
     ("es", "Spanish"),
