@@ -24,7 +24,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations.models import Job
@@ -153,9 +153,12 @@ def entry_create(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             entries = logged.value
             logged_words = {"hmm": minutes_as_hmm(sum(e.minutes for e in entries)), "job": data["batch"].job.name,
                             "number": data["batch"].number}
-            messages.success(request, _("Logged %(hmm)s h on %(job)s, batch %(number)s (split at Monday 00:00 UTC "
-                                        "into both weeks).") % logged_words if len(entries) > 1 else
-                             _("Logged %(hmm)s h on %(job)s, batch %(number)s.") % logged_words)
+            if len(entries) > 1:
+                logged_text = gettext("Logged %(hmm)s h on %(job)s, batch %(number)s (split at Monday 00:00 UTC "
+                                      "into both weeks).")
+            else:
+                logged_text = gettext("Logged %(hmm)s h on %(job)s, batch %(number)s.")
+            messages.success(request, logged_text % logged_words)
             return redirect(_pay_url(entries[0].timesheet.week_start))
     return _pay_page(request, contractor, week_start=week_start, entry_form=form)
 
@@ -169,7 +172,7 @@ def entry_delete(request: HttpRequest, contractor: Contractor, pk: int) -> HttpR
     if not deleted.ok:  # the refusal is shown beside the entry
         return _pay_page(request, contractor, week_start=week_start, refused_entry=entry.pk,
                          refused_message=_plain(deleted.error))
-    messages.success(request, _("Entry of %(hmm)s h removed.") % {"hmm": minutes_as_hmm(entry.minutes)})
+    messages.success(request, gettext("Entry of %(hmm)s h removed.") % {"hmm": minutes_as_hmm(entry.minutes)})
     return redirect(_pay_url(week_start))
 
 
@@ -182,7 +185,7 @@ def timer_start_view(request: HttpRequest, contractor: Contractor) -> HttpRespon
         started = run_service(request, lambda: timer_start(contractor=contractor, batch=form.cleaned_data["batch"],
                                                            now=now), form=form, fields=FORM_FIELD)
         if started.ok:
-            messages.success(request, _("Timer started. Stop it when you take a break or finish."))
+            messages.success(request, gettext("Timer started. Stop it when you take a break or finish."))
             return redirect("payroll:pay")
     return _pay_page(request, contractor, week_start=week_start_utc(now), timer_form=form)
 
@@ -195,7 +198,7 @@ def timer_stop_view(request: HttpRequest, contractor: Contractor) -> HttpRespons
         return redirect("payroll:pay")
     result = stopped.value
     messages.add_message(request, messages.SUCCESS if result.entries else messages.WARNING,
-                         _("Timer stopped. %(outcome)s") % {"outcome": result.message})
+                         gettext("Timer stopped. %(outcome)s") % {"outcome": result.message})
     return redirect(_pay_url(result.entries[0].timesheet.week_start) if result.entries else reverse("payroll:pay"))
 
 
@@ -210,7 +213,7 @@ def week_submit(request: HttpRequest, contractor: Contractor, week: str) -> Http
     submitted = run_service(request, lambda: timesheet_submit(timesheet=timesheet, actor=request.user), message=False)
     if not submitted.ok:  # the refusal is shown beside the submit button
         return _pay_page(request, contractor, week_start=week_start, submit_error=_plain(submitted.error))
-    messages.success(request, _("Week %(week)s submitted for review.") % {"week": week})
+    messages.success(request, gettext("Week %(week)s submitted for review.") % {"week": week})
     return redirect(_pay_url(week_start))
 
 
