@@ -198,3 +198,18 @@ def test_a_refusal_on_the_pay_page_has_no_field_prefix() -> None:
     alert = re.search(r'<p class="errorlist" role="alert">(.*?)</p>', page, re.S).group(1)
     assert not alert.startswith("week:")
     assert "2026-W60" in alert
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("code", "heading", "required"), [
+    ("hi", "साइन अप", "यह भरना ज़रूरी है।"),
+    ("sw", "Jisajili", "Sehemu hii inahitajika"),
+    ("fil", "Mag-sign up", "Kailangan ang field na ito."),
+])
+def test_signup_is_translated_where_allauth_and_django_ship_no_catalog(code: str, heading: str, required: str) -> None:
+    cache.clear()
+    client = Client(headers={"accept-language": code})
+    assert heading in client.get("/accounts/signup/").content.decode()
+    refused = client.post("/accounts/signup/", {"email": "", "password1": "", "password2": ""}).content.decode()
+    assert required in refused
+    assert "This field is required." not in refused
