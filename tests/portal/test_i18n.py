@@ -213,3 +213,16 @@ def test_signup_is_translated_where_allauth_and_django_ship_no_catalog(code: str
     refused = client.post("/accounts/signup/", {"email": "", "password1": "", "password2": ""}).content.decode()
     assert required in refused
     assert "This field is required." not in refused
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_contractor_page_renders_in_each_language(code: str) -> None:
+    contractor = contractor_in_state(S.ACTIVE)
+    contractor_ui_language_set(contractor=contractor, language=code)
+    client = Client()
+    client.force_login(contractor.user)
+    for url in ("/dashboard/", "/pay/", "/quality/", "/profile/", "/agreements/", "/privacy/", "/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert f'<html lang="{code}"' in response.content.decode(), url
