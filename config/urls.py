@@ -7,11 +7,14 @@ from annotations import api_urls as annotations_api_urls
 from annotations import urls as annotations_urls
 from config.health import healthz
 from payroll import urls as payroll_urls
+from workforce.views import language_set
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Django's set_language, wrapped to keep a signed-in contractor's choice on the profile.
+    path("i18n/setlang/", language_set, name="set_language"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/payroll/", include("payroll.api_urls")),

@@ -8,6 +8,8 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from annotations.models import Batch, BatchKind, Job
 from common.errors import DomainError
@@ -23,8 +25,9 @@ CLOCK_FORMATS = ["%H:%M", "%H:%M:%S"]
 
 class BatchChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Batch) -> str:
-        what = "qualification round" if obj.kind == BatchKind.QUALIFICATION else f"batch {obj.number}"
-        return f"{obj.job.name}, {what}"
+        if obj.kind == BatchKind.QUALIFICATION:
+            return _("%(job)s, qualification round") % {"job": obj.job.name}
+        return _("%(job)s, batch %(number)s") % {"job": obj.job.name, "number": obj.number}
 
 
 def local_to_utc(day: date, clock: time, zone: ZoneInfo) -> datetime:
@@ -34,33 +37,36 @@ def local_to_utc(day: date, clock: time, zone: ZoneInfo) -> datetime:
     earlier, later = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
     if earlier.utcoffset() == later.utcoffset():
         return earlier.astimezone(UTC)
-    shown = f"{clock:%H:%M} on {day:%Y-%m-%d}"
+    shown = {"time": f"{clock:%H:%M}", "day": f"{day:%Y-%m-%d}", "zone": zone.key}
     if earlier.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        raise forms.ValidationError(f"{shown} does not exist in {zone.key}: the clocks jumped forward then. "
-                                    "Enter the time your clock showed.", code="dst_gap")
-    raise forms.ValidationError(f"{shown} happened twice in {zone.key}: the clocks went back then, so it is not "
-                                "clear which one you mean. Log that hour as entries that start and end outside "
-                                "it, or ask staff for an adjustment.", code="dst_ambiguous")
+        raise forms.ValidationError(_("%(time)s on %(day)s does not exist in %(zone)s: the clocks jumped forward "
+                                      "then. Enter the time your clock showed.") % shown, code="dst_gap")
+    raise forms.ValidationError(_("%(time)s on %(day)s happened twice in %(zone)s: the clocks went back then, so "
+                                  "it is not clear which one you mean. Log that hour as entries that start and end "
+                                  "outside it, or ask staff to add the time for you.") % shown, code="dst_ambiguous")
 
 
 class TimeEntryForm(AccessibleForm):
     """Work on a batch from a start to an end time on one date of the contractor's calendar."""
 
-    batch = BatchChoiceField(queryset=Batch.objects.none(), empty_label="Choose a batch…")
+    batch = BatchChoiceField(queryset=Batch.objects.none(), empty_label=gettext_lazy("Choose a batch…"),
+                             label=gettext_lazy("Batch"))
     # ISO only: 04/11/2026 is April in one country and November in the next.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), input_formats=["%Y-%m-%d"])
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), input_formats=["%Y-%m-%d"],
+                           label=gettext_lazy("Date"))
     start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                                 input_formats=CLOCK_FORMATS)
+                                 input_formats=CLOCK_FORMATS, label=gettext_lazy("Start time"))
     end_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                               input_formats=CLOCK_FORMATS, help_text="An end before the start means the next day.")
+                               input_formats=CLOCK_FORMATS, label=gettext_lazy("End time"),
+                               help_text=gettext_lazy("An end before the start means the next day."))
     note = forms.CharField(max_length=500, required=False, validators=[validate_printable],
-                           help_text="Optional: what you worked on.")
+                           label=gettext_lazy("Note"), help_text=gettext_lazy("Optional: what you worked on."))
 
     def __init__(self, *args: Any, batches: QuerySet[Batch], zone: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.zone = zone
         self.fields["batch"].queryset = batches
-        self.fields["date"].help_text = f"Your calendar ({zone.key})."
+        self.fields["date"].help_text = _("Your calendar (%(zone)s).") % {"zone": zone.key}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -68,7 +74,7 @@ class TimeEntryForm(AccessibleForm):
         if day is None or start_time is None or end_time is None:
             return data
         if end_time == start_time:
-            self.add_error("end_time", "Must be at least one minute after the start.")
+            self.add_error("end_time", _("Must be at least one minute after the start."))
             return data
         end_day = day + timedelta(days=1) if end_time < start_time else day
         for name, when, clock in (("start", day, start_time), ("end", end_day, end_time)):
@@ -80,8 +86,8 @@ class TimeEntryForm(AccessibleForm):
 
 
 class TimerStartForm(AccessibleForm):
-    batch = BatchChoiceField(queryset=Batch.objects.none(), empty_label="Choose a batch…",
-                             label="Batch you work on now")
+    batch = BatchChoiceField(queryset=Batch.objects.none(), empty_label=gettext_lazy("Choose a batch…"),
+                             label=gettext_lazy("Batch you work on now"))
 
     def __init__(self, *args: Any, batches: QuerySet[Batch], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations.models import Job
@@ -91,7 +92,12 @@ def _week_of(value: str | None, *, now: datetime) -> tuple[datetime, str]:
     try:
         return week_parse(value), ""
     except DomainError as exc:  # a query parameter, not a service: the page says why it shows this week
-        return week_start_utc(now), exc.message
+        return week_start_utc(now), _plain(exc)
+
+
+def _plain(exc: DomainError) -> str:
+    """A refusal as the contractor reads it beside what was refused: without the service's "field: " prefix."""
+    return exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
 
 
 def _pay_url(week_start: datetime) -> str:
@@ -153,9 +159,14 @@ def entry_create(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             actor=request.user), form=form, fields=FORM_FIELD)
         if logged.ok:
             entries = logged.value
-            split = " (split at Monday 00:00 UTC into both weeks)" if len(entries) > 1 else ""
-            messages.success(request, f"Logged {minutes_as_hmm(sum(e.minutes for e in entries))} h on "
-                                      f"{data['batch'].job.name}, batch {data['batch'].number}{split}.")
+            logged_words = {"hmm": minutes_as_hmm(sum(e.minutes for e in entries)), "job": data["batch"].job.name,
+                            "number": data["batch"].number}
+            if len(entries) > 1:
+                logged_text = gettext("Logged %(hmm)s h on %(job)s, batch %(number)s (split at Monday 00:00 UTC "
+                                      "into both weeks).")
+            else:
+                logged_text = gettext("Logged %(hmm)s h on %(job)s, batch %(number)s.")
+            messages.success(request, logged_text % logged_words)
             return redirect(_pay_url(entries[0].timesheet.week_start))
     return _pay_page(request, contractor, week_start=week_start, entry_form=form)
 
@@ -168,8 +179,8 @@ def entry_delete(request: HttpRequest, contractor: Contractor, pk: int) -> HttpR
     deleted = run_service(request, lambda: time_entry_delete(entry=entry, contractor=contractor), message=False)
     if not deleted.ok:  # the refusal is shown beside the entry
         return _pay_page(request, contractor, week_start=week_start, refused_entry=entry.pk,
-                         refused_message=deleted.error.message)
-    messages.success(request, f"Entry of {minutes_as_hmm(entry.minutes)} h removed.")
+                         refused_message=_plain(deleted.error))
+    messages.success(request, gettext("Entry of %(hmm)s h removed.") % {"hmm": minutes_as_hmm(entry.minutes)})
     return redirect(_pay_url(week_start))
 
 
@@ -182,7 +193,7 @@ def timer_start_view(request: HttpRequest, contractor: Contractor) -> HttpRespon
         started = run_service(request, lambda: timer_start(contractor=contractor, batch=form.cleaned_data["batch"],
                                                            now=now), form=form, fields=FORM_FIELD)
         if started.ok:
-            messages.success(request, "Timer started. Stop it when you take a break or finish.")
+            messages.success(request, gettext("Timer started. Stop it when you take a break or finish."))
             return redirect("payroll:pay")
     return _pay_page(request, contractor, week_start=week_start_utc(now), timer_form=form)
 
@@ -195,7 +206,7 @@ def timer_stop_view(request: HttpRequest, contractor: Contractor) -> HttpRespons
         return redirect("payroll:pay")
     result = stopped.value
     messages.add_message(request, messages.SUCCESS if result.entries else messages.WARNING,
-                         f"Timer stopped. {result.message}")
+                         gettext("Timer stopped. %(outcome)s") % {"outcome": result.message})
     return redirect(_pay_url(result.entries[0].timesheet.week_start) if result.entries else reverse("payroll:pay"))
 
 
@@ -209,8 +220,8 @@ def week_submit(request: HttpRequest, contractor: Contractor, week: str) -> Http
     timesheet = get_object_or_404(Timesheet, contractor=contractor, week_start=week_start)
     submitted = run_service(request, lambda: timesheet_submit(timesheet=timesheet, actor=request.user), message=False)
     if not submitted.ok:  # the refusal is shown beside the submit button
-        return _pay_page(request, contractor, week_start=week_start, submit_error=submitted.error.message)
-    messages.success(request, f"Week {week} submitted for review.")
+        return _pay_page(request, contractor, week_start=week_start, submit_error=_plain(submitted.error))
+    messages.success(request, gettext("Week %(week)s submitted for review.") % {"week": week})
     return redirect(_pay_url(week_start))
 
 

@@ -1,5 +1,6 @@
 """Forms of the contractor pages and the staff queue; rules come from workforce.validation."""
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from common.forms import AccessibleForm
@@ -14,42 +15,46 @@ TIMEZONE_CHOICES = [(name, name) for name in validation.available_timezones()]
 
 class ProfileForm(AccessibleForm):
     legal_name = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validate_printable],
-                                 help_text="As on your ID; used for tax forms and payouts. Any script.")
-    display_name = forms.CharField(max_length=100, validators=[validate_printable],
-                                   help_text="What reviewers and staff see.")
-    country = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country where you live")
-    timezone = forms.ChoiceField(choices=[("", "Choose…"), *TIMEZONE_CHOICES], label="Time zone")
-    languages = forms.MultipleChoiceField(choices=LANGUAGE_CHOICES, help_text="Languages you read well.")
-    hours_available_per_week = forms.IntegerField(min_value=1, max_value=20, label="Hours available per week",
-                                                  help_text="Between 1 and 20 (the weekly limit).")
-    payout_method = forms.ChoiceField(choices=PayoutMethod.choices)
-    payout_email = forms.EmailField(help_text="The email of your PayPal or Wise account.")
-    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                                 label=_("Legal name"),
+                                 help_text=_("As on your ID. It is used for tax forms and payouts. Any script."))
+    display_name = forms.CharField(max_length=100, validators=[validate_printable], label=_("Display name"),
+                                   help_text=_("The name reviewers and staff see."))
+    country = forms.ChoiceField(choices=[("", _("Choose…")), *countries], label=_("Country where you live"))
+    timezone = forms.ChoiceField(choices=[("", _("Choose…")), *TIMEZONE_CHOICES], label=_("Time zone"))
+    languages = forms.MultipleChoiceField(choices=LANGUAGE_CHOICES, label=_("Languages"),
+                                          help_text=_("Languages you read well."))
+    hours_available_per_week = forms.IntegerField(min_value=1, max_value=20, label=_("Hours available per week"),
+                                                  help_text=_("Between 1 and 20 (the weekly limit)."))
+    payout_method = forms.ChoiceField(choices=PayoutMethod.choices, label=_("Payout method"))
+    payout_email = forms.EmailField(label=_("Payout email"), help_text=_("The email of your PayPal or Wise account."))
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Date of birth"),
                                     validators=[validation.validate_adult],
-                                    help_text="You must be 18 or older.")
+                                    help_text=_("You must be 18 or older."))
 
 
 class TaxDeclarationForm(AccessibleForm):
     is_us_person = forms.TypedChoiceField(
-        label="Are you a US person for tax purposes?", coerce=lambda v: v == "yes",
-        choices=[("no", "No: W-8BEN-style self-certification"), ("yes", "Yes: W-9-style certification")],
+        label=_("Are you a US person for tax purposes?"), coerce=lambda v: v == "yes",
+        choices=[("no", _("No: W-8BEN-style self-certification")), ("yes", _("Yes: W-9-style certification"))],
         widget=forms.RadioSelect,
     )
-    tax_legal_name = forms.CharField(label="Legal name for tax purposes", max_length=validation.NAME_MAX_LENGTH,
+    tax_legal_name = forms.CharField(label=_("Legal name for tax purposes"), max_length=validation.NAME_MAX_LENGTH,
                                      validators=[validate_printable])
-    country_of_residence = forms.ChoiceField(choices=[("", "Choose…"), *countries], label="Country of tax residence")
+    country_of_residence = forms.ChoiceField(choices=[("", _("Choose…")), *countries],
+                                             label=_("Country of tax residence"))
     signature = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validate_printable],
-                                help_text="Type your legal name again to sign.")
-    certified = forms.BooleanField(label="I certify under penalty of perjury that the information above is true.")
+                                label=_("Signature"), help_text=_("Type your legal name again to sign."))
+    certified = forms.BooleanField(label=_("I certify under penalty of perjury that the information above is true."))
 
 
 class AgreementAcceptForm(AccessibleForm):
     agreements = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple,
-                                                label="I have read and accept")
+                                                label=_("I have read and accept"))
 
     def __init__(self, *args: object, pending: list, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agreements"].choices = [(a.pk, f"{a.title} (version {a.version})") for a in pending]
+        self.fields["agreements"].choices = [
+            (a.pk, _("%(title)s (version %(version)s)") % {"title": a.title, "version": a.version}) for a in pending]
 
 
 class ApplicantFilterForm(forms.Form):

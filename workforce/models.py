@@ -2,6 +2,7 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 
@@ -54,21 +55,21 @@ class User(AbstractUser):
 
 
 class OnboardingState(models.TextChoices):
-    APPLIED = "applied", "Applied"
-    EMAIL_VERIFIED = "email_verified", "Email verified"
-    PROFILE_COMPLETE = "profile_complete", "Profile complete"
-    AGREEMENT_ACCEPTED = "agreement_accepted", "Agreement accepted"
-    QUALIFYING = "qualifying", "Qualifying"
-    APPROVED = "approved", "Approved"
-    ACTIVE = "active", "Active"
-    REJECTED = "rejected", "Rejected"
-    PAUSED = "paused", "Paused"
-    OFFBOARDED = "offboarded", "Offboarded"
+    APPLIED = "applied", _("Applied")
+    EMAIL_VERIFIED = "email_verified", _("Email verified")
+    PROFILE_COMPLETE = "profile_complete", _("Profile complete")
+    AGREEMENT_ACCEPTED = "agreement_accepted", _("Agreement accepted")
+    QUALIFYING = "qualifying", _("Qualifying")
+    APPROVED = "approved", _("Approved")
+    ACTIVE = "active", _("Active")
+    REJECTED = "rejected", _("Rejected")
+    PAUSED = "paused", _("Paused")
+    OFFBOARDED = "offboarded", _("Offboarded")
 
 
 class PayoutMethod(models.TextChoices):
-    PAYPAL = "paypal", "PayPal (email)"
-    WISE = "wise", "Wise (email)"
+    PAYPAL = "paypal", _("PayPal (email)")
+    WISE = "wise", _("Wise (email)")
 
 
 class Contractor(models.Model):
@@ -83,6 +84,9 @@ class Contractor(models.Model):
     country = CountryField(blank=True)
     timezone = models.CharField(max_length=64, blank=True)  # IANA name, validated by the service
     languages = models.JSONField(default=list, blank=True)  # ISO 639-1 codes
+    # The language of LabelCrew's pages and emails for this contractor (a code of settings.LANGUAGES), chosen with
+    # the selector on every page; empty: the browser's language, else English.
+    ui_language = models.CharField(max_length=16, blank=True)
     hours_available_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
     payout_method = models.CharField(max_length=16, choices=PayoutMethod.choices, blank=True)
     payout_email = models.EmailField(blank=True)
@@ -118,8 +122,8 @@ class OnboardingTransition(models.Model):
 
 
 class TaxForm(models.TextChoices):
-    W8BEN = "w8ben", "W-8BEN-style self-certification (not a US person)"
-    W9 = "w9", "W-9-style certification (US person)"
+    W8BEN = "w8ben", _("W-8BEN-style self-certification (not a US person)")
+    W9 = "w9", _("W-9-style certification (US person)")
 
 
 class TaxDeclaration(models.Model):

@@ -5,14 +5,12 @@ where the contractor must act or should know, followed by an email.
 """
 import logging
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.dispatch import Signal
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from common.errors import Conflict, DomainError, NotAllowed
+from workforce.emails import email_contractor
 from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
 from workforce.selectors.agreements import current_agreements, pending_agreements
 from workforce.selectors.profile import profile_missing
@@ -90,10 +88,8 @@ def _email_contractor(*, contractor_id: int, state: str, reason: str) -> None:
     contractor = Contractor.objects.select_related("user").get(pk=contractor_id)
     if contractor.anonymized_at:
         return
-    context = {"contractor": contractor, "state": S(state), "reason": reason, "site_url": settings.SITE_URL}
-    subject = render_to_string("workforce/email/state_subject.txt", context).strip()
-    body = render_to_string("workforce/email/state_body.txt", context)
-    send_mail(subject, body, None, [contractor.user.email])
+    email_contractor(contractor=contractor, template="workforce/email/state",
+                     context={"state": S(state), "reason": reason})
 
 
 def advance(contractor: Contractor) -> None:

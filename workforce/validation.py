@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from common.errors import DomainError
@@ -26,26 +27,28 @@ def available_timezones() -> list[str]:
 
 def validate_country(value: str) -> None:
     if value not in dict(countries):
-        raise ValidationError(f"{value!r} is not an ISO 3166 country code.", code="country")
+        raise ValidationError(_("%(value)r is not an ISO 3166 country code.") % {"value": value}, code="country")
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.", code="timezone")
+        raise ValidationError(_("%(value)r is not a time zone such as Europe/Berlin.") % {"value": value},
+                              code="timezone")
 
 
 def validate_languages(value: list) -> None:
     if not isinstance(value, list) or not value:
-        raise ValidationError("Give at least one language.", code="languages")
+        raise ValidationError(_("Choose at least one language."), code="languages")
     unknown = [code for code in value if code not in LANGUAGE_CODES]
     if unknown:
-        raise ValidationError(f"Unknown language code(s): {', '.join(map(str, unknown))}.", code="languages")
+        raise ValidationError(_("Unknown language code(s): %(codes)s.") % {"codes": ", ".join(map(str, unknown))},
+                              code="languages")
 
 
 def validate_hours_available(value: int) -> None:
     cap = settings.DEFAULT_WEEKLY_CAP_HOURS
     if not 1 <= value <= cap:
-        raise ValidationError(f"Must be between 1 and {cap} hours per week.", code="hours")
+        raise ValidationError(_("Must be between 1 and %(cap)s hours per week.") % {"cap": cap}, code="hours")
 
 
 def age_on(born: date, today: date) -> int:
@@ -55,9 +58,9 @@ def age_on(born: date, today: date) -> int:
 def validate_adult(born: date) -> None:
     today = date.today()
     if born > today:
-        raise ValidationError("The date of birth is in the future.", code="dob")
+        raise ValidationError(_("The date of birth is in the future."), code="dob")
     if age_on(born, today) < MIN_AGE_YEARS:
-        raise ValidationError(f"You must be at least {MIN_AGE_YEARS} years old.", code="dob")
+        raise ValidationError(_("You must be at least %(years)s years old.") % {"years": MIN_AGE_YEARS}, code="dob")
 
 
 def checked(field: str, validator: Callable[[Any], None], value: Any) -> None:

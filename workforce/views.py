@@ -1,12 +1,15 @@
 """Workforce pages: the contractor's profile, agreements and privacy; staff's applicant queue and agreements."""
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from common.decorators import contractor_required, staff_required
 from common.http import client_ip
@@ -19,6 +22,7 @@ from workforce.forms import (
     StaffDecisionForm,
     TaxDeclarationForm,
 )
+from workforce.middleware import remember_language
 from workforce.models import Agreement, Contractor, OnboardingState
 from workforce.selectors.agreements import current_agreements, pending_agreements
 from workforce.selectors.applicants import applicant_list, counts_by_country, counts_by_state
@@ -26,9 +30,23 @@ from workforce.selectors.profile import tax_declaration_latest
 from workforce.services.agreements import agreement_publish, agreements_accept
 from workforce.services.decisions import contractor_start_working, contractors_decide
 from workforce.services.privacy import contractor_data_export, contractor_delete
-from workforce.services.profile import profile_submit
+from workforce.services.profile import contractor_ui_language_set, profile_submit
 
 # --- contractor -----------------------------------------------------------------------
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (the language cookie, then back to `next`); a signed-in person's choice is also kept
+    in the session, and a contractor's on the profile, so it wins over the browser's and reaches the emails."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        remember_language(request, language)
+        contractor = Contractor.objects.filter(user=request.user).first()
+        if contractor is not None:
+            contractor_ui_language_set(contractor=contractor, language=language)
+    return response
+
 
 @require_http_methods(["GET", "POST"])
 @contractor_required
@@ -51,7 +69,7 @@ def profile(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             if run_service(request, lambda: profile_submit(contractor=contractor, profile=form.cleaned_data, tax=tax,
                                                            ip_address=client_ip(request)),
                            form=(form, tax_form)).ok:
-                messages.success(request, "Profile saved.")
+                messages.success(request, _("Profile saved."))
                 return redirect("portal:dashboard")
     return render(request, "workforce/profile.html", {
         "form": form, "tax_form": tax_form, "declaration": declaration, "contractor": contractor})
@@ -66,7 +84,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
             contractor=contractor, agreement_ids=form.cleaned_data["agreements"],
             ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
     ), form=form).ok:
-        messages.success(request, "Thank you: your acceptance is recorded.")
+        messages.success(request, _("Thank you: your acceptance is recorded."))
         return redirect("portal:dashboard")
     return render(request, "workforce/agreements.html", {
         "form": form, "pending": pending, "current": current_agreements(),
@@ -78,7 +96,7 @@ def agreements(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 @contractor_required
 def start_working(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     if run_service(request, lambda: contractor_start_working(contractor=contractor)).ok:
-        messages.success(request, "You are active: batches assigned to you will appear here.")
+        messages.success(request, _("You are active: the batches staff give you will appear here."))
     return redirect("portal:dashboard")
 
 
@@ -87,11 +105,11 @@ def start_working(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 def privacy(request: HttpRequest, contractor: Contractor) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("confirm") != "DELETE":
-            messages.error(request, "Type DELETE in capitals to confirm.")
+            messages.error(request, _("Type DELETE in capital letters to confirm."))
             return redirect("workforce:privacy")
         contractor_delete(contractor=contractor)
         logout(request)
-        messages.success(request, "Your account is closed and your personal data removed.")
+        messages.success(request, _("Your account is closed and your personal data is removed."))
         return redirect("portal:job")
     return render(request, "workforce/privacy.html", {"contractor": contractor})
 

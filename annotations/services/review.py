@@ -1,16 +1,14 @@
 """Reviewing a handed-in batch photo by photo: accept, send back for rework with a comment (the holder is emailed
 it), promote an accepted annotation to gold. The batch follows: in review at the first decision, rework when a
 photo is sent back, done when every photo is accepted."""
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 
 from annotations import batch_life
 from annotations.models import Annotation, Batch, BatchKind, BatchState, GoldSource, Review, ReviewState
 from annotations.selectors.batch_work import batch_work, reviewable_all_accepted
 from annotations.services.gold import gold_set
 from common.errors import Conflict, DomainError, NotAllowed
+from workforce.emails import email_contractor
 from workforce.models import User
 
 COMMENT_MAX_LENGTH = 2000
@@ -52,11 +50,9 @@ def _email_rework(*, review_id: int) -> None:
     contractor = review.annotation.contractor
     if contractor is None or contractor.anonymized_at:
         return
-    context = {"contractor": contractor, "review": review, "task": review.annotation.batch_task.task,
-               "batch": review.annotation.batch_task.batch, "site_url": settings.SITE_URL,
-               "quoted": "\n".join(f"> {line}" for line in review.comment.splitlines())}
-    subject = render_to_string("annotations/email/rework_subject.txt", context).strip()
-    send_mail(subject, render_to_string("annotations/email/rework_body.txt", context), None, [contractor.user.email])
+    email_contractor(contractor=contractor, template="annotations/email/rework", context={
+        "review": review, "task": review.annotation.batch_task.task, "batch": review.annotation.batch_task.batch,
+        "quoted": "\n".join(f"> {line}" for line in review.comment.splitlines())})
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.conf.locale import LANG_INFO
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -67,9 +68,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the language cookie (set by the selector), else Accept-Language, else English;
+    # a signed-in contractor's saved choice wins (workforce.middleware, after authentication).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "workforce.middleware.ContractorLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -86,6 +91,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -133,9 +139,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Contractor pages, forms and emails are translated (locale/, terms fixed in locale/glossary.md); staff pages
+# stay English. Django ships no locale for Filipino: LANG_INFO gets its entry here so get_language_info works,
+# and browsers asking for Tagalog ("tl", "tl-PH") fall back to it.
+LANG_INFO.setdefault("fil", {"bidi": False, "code": "fil", "name": "Filipino", "name_local": "Filipino"})
+LANG_INFO.setdefault("tl", {"fallback": ["fil"]})
+LANG_INFO.setdefault("tl-ph", {"fallback": ["fil"]})
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("pt-br", "Brazilian Portuguese"),
+    ("fr", "French"),
+    ("hi", "Hindi"),
+    ("id", "Indonesian"),
+    ("fil", "Filipino"),
+    ("ar", "Arabic"),
+    ("zh-hans", "Simplified Chinese"),
+    ("sw", "Swahili"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "labelcrew_language"
 USE_TZ = True
 
 STATIC_URL = "static/"

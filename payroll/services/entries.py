@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +17,7 @@ from payroll.models import EntryKind, RunningTimer, TimeEntry, Timesheet, Timesh
 from payroll.selectors.amounts import minutes_as_hmm
 from payroll.selectors.terms import pay_terms_at
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
+from workforce.emails import email_contractor
 from workforce.models import Contractor, User
 
 EDITABLE = (TimesheetState.DRAFT, TimesheetState.REJECTED)
@@ -76,18 +76,9 @@ def _warn_if_crossed(timesheet: Timesheet, *, cap_minutes: int, now: datetime) -
 def _email_cap_warning(*, timesheet_id: int, percent: int) -> None:
     timesheet = Timesheet.objects.select_related("contractor__user").get(pk=timesheet_id)
     contractor = timesheet.contractor
-    week = week_name(timesheet.week_start)
-    if percent >= 100:
-        subject = f"LabelCrew: you reached the weekly hour limit for {week}"
-        what = ("You reached the weekly hour limit. You cannot log more time and get no new batches "
-                "until Monday 00:00 UTC.")
-    else:
-        subject = f"LabelCrew: 80% of your weekly hours used ({week})"
-        what = "You have used 80% of this week's hour limit. Plan the rest of your week with that in mind."
-    body = (f"Hello {contractor.display_name or contractor.user.email},\n\n{what}\n"
-            f"Logged this week: {minutes_as_hmm(timesheet.work_minutes)} h.\n\n"
-            f"{settings.SITE_URL}/dashboard/\n\n-- LabelCrew\n")
-    send_mail(subject, body, None, [contractor.user.email])
+    email_contractor(contractor=contractor, template="payroll/email/cap", context={
+        "week": week_name(timesheet.week_start), "reached": percent >= 100,
+        "logged": minutes_as_hmm(timesheet.work_minutes)})
 
 
 @transaction.atomic

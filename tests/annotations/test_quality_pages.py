@@ -56,7 +56,7 @@ def test_a_contractor_sees_only_their_own_scores(ana: Contractor, score: Callabl
     score(ana, 0.42)
     other = contractor_in_state(OnboardingState.ACTIVE)
     html = client_of(other).get("/quality/").content.decode()
-    assert "No scored gold task yet." in html
+    assert "No scored reference photo yet." in html
     assert "0.42" not in html
 
 

@@ -81,7 +81,8 @@ def test_an_applicant_takes_the_round_reads_the_score_and_staff_approve(
     project = f"{settings.LABEL_STUDIO_PUBLIC_URL}/projects/{batch.ls_project_id}/data"  # through the gateway
     link = page.get_by_role("region", name="My batches").get_by_role("link", name=re.compile("qualification round"))
     expect(link).to_have_attribute("href", project)
-    expect(round_card.get_by_role("link", name="Open the round in Label Studio")).to_have_attribute("href", project)
+    expect(round_card.get_by_role("link", name="Open the qualification round in Label Studio")).to_have_attribute(
+        "href", project)
     expect(page.get_by_role("region", name="Label Studio")).to_contain_text(email)
 
     # Two photos as gold, the third with the model's wrong pre-annotation submitted unchanged.

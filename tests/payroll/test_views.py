@@ -325,7 +325,7 @@ def test_the_dashboard_shows_this_weeks_hours_the_timer_and_the_last_payable(tok
     assert "0:20 h</strong> logged" in page
     assert "19:40 h left" in page
     assert "Timer running" in page
-    assert "USD 3.00</strong> payable" in page
+    assert "USD 3.00</strong> to be paid" in page
 
 
 @pytest.mark.parametrize("url", ["/dashboard/", "/pay/"])

@@ -66,7 +66,7 @@ def _close_up_around(photo: Path, box: tuple[int, int, int, int]) -> np.ndarray:
 @pytest.mark.django_db
 def test_job_page_is_public_and_states_pay_cap_and_classes(client: Client) -> None:
     page = client.get("/").content.decode()
-    for text in ("USD 2.00 per hour", "under 20 hours", "Scratch", "Pit", "Blemish", "Missing surface", "Crack",
+    for text in ("USD 2.00 per hour", "up to 20 hours", "Scratch", "Pit", "Blemish", "Missing surface", "Crack",
                  "Discoloration", "Apply now"):
         assert text in page
 

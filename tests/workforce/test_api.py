@@ -76,7 +76,7 @@ def test_me_shows_a_newcomer_their_state_next_step_missing_fields_and_pending_ag
     assert body["id"] == newcomer.pk
     assert body["email"] == newcomer.user.email
     assert body["state"] == "email_verified"
-    assert body["next_step"]["text"].startswith("Complete your profile")
+    assert body["next_step"]["text"].startswith("Fill in your profile")
     assert body["next_step"]["url"] == "/profile/"
     assert body["missing_profile_fields"] == [*PROFILE_FIELDS, "tax_declaration"]
     assert {a["id"] for a in body["pending_agreements"]} == {a.pk for a in current_agreements()}

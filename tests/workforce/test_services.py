@@ -76,7 +76,7 @@ def test_completing_profile_tax_and_agreements_walks_the_contractor_to_qualifyin
 @pytest.mark.django_db
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("country", "XX", "not an ISO 3166 country"),
-    ("timezone_name", "Mars/Olympus", "not an IANA time zone"),
+    ("timezone_name", "Mars/Olympus", "is not a time zone"),
     ("hours_available_per_week", 0, "between 1 and 20"),
     ("hours_available_per_week", 25, "between 1 and 20"),
     ("date_of_birth", date.today() - timedelta(days=365 * 16), "at least 18"),

@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from workforce.models import Contractor, OnboardingState
 from workforce.selectors.agreements import pending_agreements
@@ -24,22 +25,25 @@ class NextStep:
 def next_step(contractor: Contractor) -> NextStep:
     state = contractor.state
     if state == S.APPLIED:
-        return NextStep("Confirm your email address: open the link we sent you.")
+        return NextStep(_("Confirm your email address: open the link we sent you."))
     if state == S.EMAIL_VERIFIED:
-        return NextStep("Complete your profile, payout method and tax declaration.", reverse("workforce:profile"))
+        return NextStep(_("Fill in your profile, your payout method and your tax self-certification."),
+                        reverse("workforce:profile"))
     if state == S.PROFILE_COMPLETE or pending_agreements(contractor):
-        return NextStep("Read and accept the contractor agreement and the guidelines.", reverse("workforce:agreements"))
+        return NextStep(_("Read and accept the contractor agreement and the annotation guidelines."),
+                        reverse("workforce:agreements"))
     if state == S.QUALIFYING:
-        return NextStep("Qualification: label the photos of your qualification round in Label Studio; each is "
-                        "scored against a reference answer and staff then decide. The round and its Label Studio "
-                        "link appear below as soon as it is ready.")
+        return NextStep(_("Qualification: label the photos of your qualification round in Label Studio. Each photo "
+                          "is scored against a reference answer, then staff decide. The round and its Label Studio "
+                          "link appear below as soon as it is ready."))
     if state == S.APPROVED:
-        return NextStep("You are approved. Start working to receive batches.", reverse("workforce:start-working"),
-                        action="Start working")
+        return NextStep(_("You are approved. Press \"Start working\" to get batches."),
+                        reverse("workforce:start-working"), action=_("Start working"))
     if state == S.ACTIVE:
-        return NextStep("You are active. New batches appear below when they are assigned to you.")
+        return NextStep(_("You are active. New batches appear below when staff give them to you."))
     if state == S.PAUSED:
-        return NextStep(f"Your work is paused: {contractor.state_reason}. Staff will resume it.")
+        return NextStep(_("Your work is paused: %(reason)s. Staff will start it again.")
+                        % {"reason": contractor.state_reason})
     if state == S.REJECTED:
-        return NextStep(f"Your application was not accepted: {contractor.state_reason}")
-    return NextStep("Your account is closed.")
+        return NextStep(_("Your application was not accepted: %(reason)s") % {"reason": contractor.state_reason})
+    return NextStep(_("Your account is closed."))

@@ -2,6 +2,7 @@
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import validate_email
 from django.db import transaction
 
@@ -47,6 +48,16 @@ def profile_update(
     contractor.date_of_birth = date_of_birth
     contractor.save(update_fields=[*PROFILE_FIELDS, "updated_at"])
     onboarding.advance(contractor)
+    return contractor
+
+
+@transaction.atomic
+def contractor_ui_language_set(*, contractor: Contractor, language: str) -> Contractor:
+    """The language of the contractor's pages and emails: one of settings.LANGUAGES."""
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(f"ui_language: {language!r} is not a language of LabelCrew's pages.", field="ui_language")
+    Contractor.objects.filter(pk=contractor.pk).update(ui_language=language)
+    contractor.ui_language = language
     return contractor
 
 
