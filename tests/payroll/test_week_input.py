@@ -19,10 +19,11 @@ from workforce.models import Contractor, User
 
 pytestmark = pytest.mark.django_db
 
-BAD_WEEKS = ["9999-W52", "0001-W01", "2026-W48\n", "２０２６-W48", "2026-W54", "1999-W52", "2101-W01", "2026-W00",
-             " 2026-W48", "2026-w48", "2026-W4８"]
+FULL_WIDTH = "\uff12\uff10\uff12\uff16-W48"  # 2026-W48 in full-width digits, which \d matches
+BAD_WEEKS = ["9999-W52", "0001-W01", "2026-W48\n", FULL_WIDTH, "2026-W54", "1999-W52", "2101-W01", "2026-W00",
+             " 2026-W48", "2026-w48", "2026-W4\uff18"]
 NAMED = {"9999-W52": "outside the years 2000 to 2100", "0001-W01": "outside the years 2000 to 2100",
-         "2026-W48\n": "YYYY-Www", "２０２６-W48": "YYYY-Www", "2026-W54": "not a week of that year (2026 has 53"}
+         "2026-W48\n": "YYYY-Www", FULL_WIDTH: "YYYY-Www", "2026-W54": "not a week of that year (2026 has 53"}
 PROBES = list(NAMED)
 
 
