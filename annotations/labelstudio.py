@@ -5,7 +5,6 @@ exponential backoff and turns what is left into one exception, `LabelStudioUnava
 """
 import base64
 import binascii
-import json
 import logging
 import re
 import time
@@ -18,6 +17,8 @@ import httpx
 from django.conf import settings
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
+
+from common.json_input import JSONInputError, json_loads_bounded
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -307,7 +308,8 @@ def session_user_id(cookie: str) -> int | None:
     compressed = payload.startswith(".")
     try:
         data = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload.lstrip(".")) % 4))
-        session = json.loads(zlib.decompress(data) if compressed else data)
+        # Bounded: a forged cookie of deeply nested JSON is no session, not a RecursionError.
+        session = json_loads_bounded(zlib.decompress(data) if compressed else data, max_bytes=2**20)
         return int(session["_auth_user_id"])
-    except (ValueError, KeyError, TypeError, zlib.error, binascii.Error):
+    except (ValueError, KeyError, TypeError, zlib.error, binascii.Error, JSONInputError):
         return None

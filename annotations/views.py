@@ -5,7 +5,6 @@ Views parse, authorize, read through the selectors and call the services (throug
 which shows a refusal as a form error or a message); they queue no Celery work themselves.
 """
 import hmac
-import json
 import zipfile
 from collections.abc import Callable, Iterator
 
@@ -79,6 +78,7 @@ from common.charts import Chart, bar_chart, line_chart, shown
 from common.csv_stream import csv_lines
 from common.decorators import contractor_required, signed_in_contractor, staff_required
 from common.errors import DomainError
+from common.json_input import JSONInputError, json_loads_bounded
 from common.pages import run_service
 from workforce.models import Contractor
 
@@ -656,9 +656,9 @@ def label_studio_webhook(request: HttpRequest) -> JsonResponse:
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return JsonResponse({"detail": "Missing or wrong webhook secret."}, status=403)
     try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"detail": "The body is not JSON."}, status=400)
+        body = json_loads_bounded(request.body, what="webhook body")
+    except JSONInputError as exc:
+        return JsonResponse({"detail": exc.message}, status=exc.status)
     if not isinstance(body, dict) or not isinstance(body.get("action"), str):
         return JsonResponse({"detail": "The body must be a JSON object with an action."}, status=400)
     try:

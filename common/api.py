@@ -1,7 +1,10 @@
 """The API's one exception handler (domain errors become 4xx naming the field), its throttle (staff, contractor and
-anonymous rates) and the own-contractor lookup."""
+anonymous rates) and the own-contractor lookup. Its JSON parser is common.parsers (DRF imports it while defining
+APIView, so it may not import rest_framework.views, which this module does)."""
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model
 from rest_framework import views as drf_views  # a module, not its names: DRF imports this one while defining APIView
 from rest_framework.exceptions import NotFound
@@ -15,6 +18,10 @@ from common.errors import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # DRF reads a JSON body whole, within Django's limit: a 400 naming it
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"detail": f"body: over {limit / 2**20:g} MB, the limit of a request body "
+                                   "(DATA_UPLOAD_MAX_MEMORY_SIZE)."}, status=400)
     if isinstance(exc, DomainError):
         body: dict[str, Any] = {"detail": exc.message, **exc.details()}
         if exc.field:

@@ -1,7 +1,7 @@
 """Root URL configuration."""
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from annotations import api_urls as annotations_api_urls
 from annotations import urls as annotations_urls
@@ -16,7 +16,10 @@ urlpatterns = [
     # Django's set_language, wrapped to keep a signed-in contractor's choice on the profile.
     path("i18n/setlang/", language_set, name="set_language"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Staff only (SPECTACULAR_SETTINGS' SERVE_PERMISSIONS): a contractor gets 403, an anonymous caller 403 too.
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", template_name="api_docs/redoc.html"),
+         name="api-redoc"),  # its template without the Google Fonts links
     path("api/v1/payroll/", include("payroll.api_urls")),
     path("api/v1/quality/", include("annotations.api_urls")),
     path("api/v1/console/", include((annotations_api_urls.console_urlpatterns, "console-api"))),

@@ -102,6 +102,7 @@ class IsoWeekField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 32)
         kwargs.setdefault("help_text", "ISO week, e.g. 2026-W48.")
+        kwargs.setdefault("strip", False)  # exactly as week_parse takes it: "2026-W48\n" is refused, not trimmed
         super().__init__(**kwargs)
 
     def clean(self, value: Any) -> datetime | None:

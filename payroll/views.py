@@ -137,7 +137,7 @@ def _pay_page(request: HttpRequest, contractor: Contractor, *, week_start: datet
         "timer_form": timer_form or TimerStartForm(batches=timer_batches(contractor)),
         "statements": [{"statement": s, "week": week_name(s.timesheet.week_start), "hmm": minutes_as_hmm(s.minutes)}
                        for s in statements_of(contractor)],
-    })
+    }, status=400 if week_error else 200)  # the page shows the current week and why the asked one was refused
 
 
 @require_GET
@@ -215,8 +215,8 @@ def timer_stop_view(request: HttpRequest, contractor: Contractor) -> HttpRespons
 def week_submit(request: HttpRequest, contractor: Contractor, week: str) -> HttpResponse:
     try:
         week_start = week_parse(week)
-    except DomainError:  # a week the URL's pattern lets through but the calendar has not (2026-W60)
-        raise Http404("No such week.") from None
+    except DomainError as exc:  # 2026-W60, 9999-W52, full-width digits: the refusal names the week
+        return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
     timesheet = get_object_or_404(Timesheet, contractor=contractor, week_start=week_start)
     submitted = run_service(request, lambda: timesheet_submit(timesheet=timesheet, actor=request.user), message=False)
     if not submitted.ok:  # the refusal is shown beside the submit button
@@ -313,7 +313,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "bulk_approvable": any(r.approvable_in_bulk for r in rows),
         "pay_runs": review.pay_runs_of_week(week_start=week_start),
         "pay_run_form": PayRunForm(initial={"week": week_name(week_start)}),
-    })
+    }, status=400 if "week" in filters.errors else 200)  # the form names the refused week; last week is shown
 
 
 def _decide(request: HttpRequest, timesheet: Timesheet, form: DecisionForm) -> bool:

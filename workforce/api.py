@@ -15,7 +15,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +23,7 @@ from rest_framework.views import APIView
 
 from common.api import own_contractor
 from common.http import client_ip
+from common.parsers import BoundedJSONParser
 from common.validators import validate_printable
 from workforce import validation
 from workforce.models import Agreement, Contractor, OnboardingState, OnboardingTransition, PayoutMethod
@@ -118,7 +118,7 @@ class MeApi(APIView):
 
     # PATCH merges the body into the stored profile, so the body must be a JSON object (a form
     # body would lose all but one of the languages).
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     class ProfileInputSerializer(serializers.Serializer):
         class Meta:

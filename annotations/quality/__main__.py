@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import numpy as np
 
+from annotations.quality import json_bounded
 from annotations.quality.classes import DEFECT_CLASSES
 from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results, results_from_document
 from annotations.quality.metrics import round_report, score_masks
@@ -71,7 +72,7 @@ def _load(path: Path, role: str) -> tuple[dict[str, np.ndarray], int, int]:
     except OSError as exc:
         raise _InputError(f"cannot read {role} file {str(path)!r}: {exc.strerror or exc}") from exc
     try:
-        doc = json.loads(raw)
+        doc = json_bounded.loads(raw)
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32
         raise _InputError(f"{role} file {str(path)!r} is not valid JSON: {exc}") from exc
     try:

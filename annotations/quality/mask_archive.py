@@ -1,13 +1,16 @@
 """A ZIP of PNG masks, one per photo and defect class: safe listing, naming and reading (pure, no Django).
 
 Names are `<photo key>_<class key>.png` or `<photo key>/<class key>.png`, the lot optionally inside one top
-folder. Nothing is written to disk; unsafe names are refused all the same, and the unpacked size is capped.
+folder. Nothing is written to disk; unsafe names are refused all the same, and the unpacked size is capped. A PNG
+is read from its entry's first bytes before the rest is unpacked: not a PNG, or not the photo's size, and it is not.
 """
 import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TypeVar
+
+from annotations.quality.png_masks import PNG_HEAD_BYTES, png_head_check
 
 NAMING = "<task key>_<class key>.png or <task key>/<class key>.png"
 _SHOWN = 5  # file names an error lists before "and N more"
@@ -112,6 +115,22 @@ def unpacked(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
             data = file.read(info.file_size + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
         # RuntimeError: encrypted; NotImplementedError: a compression method zipfile lacks.
+        raise MaskArchiveError(f"{info.filename} cannot be unpacked ({exc}).") from None
+    if len(data) != info.file_size:
+        raise MaskArchiveError(f"{info.filename} unpacks to another size than the ZIP declares.")
+    return data
+
+
+def unpacked_png(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, width: int, height: int) -> bytes:
+    """A PNG's bytes once its first bytes, read from the ZIP stream, show a PNG of width x height no larger than
+    such a PNG can be (png_head_check, MaskImageError naming the problem); only then is the rest unpacked, never
+    more than its header declared. 250 MB of zeros named .png is refused after reading 33 bytes of it."""
+    try:
+        with archive.open(info) as file:
+            head = file.read(PNG_HEAD_BYTES)
+            png_head_check(head, width=width, height=height, file_bytes=info.file_size)
+            data = head + file.read(info.file_size + 1 - len(head))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
         raise MaskArchiveError(f"{info.filename} cannot be unpacked ({exc}).") from None
     if len(data) != info.file_size:
         raise MaskArchiveError(f"{info.filename} unpacks to another size than the ZIP declares.")

@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from annotations.quality import json_bounded
 from annotations.quality.classes import DefectClass
 from annotations.quality.labelstudio_json import ScoringInputError, brush_result, masks_from_results, result_id
-from annotations.quality.mask_archive import MaskArchiveError, archive_files, files_by_photo, unpacked
+from annotations.quality.mask_archive import MaskArchiveError, archive_files, files_by_photo, unpacked_png
 from annotations.quality.png_masks import MaskImageError, mask_from_png
 
 IGNORE = "ignore"  # what an operator maps a COCO category to when its masks are not wanted
@@ -78,7 +79,9 @@ def masks_from_labelstudio(document: bytes | str | list, *, file: str, locate: P
     non-cancelled annotation; brush RLE results). A task with neither is passed over."""
     if not isinstance(document, list):
         try:
-            document = json.loads(document)
+            document = json_bounded.loads(document)
+        except json_bounded.JSONTooDeep as exc:
+            raise PreannotationError(f"{file}: {exc}.") from None
         except ValueError as exc:
             raise PreannotationError(f"{file}: not JSON ({exc}).") from None
     if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
@@ -121,7 +124,9 @@ def masks_from_labelstudio(document: bytes | str | list, *, file: str, locate: P
 def _coco_document(document: bytes | str | dict, file: str) -> dict:
     if not isinstance(document, dict):
         try:
-            document = json.loads(document)
+            document = json_bounded.loads(document)
+        except json_bounded.JSONTooDeep as exc:
+            raise PreannotationError(f"{file}: {exc}.") from None
         except ValueError as exc:
             raise PreannotationError(f"{file}: not JSON ({exc}).") from None
     if not isinstance(document, dict) or not all(isinstance(document.get(k), list)
@@ -267,7 +272,8 @@ def masks_from_png_zip(archive: bytes, *, file: str, photos: Mapping[str, Photo]
             masks = {}
             for key, info in files.items():
                 try:
-                    masks[key] = mask_from_png(unpacked(opened, info), width=photo.width, height=photo.height)
+                    masks[key] = mask_from_png(unpacked_png(opened, info, width=photo.width, height=photo.height),
+                                               width=photo.width, height=photo.height)
                 except MaskImageError as exc:
                     raise PreannotationError(f"{file}: {info.filename}, photo {photo.key}: {exc}.") from None
                 except MaskArchiveError as exc:

@@ -1,6 +1,5 @@
 """The gold store: versioned gold answers per task, from the sample job, a reviewer's promotion or an import
 (a Label Studio JSON export here, PNG masks in gold_masks)."""
-import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
@@ -17,6 +16,7 @@ from annotations.quality.packed import PackedMask
 from annotations.services.publishing import REF_FIELD
 from annotations.services.scoring_queue import scoring_enqueue
 from common.errors import DomainError
+from common.json_input import json_loads_bounded
 from workforce.models import User
 
 logger = logging.getLogger(__name__)
@@ -180,10 +180,8 @@ def gold_import(*, job: Job, document: str | bytes | list, actor: User | None = 
     refuses the document. Tasks without a (non-skipped) annotation are passed over.
     """
     if isinstance(document, str | bytes):
-        try:
-            document = json.loads(document)
-        except ValueError as exc:
-            raise DomainError(f"document: not JSON ({exc}).", field="document") from None
+        # Bounded nesting: a deep document is a 400 naming it, not a RecursionError (the size is the caller's).
+        document = json_loads_bounded(document, max_bytes=len(document), field="document")
     if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
         raise DomainError("document: a Label Studio JSON export is a list of tasks.", field="document")
     finder = TaskFinder(job)

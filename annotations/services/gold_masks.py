@@ -8,7 +8,7 @@ from django.conf import settings
 
 from annotations.models import GoldSource, Job, Task
 from annotations.quality.labelstudio_json import brush_result, result_id
-from annotations.quality.mask_archive import NAMING, MaskArchiveError, archive_files, files_by_photo, unpacked
+from annotations.quality.mask_archive import NAMING, MaskArchiveError, archive_files, files_by_photo, unpacked_png
 from annotations.quality.png_masks import PNG_SIGNATURE, MaskImageError, mask_from_png
 from annotations.services.gold import TaskFinder, gold_import, gold_set_many
 from common.errors import DomainError
@@ -33,7 +33,8 @@ def _gold_result(archive: zipfile.ZipFile, task: Task, files: dict[str, zipfile.
         if info is None:
             continue
         try:
-            mask = mask_from_png(unpacked(archive, info), width=task.width, height=task.height)
+            mask = mask_from_png(unpacked_png(archive, info, width=task.width, height=task.height),
+                                 width=task.width, height=task.height)
         except MaskImageError as exc:
             raise _refused(f"{info.filename} {exc}.") from None
         except MaskArchiveError as exc:

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_countries",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files (no CDN)
     "django_filters",
     "django_celery_beat",
     "workforce",
@@ -255,6 +256,9 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # JSON nested deeper than 64 levels or over 10 MB is a 400 naming the problem (common.json_input).
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.BoundedJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "common.api.exception_handler",
@@ -274,6 +278,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Contractors, batches, hours, pay and quality for image-annotation work.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs pages are for staff only (config/urls.py); the pages load their scripts from
+    # drf-spectacular-sidecar's static files, so they work without internet and call no CDN.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several choice sets share a field name ("state", "decision"): each gets its own name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "BatchStateEnum": "annotations.models.BatchState",

@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta
 from common.errors import DomainError
 
 WEEK = timedelta(days=7)
-ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# ASCII digits only (\d would take full-width ones) and nothing after (\Z, not $, which allows a final newline).
+ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})\Z")
+# Pay weeks outside these years are typing mistakes or probes; their dates overflow exports near year 9999.
+YEARS = (2000, 2100)
 
 
 def week_start_utc(moment: datetime) -> datetime:
@@ -22,12 +25,18 @@ def week_name(week_start: datetime) -> str:
 
 
 def week_parse(name: str, *, field: str = "week") -> datetime:
-    """Monday 00:00 UTC of an ISO week written like 2026-W48; a clear error otherwise."""
-    match = ISO_WEEK.match((name or "").strip())
+    """Monday 00:00 UTC of an ISO week written exactly like 2026-W48 (ASCII digits, nothing around it) in the years
+    2000 to 2100; DomainError (400) naming `field` otherwise."""
+    match = ISO_WEEK.fullmatch(name) if isinstance(name, str) else None
     if not match:
-        raise DomainError(f"{field}: write the ISO week as YYYY-Www, e.g. 2026-W48 (got {name!r}).", field=field)
+        raise DomainError(f"{field}: write the ISO week as YYYY-Www, e.g. 2026-W48 (got {str(name)[:40]!r}).",
+                          field=field)
+    year, week = int(match[1]), int(match[2])
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise DomainError(f"{field}: {name} is outside the years {YEARS[0]} to {YEARS[1]}.", field=field)
     try:
-        day = datetime.fromisocalendar(int(match[1]), int(match[2]), 1)
+        day = datetime.fromisocalendar(year, week, 1)
     except ValueError:
-        raise DomainError(f"{field}: {name} is not a week of that year.", field=field) from None
+        raise DomainError(f"{field}: {name} is not a week of that year ({year} has "
+                          f"{datetime(year, 12, 28).isocalendar()[1]} weeks).", field=field) from None
     return day.replace(tzinfo=UTC)

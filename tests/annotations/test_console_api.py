@@ -492,6 +492,7 @@ def test_staff_and_contractors_are_throttled_at_their_own_rates_with_retry_after
         blocked = staff.get("/api/v1/quality/contractors/")
         assert blocked.status_code == 429
         assert 0 < int(blocked["Retry-After"]) <= 60
-        assert _calls_until_429(anonymous, "/api/schema/", 1)[-1] == 429
+        # The schema is staff only now (no API endpoint answers anonymous callers): refused before any throttle.
+        assert _calls_until_429(anonymous, "/api/schema/", 1) == [403, 403]
     assert staff.get(f"{API}/jobs/").status_code == 200  # the suite's rates again
     cache.delete_many([f"throttle_staff_{lead.pk}", f"throttle_contractor_{ana.user.pk}", "throttle_anon_127.0.0.1"])

@@ -151,7 +151,9 @@ def test_week_picker_shows_another_week_and_refuses_a_bad_name(staff_client: Cli
     name = week_name(old.week_start)
     assert old.contractor.user.email in page(staff_client, "/console/payroll/", week=name)
     assert old.contractor.user.email not in page(staff_client, "/console/payroll/")
-    html = page(staff_client, "/console/payroll/", week="2026-W60")
+    refused = staff_client.get("/console/payroll/", {"week": "2026-W60"})
+    assert refused.status_code == 400
+    html = refused.content.decode()
     assert "2026-W60 is not a week of that year" in html
     assert f"Payroll: week {week_name(last_week())}" in html
 

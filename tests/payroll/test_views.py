@@ -228,7 +228,7 @@ def test_the_page_shows_label_studio_evidence_and_flags(tokyo: Contractor, batch
 
 def test_a_week_that_is_not_an_iso_week_shows_the_current_one_with_the_reason(tokyo: Contractor) -> None:
     response = client_for(tokyo.user).get("/pay/?week=48")
-    assert response.status_code == 200
+    assert response.status_code == 400  # the refused week, with the current one shown
     assert "write the ISO week as YYYY-Www" in response.content.decode()
     assert response.context["week"].week_start == week_start_utc(timezone.now())
 
