@@ -211,7 +211,12 @@ class Annotation(models.Model):
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["review_state"]), models.Index(fields=["contractor", "ls_created_at"])]
+        indexes = [
+            models.Index(fields=["review_state"]), models.Index(fields=["contractor", "ls_created_at"]),
+            # The review queue, oldest or newest first: the live annotations waiting, in the order it pages them.
+            models.Index(fields=["ls_created_at", "id"], name="annotation_review_queue",
+                         condition=models.Q(review_state="pending", deleted=False, was_cancelled=False)),
+        ]
 
     def __str__(self) -> str:
         return f"annotation {self.ls_annotation_id}"

@@ -24,9 +24,11 @@ def review_queue(*, job_id: int | None = None, search: str = "", flag: str = "",
           .exclude(contractor_id=F("batch_task__batch__assigned_to_id"),
                    batch_task__batch__state__in=RECLAIMABLE_STATES)
           .select_related("batch_task__batch__job", "batch_task__task", "contractor__user", "edits")
+          # The queue shows no mask: its JSON (the largest column, tens of kB a photo) stays in the database.
+          .defer("result", "batch_task__task__prediction", "batch_task__task__gold_result")
           .prefetch_related(Prefetch("quality_scores", to_attr="gold_scores",
                                      queryset=QualityScore.objects.filter(state=ScoreState.SCORED)
-                                     .order_by("-scored_at", "-id"))))
+                                     .select_related("gold").order_by("-scored_at", "-id"))))
     if job_id:
         qs = qs.filter(batch_task__batch__job_id=job_id)
     if search:
