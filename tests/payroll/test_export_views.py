@@ -16,7 +16,7 @@ from payroll.selectors.exports import XLSX_CONTENT_TYPE
 from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import batch_held_by, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state
 from tests.payroll.conftest import NOW, W48, at
 from tests.payroll.test_exports import split
 from workforce.models import Contractor, OnboardingState, User
@@ -32,7 +32,7 @@ def paid(staff: User) -> Paid:
     bo = contractor_in_state(OnboardingState.ACTIVE, legal_name="王小明", payout_method="wise",
                              payout_email="bo.wise@example.com")
     for contractor, minutes in ((ana, 119), (bo, 45)):
-        time_entry_create(contractor=contractor, batch=batch_held_by(contractor), start=at(23, 8),
+        time_entry_create(contractor=contractor, batch=batch_assigned(contractor), start=at(23, 8),
                           end=at(23, 8 + minutes // 60, minutes % 60), actor=contractor.user, now=NOW)
     for timesheet in Timesheet.objects.all():
         timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)
