@@ -308,8 +308,9 @@ def _log_week(*, contractor: Contractor, n: int, plan: WeekPlan, job: Job, staff
                                  handed_in_at=week_start + WEEK)
     entries = []
     for start, end in sessions:
+        # Logged as each session ends, as a contractor does: a span across Monday is still in the previous week.
         entries += time_entry_create(contractor=contractor, batch=batch, start=start, end=end,
-                                     actor=contractor.user, now=now)
+                                     actor=contractor.user, now=end)
     in_week = [e for e in entries if e.start >= week_start]
     if in_week and plan.evidence_ratio is not None:
         year, number, _ = week_start.isocalendar()
