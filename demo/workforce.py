@@ -160,11 +160,12 @@ def demo_job(*, staff: User) -> Job:
 
 
 def demo_batch_hand_over(*, contractor: Contractor, job: Job, staff: User, reason: str, at: datetime,
-                         started_at: datetime | None = None, state: str = BatchState.ASSIGNED) -> Batch:
+                         started_at: datetime | None = None, state: str = BatchState.ASSIGNED,
+                         handed_in_at: datetime | None = None) -> Batch:
     """A new batch of `job` given to the contractor at `at`, audited like an assignment; never published, so
     Label Studio never sees it (the sync reads only published batches)."""
     return batch_backfill(job=job, contractor=contractor, actor=staff, reason=reason, assigned_at=at,
-                          started_at=started_at, state=state, size=TASKS_PER_BATCH)
+                          started_at=started_at, state=state, size=TASKS_PER_BATCH, handed_in_at=handed_in_at)
 
 
 # --- one contractor's week ------------------------------------------------------------------------------
@@ -299,13 +300,17 @@ def _log_week(*, contractor: Contractor, n: int, plan: WeekPlan, job: Job, staff
                    crosses_monday=plan.crosses_monday and _editable(contractor, week_start - WEEK))
     sessions = [s for s in week_sessions(plan=plan, week_start=week_start, zone=ZoneInfo(contractor.timezone),
                                          rng=rng) if s[1] <= now]
-    batch = demo_batch_hand_over(contractor=contractor, job=job, staff=staff, reason=reason, at=week_start,
+    # Held from its first session (a span across Monday starts on the Sunday before) to the week's end.
+    first = min([week_start, *(start for start, _ in sessions)])
+    batch = demo_batch_hand_over(contractor=contractor, job=job, staff=staff, reason=reason, at=first,
                                  started_at=sessions[0][0] if sessions else None,
-                                 state=BatchState.HANDED_IN if now >= week_start + WEEK else BatchState.IN_PROGRESS)
+                                 state=BatchState.HANDED_IN if now >= week_start + WEEK else BatchState.IN_PROGRESS,
+                                 handed_in_at=week_start + WEEK)
     entries = []
     for start, end in sessions:
+        # Logged as each session ends, as a contractor does: a span across Monday is still in the previous week.
         entries += time_entry_create(contractor=contractor, batch=batch, start=start, end=end,
-                                     actor=contractor.user, now=now)
+                                     actor=contractor.user, now=end)
     in_week = [e for e in entries if e.start >= week_start]
     if in_week and plan.evidence_ratio is not None:
         year, number, _ = week_start.isocalendar()

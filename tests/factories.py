@@ -1,10 +1,11 @@
 """Test factories (factory-boy) and contractor_in_state, which onboards a contractor through the real services."""
 import functools
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import factory
+import time_machine
 from django.contrib.auth.hashers import make_password
 from django.db.models import Max
 from django.test import Client
@@ -12,6 +13,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
 from annotations.models import Batch, BatchState, Job
+from annotations.services.assignment import batch_assign
 from annotations.services.jobs import job_create
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, User
 from workforce.selectors.agreements import pending_agreements
@@ -138,11 +140,27 @@ def job_plain(**fields: Any) -> Job:
 
 
 def batch_held_by(contractor: Contractor, *, job: Job | None = None) -> Batch:
-    """A batch of `job` (a new plain job by default) assigned to the contractor, as assignment leaves it."""
+    """A batch of `job` (a new plain job by default) assigned to the contractor, as assignment leaves it, without
+    its history: for tests that log no time on it (time is logged only while the history says it was held)."""
     job = job or job_plain()
     number = job.batches.count() + 1
     return Batch.objects.create(job=job, number=number, state=BatchState.ASSIGNED, assigned_to=contractor,
                                 assigned_at=timezone.now())
+
+
+# Before every moment the tests log time at (2026-W45 and later).
+HELD_SINCE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def batch_assigned(contractor: Contractor, *, job: Job | None = None, since: datetime = HELD_SINCE) -> Batch:
+    """A published batch of `job` (a new plain job by default) given to the active contractor by batch_assign at
+    `since`. The service stamps the batch's history with the clock, so the clock is moved to `since` while it
+    runs: time may then be logged on the batch from `since` on, as in production."""
+    job = job or job_plain()
+    number = job.batches.count() + 1
+    batch = Batch.objects.create(job=job, number=number, published_at=since)
+    with time_machine.travel(since, tick=False):
+        return batch_assign(batch=batch, contractor=contractor, actor=None)
 
 
 def contractor_signed_in(email: str) -> tuple[Client, Contractor]:

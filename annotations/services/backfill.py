@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from annotations import batch_life
 from annotations.models import (
@@ -15,6 +16,7 @@ from annotations.models import (
     Batch,
     BatchState,
     BatchTask,
+    BatchTransition,
     Job,
     LabelStudioAccount,
     ReviewState,
@@ -41,10 +43,12 @@ class BackfilledAnnotation:
 
 @transaction.atomic
 def batch_backfill(*, job: Job, contractor: Contractor, actor: User | None, reason: str, assigned_at: datetime,
-                   started_at: datetime | None, state: str, size: int) -> Batch:
+                   started_at: datetime | None, state: str, size: int, handed_in_at: datetime | None = None) -> Batch:
     """A new batch of `size` of the job's photos, handed to the contractor at `assigned_at` and audited like an
-    assignment. The photos are a repeatable draw (seeded by job and batch number), so a photo may be in several
-    such batches. It is never published: Label Studio never sees it and the sync never reads it."""
+    assignment; its history is dated when each step happened (started at `started_at`, handed in and on at
+    `handed_in_at`, now by default), since time may be logged only while the batch was held. The photos are a
+    repeatable draw (seeded by job and batch number), so a photo may be in several such batches.
+    It is never published: Label Studio never sees it and the sync never reads it."""
     if state not in BACKFILL_STATES:
         raise DomainError(f"state: a backfilled batch is held or handed in, not {state}.", field="state")
     if size < 1:
@@ -53,16 +57,21 @@ def batch_backfill(*, job: Job, contractor: Contractor, actor: User | None, reas
     number = (job.batches.aggregate(n=Max("number"))["n"] or 0) + 1
     batch = Batch.objects.create(job=job, number=number)
     why = f"backfilled: {reason}" if reason else "backfilled"
-    batch_life.transition(batch=batch, to_state=BatchState.ASSIGNED, actor=actor, reason=why, assigned_to=contractor,
-                          assigned_at=assigned_at, deadline_at=assigned_at + timedelta(hours=job.deadline_hours))
+    steps = [batch_life.transition(batch=batch, to_state=BatchState.ASSIGNED, actor=actor, reason=why,
+                                   assigned_to=contractor, assigned_at=assigned_at,
+                                   deadline_at=assigned_at + timedelta(hours=job.deadline_hours))]
     for step in BACKFILL_PATH[1:BACKFILL_PATH.index(state) + 1]:
         extra = {"started_at": started_at or assigned_at} if step == BatchState.IN_PROGRESS else {}
-        batch_life.transition(batch=batch, to_state=step, actor=actor, reason=why, **extra)
+        steps.append(batch_life.transition(batch=batch, to_state=step, actor=actor, reason=why, **extra))
+    moments = [assigned_at, started_at or assigned_at] + [handed_in_at or timezone.now()] * len(steps)
+    for record, moment in zip(steps, moments, strict=False):
+        BatchTransition.objects.filter(pk=record.pk).update(created_at=moment)
     task_ids = list(job.tasks.order_by("id").values_list("pk", flat=True))
     chosen = random.Random(f"{job.pk}:{number}").sample(task_ids, min(size, len(task_ids)))  # noqa: S311 - repeatable
     BatchTask.objects.bulk_create([BatchTask(batch=batch, task_id=task_id) for task_id in sorted(chosen)])
-    AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=AssignmentAction.ASSIGN, actor=actor,
-                                   reason=reason)
+    event = AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=AssignmentAction.ASSIGN,
+                                           actor=actor, reason=reason)
+    AssignmentEvent.objects.filter(pk=event.pk).update(created_at=assigned_at)
     return batch
 
 

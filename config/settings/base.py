@@ -304,6 +304,9 @@ PAYROLL_FLAG_FACTOR = Decimal(env.str("PAYROLL_FLAG_FACTOR", default="1.5"))
 # Statements below this amount pay nothing and carry it to the contractor's next pay run.
 PAYROLL_MINIMUM_PAYOUT = Decimal(env.str("PAYROLL_MINIMUM_PAYOUT", default="0"))
 PAYROLL_MAX_ENTRY_HOURS = 12
+# Time may be logged this many minutes before taking a batch and after handing it in or losing it (clocks differ,
+# a timer is stopped a little late); beyond that an entry is refused.
+TIME_ENTRY_GRACE_MINUTES = env.int("TIME_ENTRY_GRACE_MINUTES", default=30)
 PAYROLL_CURRENCY = "USD"
 # The sample job (python manage.py make_sample_job); the job page shows defect close-ups from it.
 SAMPLE_JOB_DIR = Path(env("SAMPLE_JOB_DIR", default=str(VAR_DIR / "sample")))

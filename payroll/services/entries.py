@@ -5,13 +5,14 @@ that holds the row lock of each contractor-week (Timesheet) the entry touches; w
 locked in date order so two requests never wait on each other crosswise.
 """
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.models import AssignmentEvent, Batch, Job
+from annotations.models import Batch, Job
+from annotations.selectors.held_periods import held_periods
 from common.errors import CapExceeded, Conflict, DomainError, NotAllowed
 from payroll.models import EntryKind, RunningTimer, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.amounts import minutes_as_hmm
@@ -44,12 +45,43 @@ def _check_editable(timesheet: Timesheet, field: str) -> None:
                        "Ask staff for an adjustment.", field=field)
 
 
-def _check_holds(contractor: Contractor, batch: Batch) -> None:
-    """Time is logged against a batch the contractor holds, or held before it was reclaimed."""
-    if batch.assigned_to_id == contractor.pk:
-        return
-    if not AssignmentEvent.objects.filter(batch=batch, contractor=contractor).exists():
+def _moment(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _grace() -> timedelta:
+    return timedelta(minutes=settings.TIME_ENTRY_GRACE_MINUTES)
+
+
+def _check_recent(start: datetime, now: datetime) -> None:
+    """Contractors log time in the current or the previous pay week; an older week is corrected by staff."""
+    earliest = week_start_utc(now) - WEEK
+    if start < earliest:
+        raise DomainError(f"start: time can be logged only in this pay week or the previous one, from "
+                          f"{week_name(earliest)} (Monday {_moment(earliest)}) on; for an older week ask staff "
+                          "for an adjustment.", field="start")
+
+
+def _check_held_then(*, contractor: Contractor, batch: Batch, start: datetime, end: datetime) -> None:
+    """The whole span falls in one period during which the contractor held the batch, give or take the grace."""
+    periods = held_periods(batch_id=batch.pk, contractor_id=contractor.pk)
+    if not periods:
         raise NotAllowed("batch: you can only log time on a batch assigned to you.", field="batch")
+    grace = _grace()
+    if any(p.start - grace <= start and (p.end is None or end <= p.end + grace) for p in periods):
+        return
+    name = f"batch #{batch.number}"
+    allowance = f"up to {settings.TIME_ENTRY_GRACE_MINUTES} minutes either side are accepted"
+    if start < periods[0].start - grace:
+        raise DomainError(f"start: this is before you held {name} (assigned {_moment(periods[0].start)}; "
+                          f"{allowance}).", field="start")
+    for period in periods:
+        if period.start - grace <= start and (period.end is None or start < period.end + grace):
+            raise DomainError(f"end: this is after you held {name} ({period.ended_by} {_moment(period.end)}; "
+                              f"{allowance}); log the time up to then.", field="end")
+    last = [p for p in periods if p.start - grace <= start][-1]
+    raise DomainError(f"start: this is after you held {name} ({last.ended_by} {_moment(last.end)}; "
+                      f"{allowance}).", field="start")
 
 
 def _week_pieces(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -87,8 +119,9 @@ def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, 
     """Log work from start to end (whole minutes) against a batch; split at the week boundary.
 
     Refused, with the reason, when the span is in the future, empty, over the longest allowed
-    entry, overlaps another entry, falls in a week that is no longer editable, or would take a
-    week past the cap (the error says how many minutes remain). All pieces or none are saved.
+    entry, starts before the previous pay week, falls outside the time the contractor held the batch
+    (TIME_ENTRY_GRACE_MINUTES either side), overlaps another entry, falls in a week that is no longer
+    editable, or would take a week past the cap (the error says how many minutes remain). All pieces or none are saved.
     """
     now = now or timezone.now()
     start, end = _to_minute(start, "start"), _to_minute(end, "end")
@@ -103,7 +136,8 @@ def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, 
     note = (note or "").strip()
     if len(note) > 500:
         raise DomainError("note: at most 500 characters.", field="note")
-    _check_holds(contractor, batch)
+    _check_recent(start, now)
+    _check_held_then(contractor=contractor, batch=batch, start=start, end=end)
     pieces = _week_pieces(start, end)
     weeks = [_locked_week(contractor=contractor, week_start=week_start_utc(s)) for s, _ in pieces]
     for timesheet in weeks:
@@ -174,7 +208,9 @@ def adjustment_create(*, contractor: Contractor, job: Job, minutes: int, reason:
 
 def timer_start(*, contractor: Contractor, batch: Batch, now: datetime | None = None) -> RunningTimer:
     now = now or timezone.now()
-    _check_holds(contractor, batch)
+    periods = held_periods(batch_id=batch.pk, contractor_id=contractor.pk)
+    if not periods or periods[-1].end is not None:
+        raise NotAllowed("batch: you can only time a batch you hold now.", field="batch")
     with transaction.atomic():
         Contractor.objects.select_for_update().get(pk=contractor.pk)
         if RunningTimer.objects.filter(contractor=contractor).exists():
@@ -189,8 +225,9 @@ class TimerResult:
 
 
 def timer_stop(*, contractor: Contractor, now: datetime | None = None) -> TimerResult:
-    """Stop the running timer and log its span. It is cut at the longest entry and at the week's cap;
-    under a minute logs nothing. The timer is gone afterwards in every case."""
+    """Stop the running timer and log its span. It is cut at the longest entry, where the contractor stopped
+    holding the batch (after the grace) and at the week's cap; under a minute logs nothing. The timer is gone
+    afterwards in every case."""
     now = now or timezone.now()
     with transaction.atomic():
         timer = RunningTimer.objects.select_for_update().filter(contractor=contractor).first()
@@ -201,9 +238,19 @@ def timer_stop(*, contractor: Contractor, now: datetime | None = None) -> TimerR
         message = ""
         if end < now:
             message = f"Stopped at the {settings.PAYROLL_MAX_ENTRY_HOURS}-hour limit of one entry. "
+        held = [p for p in held_periods(batch_id=timer.batch_id, contractor_id=contractor.pk)
+                if p.start - _grace() <= start and (p.end is None or start < p.end + _grace())]
+        if held and held[0].end is not None and end > held[0].end + _grace():
+            end = held[0].end + _grace()
+            message = f"Stopped when the batch was {held[0].ended_by} ({_moment(held[0].end)}) and the grace ended. "
         entries: list[TimeEntry] = []
         try:
-            if _to_minute(end, "end") > _to_minute(start, "start"):
+            if start < week_start_utc(now) - WEEK:
+                message = ("The timer started before the previous pay week: nothing logged; ask staff for an "
+                           "adjustment.")
+            elif not held:
+                message = "You no longer held the batch when the timer started: nothing logged."
+            elif _to_minute(end, "end") > _to_minute(start, "start"):
                 entries = time_entry_create(contractor=contractor, batch=timer.batch, start=start, end=end,
                                             actor=contractor.user, now=now)
             else:

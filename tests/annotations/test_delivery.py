@@ -16,12 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
 from pycocotools import mask as coco_mask
 
+from annotations import batch_life
 from annotations.models import (
     Annotation,
     BatchState,
@@ -89,8 +91,12 @@ def crew(job: Job) -> list[Contractor]:
         people.append(contractor)
     for batch in job.batches.order_by("number"):
         holder = people[0] if batch.number < 3 else people[1]
-        type(batch).objects.filter(pk=batch.pk).update(assigned_to=holder, state=BatchState.IN_PROGRESS,
-                                                       assigned_at=WORKED - timedelta(days=1))
+        # Through the batch's state machine, on a clock set a day before the work: its history says from when
+        # the holder held it, and time is logged only then.
+        with time_machine.travel(WORKED - timedelta(days=1), tick=False):
+            batch_life.transition(batch=batch, to_state=BatchState.ASSIGNED, assigned_to=holder,
+                                  assigned_at=WORKED - timedelta(days=1))
+            batch_life.transition(batch=batch, to_state=BatchState.IN_PROGRESS, started_at=WORKED - timedelta(days=1))
     for bt in BatchTask.objects.filter(batch__job=job):
         BatchTask.objects.filter(pk=bt.pk).update(ls_task_id=next(_ids))
     return people
@@ -420,12 +426,14 @@ def test_the_report_gives_gold_quality_with_intervals_review_counts_and_the_cost
     batch_hand_in(batch=own[0].batch, contractor=ana)
     annotation_accept(annotation=fixed, reviewer=staff)
     batch = own[0].batch
-    time_entry_create(contractor=ana, batch=batch, start=WORKED, end=WORKED + timedelta(minutes=90), actor=ana.user)
+    logged = WORKED + timedelta(days=1)  # as they logged it, the day after
+    time_entry_create(contractor=ana, batch=batch, start=WORKED, end=WORKED + timedelta(minutes=90), actor=ana.user,
+                      now=logged)
     time_entry_create(contractor=ana, batch=batch, start=WORKED + timedelta(hours=2),
-                      end=WORKED + timedelta(hours=2, minutes=7), actor=ana.user)
+                      end=WORKED + timedelta(hours=2, minutes=7), actor=ana.user, now=logged)
     ben_batch = own[-1].batch
     time_entry_create(contractor=ben, batch=ben_batch, start=WORKED, end=WORKED + timedelta(minutes=20),
-                      actor=ben.user)
+                      actor=ben.user, now=logged)
 
     report = _deliver(job, staff).report
 

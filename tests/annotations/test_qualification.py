@@ -3,6 +3,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -132,8 +133,9 @@ def test_deciding_on_the_applicant_closes_the_round(qjob: Job, applicant: Contra
 
 
 def test_time_on_the_round_is_logged_and_paid_like_any_batch(qjob: Job, applicant: Contractor) -> None:
-    batch = qualification.qualification_round_open(contractor=applicant)
     now = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(now - timedelta(hours=2), tick=False):  # opened before the time logged on it
+        batch = qualification.qualification_round_open(contractor=applicant)
     entries = time_entry_create(contractor=applicant, batch=batch, start=now - timedelta(minutes=90),
                                 end=now - timedelta(minutes=30), actor=applicant.user, now=now)
     assert sum(e.minutes for e in entries) == 60

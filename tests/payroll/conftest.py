@@ -1,10 +1,12 @@
 """Fixtures for payroll: an active contractor holding a batch, staff, and a fixed 'now' in week 2026-W48."""
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from annotations.models import Batch
-from tests.factories import UserFactory, batch_held_by, contractor_in_state
+from tests.factories import UserFactory, batch_assigned, contractor_in_state
 from workforce.models import Contractor, OnboardingState, User
 
 # Wednesday of ISO week 2026-W48 (Monday 23 November 2026).
@@ -24,9 +26,17 @@ def contractor() -> Contractor:
 
 @pytest.fixture
 def batch(contractor: Contractor) -> Batch:
-    return batch_held_by(contractor)
+    return batch_assigned(contractor)
 
 
 @pytest.fixture
 def staff() -> User:
     return UserFactory(is_staff=True)
+
+
+@pytest.fixture
+def in_w46() -> Iterator[None]:
+    """The clock on Wednesday of 2026-W46 (running), for tests of pages and endpoints that read the real clock:
+    W45 is then the previous pay week, where time may still be logged."""
+    with time_machine.travel(datetime(2026, 11, 11, 12, 0, tzinfo=UTC), tick=True):
+        yield

@@ -11,11 +11,11 @@ from rest_framework.test import APIClient
 
 from annotations.models import Annotation, Batch, BatchTask, Task
 from payroll.models import RunningTimer, TimeEntry, Timesheet, TimesheetState
-from tests.factories import UserFactory, batch_held_by, contractor_in_state
+from tests.factories import UserFactory, batch_assigned, contractor_in_state
 from tests.payroll.test_views import log, paid_statement, utc
 from workforce.models import Contractor, OnboardingState, User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_w46")]
 ENTRIES = "/api/v1/payroll/me/time-entries/"
 TIMER = "/api/v1/payroll/me/timer/"
 
@@ -33,7 +33,7 @@ def contractor() -> Contractor:
 
 @pytest.fixture
 def batch(contractor: Contractor) -> Batch:
-    return batch_held_by(contractor)
+    return batch_assigned(contractor)
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_a_body_that_is_not_an_object_is_refused(api: APIClient, batch: Batch) -
 
 
 def test_a_batch_never_held_is_forbidden(api: APIClient) -> None:
-    someone_elses = batch_held_by(contractor_in_state(OnboardingState.ACTIVE))
+    someone_elses = batch_assigned(contractor_in_state(OnboardingState.ACTIVE))
     response = api.post(ENTRIES, entry(someone_elses), format="json")
     assert response.status_code == 403
     assert "batch" in response.json()
@@ -138,10 +138,10 @@ def test_the_list_shows_the_weeks_own_entries_only(api: APIClient, contractor: C
     log(contractor, batch, utc(4, 0), utc(4, 1))
     log(contractor, batch, utc(10, 0), utc(10, 1))
     other = contractor_in_state(OnboardingState.ACTIVE)
-    log(other, batch_held_by(other), utc(4, 0), utc(4, 2))
+    log(other, batch_assigned(other), utc(4, 0), utc(4, 2))
     rows = api.get(ENTRIES, {"week": "2026-W45"}).json()
     assert [(r["start"], r["minutes"]) for r in rows] == [("2026-11-04T00:00:00Z", 60)]
-    assert api.get(ENTRIES).json() == []  # the current week
+    assert [r["start"] for r in api.get(ENTRIES).json()] == ["2026-11-10T00:00:00Z"]  # the current week, W46
     bad = api.get(ENTRIES, {"week": "2026-48"})
     assert bad.status_code == 400
     assert "week" in bad.json()
@@ -151,7 +151,7 @@ def test_own_entries_can_be_deleted_and_others_are_not_found(api: APIClient, con
                                                              batch: Batch) -> None:
     [mine] = log(contractor, batch, utc(4, 0), utc(4, 1))
     other = contractor_in_state(OnboardingState.ACTIVE)
-    [theirs] = log(other, batch_held_by(other), utc(4, 0), utc(4, 2))
+    [theirs] = log(other, batch_assigned(other), utc(4, 0), utc(4, 2))
     assert api.delete(f"{ENTRIES}{theirs.pk}/").status_code == 404
     assert TimeEntry.objects.filter(pk=theirs.pk).exists()
     assert api.delete(f"{ENTRIES}{mine.pk}/").status_code == 204

@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from annotations.models import Batch, BatchTask, Job, Task
 from annotations.selectors.capacity import capacity_board
@@ -44,7 +45,8 @@ def test_board_shows_logged_hours_and_the_cap_in_force(contractor: Contractor, b
 def test_at_the_cap_no_new_batch_by_hand_or_automatically(contractor: Contractor, staff: User) -> None:
     job = job_plain(weekly_cap_hours=Decimal("1"), quality_threshold=Decimal("0.5"))
     held = published_batch(job, 1)
-    batch_assign(batch=held, contractor=contractor, actor=staff, now=at(24, 8))
+    with time_machine.travel(at(24, 8), tick=False):  # the history is stamped by the clock
+        batch_assign(batch=held, contractor=contractor, actor=staff, now=at(24, 8))
     time_entry_create(contractor=contractor, batch=held, start=at(24, 9), end=at(24, 10), actor=contractor.user,
                       now=NOW)
     spare = published_batch(job, 2)

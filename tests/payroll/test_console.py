@@ -22,7 +22,7 @@ from payroll.selectors.terms import pay_terms_changes
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.entries import time_entry_create
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import UserFactory, batch_held_by, contractor_in_state, job_plain
+from tests.factories import UserFactory, batch_assigned, contractor_in_state, job_plain
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -42,10 +42,11 @@ def worked_week(*, minutes: int = 120, week_start: datetime | None = None, annot
     with Label Studio annotations whose lead times add up to `active_seconds` (the worked time by default)."""
     week_start = week_start or last_week()
     contractor = contractor_in_state(OnboardingState.ACTIVE, **profile)
-    batch = batch_held_by(contractor, job=job)
+    batch = batch_assigned(contractor, job=job, since=week_start)
     start = week_start + timedelta(days=1, hours=9)
+    # Logged as the week ends: a contractor logs time in the running or the previous pay week.
     time_entry_create(contractor=contractor, batch=batch, start=start, end=start + timedelta(minutes=minutes),
-                      actor=contractor.user, note="painted scratches")
+                      actor=contractor.user, note="painted scratches", now=week_start + WEEK)
     seconds = minutes * 60 if active_seconds is None else active_seconds
     for _ in range(annotations):
         n = next(_annotation_ids)

@@ -13,7 +13,7 @@ from payroll.selectors.weeks import week_name
 from payroll.services.entries import adjustment_create, time_entry_create, time_entry_delete, timer_start, timer_stop
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import batch_held_by, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, User
 
@@ -69,7 +69,7 @@ def test_overlap_with_another_entry_is_refused(contractor: Contractor, batch: Ba
     with pytest.raises(Conflict, match="overlaps your entry from 2026-11-24 09:00 to 11:00"):
         log(contractor, batch, at(24, 10, 59), at(24, 12))
     log(contractor, batch, at(24, 11), at(24, 12))  # touching is not overlapping
-    other_batch = batch_held_by(contractor)
+    other_batch = batch_assigned(contractor)
     with pytest.raises(Conflict):
         log(contractor, other_batch, at(24, 8), at(24, 9, 30))
     assert Timesheet.objects.get().work_minutes == 180

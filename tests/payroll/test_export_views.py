@@ -17,7 +17,7 @@ from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.export_tables import split
-from tests.factories import batch_held_by, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, User
 
@@ -32,7 +32,7 @@ def paid(staff: User) -> Paid:
     bo = contractor_in_state(OnboardingState.ACTIVE, legal_name="王小明", payout_method="wise",
                              payout_email="bo.wise@example.com")
     for contractor, minutes in ((ana, 119), (bo, 45)):
-        time_entry_create(contractor=contractor, batch=batch_held_by(contractor), start=at(23, 8),
+        time_entry_create(contractor=contractor, batch=batch_assigned(contractor), start=at(23, 8),
                           end=at(23, 8 + minutes // 60, minutes % 60), actor=contractor.user, now=NOW)
     for timesheet in Timesheet.objects.all():
         timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)

@@ -24,7 +24,7 @@ from payroll.services.payruns import pay_run_execute
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.export_tables import split
-from tests.factories import batch_held_by, contractor_in_state, job_plain
+from tests.factories import batch_assigned, contractor_in_state, job_plain
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, User
 
@@ -54,7 +54,7 @@ def week(staff: User) -> tuple[Contractor, Contractor]:
     """W48 of two contractors: Ana at two rates plus a staff adjustment, with Label Studio evidence;
     王小明 paid by Wise, seven entries of 17 minutes at one rate and no annotation."""
     ana = contractor_in_state(OnboardingState.ACTIVE)
-    batch = batch_held_by(ana)
+    batch = batch_assigned(ana)
     log(ana, batch, at(23, 9), at(23, 10), now=at(23, 10))  # 60 min at 2.00
     pay_terms_change(job=batch.job, effective_from=at(24, 0), hourly_rate=Decimal("2.50"),
                      weekly_cap_hours=Decimal("20"), reason="client raised the budget", actor=staff, now=at(23, 10))
@@ -65,7 +65,7 @@ def week(staff: User) -> tuple[Contractor, Contractor]:
     annotate(ana, batch, count=2, lead_time=600.0, when=at(30, 9))  # the next week: not evidence for W48
     wang = contractor_in_state(OnboardingState.ACTIVE, legal_name="王小明", display_name="Xiaoming", country="CN",
                                payout_method="wise", payout_email="xiaoming@example.com")
-    wang_batch = batch_held_by(wang)
+    wang_batch = batch_assigned(wang)
     for day in range(7):
         log(wang, wang_batch, at(23 + day // 3, 9 + day % 3), at(23 + day // 3, 9 + day % 3, 17))
     return ana, wang
@@ -135,7 +135,7 @@ def test_totals_row_equals_the_statements_of_the_pay_run_to_the_cent(week: tuple
 def test_a_clawback_at_an_older_rate_rounds_once_like_the_statement(staff: User) -> None:
     """31 min at 2.00 less 23 min at 2.50 is 0.075: one rounding gives 0.08 (rounding per rate gave 0.07)."""
     ana = contractor_in_state(OnboardingState.ACTIVE)
-    batch = batch_held_by(ana, job=job_plain(hourly_rate=Decimal("2.50")))
+    batch = batch_assigned(ana, job=job_plain(hourly_rate=Decimal("2.50")))
     log(ana, batch, at(17, 9), at(17, 10), now=at(17, 12))
     pay_terms_change(job=batch.job, effective_from=at(23, 0), hourly_rate=Decimal("2.00"),
                      weekly_cap_hours=Decimal("20"), reason="new client budget", actor=staff, now=at(20, 0))
@@ -150,7 +150,7 @@ def test_a_clawback_at_an_older_rate_rounds_once_like_the_statement(staff: User)
 
 def test_text_cells_that_would_start_a_formula_are_neutralized_in_csv_and_xlsx(staff: User, tmp_path: Path) -> None:
     evil = contractor_in_state(OnboardingState.ACTIVE, legal_name='=HYPERLINK("http://evil.example","pay")')
-    batch = batch_held_by(evil, job=job_plain(name="\tTabbed job"))
+    batch = batch_assigned(evil, job=job_plain(name="\tTabbed job"))
     log(evil, batch, at(23, 9), at(23, 10), note="+1 extra hour")
     log(evil, batch, at(23, 11), at(23, 12), note="@SUM(A1:A9)")
     [entry] = log(evil, batch, at(23, 13), at(23, 14), note="placeholder")
@@ -254,7 +254,7 @@ def test_totals_per_state_match_hand_sums_and_the_total_says_what_it_adds(week: 
     pay_run_execute(week_start=W48, actor=staff)
     timesheet_submit(timesheet=Timesheet.objects.get(contractor=wang, week_start=W48), actor=staff, now=NOW)
     third = contractor_in_state(OnboardingState.ACTIVE)
-    log(third, batch_held_by(third), at(23, 9), at(23, 9, 15))
+    log(third, batch_assigned(third), at(23, 9), at(23, 9, 15))
     approved = Timesheet.objects.get(contractor=third, week_start=W48)
     timesheet_submit(timesheet=approved, actor=staff, now=NOW)
     timesheet_decide(timesheet=approved, approve=True, actor=staff, now=NOW)
@@ -308,7 +308,7 @@ def test_cjk_and_rtl_names_survive_the_xlsx(tmp_path: Path) -> None:
     names = ["王小明", "محمد الأحمد", "Ελένη Παπαδοπούλου", "Đặng Thị Hương"]
     for name in names:
         contractor = contractor_in_state(OnboardingState.ACTIVE, legal_name=name)
-        log(contractor, batch_held_by(contractor), at(23, 9), at(23, 10), note=f"{name} 笔记")
+        log(contractor, batch_assigned(contractor), at(23, 9), at(23, 10), note=f"{name} 笔记")
     path = tmp_path / "names.xlsx"
     exports.xlsx_write(W48, str(path), entries=True)
     book = openpyxl.load_workbook(path)
@@ -321,8 +321,8 @@ def test_cjk_and_rtl_names_survive_the_xlsx(tmp_path: Path) -> None:
 
 def _week_of(contractors: int) -> None:
     for _ in range(contractors):
-        contractor = contractor_in_state(OnboardingState.PROFILE_COMPLETE)
-        batch = batch_held_by(contractor)
+        contractor = contractor_in_state(OnboardingState.ACTIVE)
+        batch = batch_assigned(contractor)
         log(contractor, batch, at(23, 9), at(23, 10))
         annotate(contractor, batch, count=1, lead_time=3000.0, when=at(23, 9, 30))
 

@@ -11,7 +11,7 @@ from payroll.selectors.payouts import WISE_HEADER, payout_csv_lines
 from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import batch_held_by, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, User
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def worked(contractor: Contractor, *minutes: int) -> None:
     """Entries of the given lengths on Monday of W48, one an hour from 08:00."""
-    batch = batch_held_by(contractor)
+    batch = batch_assigned(contractor)
     for hour, length in enumerate(minutes, start=8):
         time_entry_create(contractor=contractor, batch=batch, start=at(23, hour), end=at(23, hour, length),
                           actor=contractor.user, now=NOW)

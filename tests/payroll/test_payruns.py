@@ -13,7 +13,7 @@ from payroll.services.payruns import pay_run_execute
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import close_pay_weeks, timesheet_decide, timesheet_submit
 from payroll.tasks import close_pay_weeks as close_pay_weeks_task
-from tests.factories import UserFactory, batch_held_by, contractor_in_state
+from tests.factories import UserFactory, batch_assigned, contractor_in_state
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, User
 
@@ -71,7 +71,7 @@ def test_a_later_approval_is_paid_by_a_second_run_only(contractor: Contractor, b
     approved_week(contractor, batch, staff, [(at(17, 9), at(17, 11))])
     pay_run_execute(week_start=W47, actor=staff)
     other = contractor_in_state(OnboardingState.ACTIVE)
-    approved_week(other, batch_held_by(other), staff, [(at(17, 9), at(17, 10))])
+    approved_week(other, batch_assigned(other), staff, [(at(17, 9), at(17, 10))])
     second = pay_run_execute(week_start=W47, actor=staff)
     assert [s.contractor_id for s in second.statements.all()] == [other.pk]
 

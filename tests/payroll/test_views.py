@@ -17,10 +17,10 @@ from payroll.selectors.weeks import week_start_utc
 from payroll.services.entries import time_entry_create, timer_start
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import UserFactory, batch_held_by, contractor_in_state
+from tests.factories import UserFactory, batch_assigned, contractor_in_state
 from workforce.models import Contractor, OnboardingState, User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_w46")]
 
 # ISO week 2026-W45 (Monday 2 November 2026), in the past whenever these tests run.
 W45 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -57,7 +57,7 @@ def tokyo() -> Contractor:
 
 @pytest.fixture
 def batch(tokyo: Contractor) -> Batch:
-    return batch_held_by(tokyo)
+    return batch_assigned(tokyo)
 
 
 def entry_form(batch: Batch, day: str, start: str, end: str, note: str = "") -> dict[str, str]:
@@ -122,7 +122,7 @@ def test_a_refused_entry_names_the_field_and_saves_nothing(tokyo: Contractor, ba
 
 
 def test_a_batch_never_held_is_not_a_choice(tokyo: Contractor, batch: Batch) -> None:
-    stranger = batch_held_by(contractor_in_state(OnboardingState.ACTIVE))
+    stranger = batch_assigned(contractor_in_state(OnboardingState.ACTIVE))
     response = client_for(tokyo.user).post("/pay/entries/", entry_form(stranger, "2026-11-04", "09:00", "10:00"))
     assert "batch" in response.context["entry_form"].errors
     assert not TimeEntry.objects.exists()
@@ -163,7 +163,7 @@ def test_times_a_daylight_saving_change_makes_unclear_are_refused(day: date, clo
 
 def test_the_form_refuses_a_time_skipped_by_daylight_saving(batch: Batch, tokyo: Contractor) -> None:
     berlin = contractor_in_state(OnboardingState.ACTIVE, timezone_name="Europe/Berlin")
-    own = batch_held_by(berlin)
+    own = batch_assigned(berlin)
     response = client_for(berlin.user).post("/pay/entries/", entry_form(own, "2026-03-29", "02:30", "04:00"))
     assert "clocks jumped forward" in " ".join(response.context["entry_form"].errors["start_time"])
     assert not TimeEntry.objects.exists()
@@ -336,7 +336,7 @@ def test_the_page_costs_the_same_queries_for_one_batch_or_many(tokyo: Contractor
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     for n in range(4):
-        more = batch_held_by(tokyo)
+        more = batch_assigned(tokyo)
         log(tokyo, more, _recent(28 - 2 * n), _recent(27 - 2 * n))
     with CaptureQueriesContext(connection) as many:
         client.get(url)

@@ -10,7 +10,7 @@ from django.test import Client
 from annotations.models import Annotation, BatchTask, ReviewState, Task
 from payroll.services.entries import time_entry_create
 from portal.selectors.forecast import forecast, job_forecast
-from tests.factories import UserFactory, batch_held_by, contractor_in_state, job_plain
+from tests.factories import UserFactory, batch_assigned, contractor_in_state, job_plain
 from workforce.models import OnboardingState
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday noon: the pay week ends Monday 7 December 00:00
@@ -61,7 +61,7 @@ def test_a_jobs_forecast_reads_its_speed_the_crews_caps_and_moves_as_work_is_acc
     ana = contractor_in_state(OnboardingState.ACTIVE)
     contractor_in_state(OnboardingState.ACTIVE)
     contractor_in_state(OnboardingState.APPLIED)  # not working: not counted
-    batch = batch_held_by(ana, job=job)
+    batch = batch_assigned(ana, job=job, since=NOW - timedelta(days=1))
     photos = [_photo(job, n) for n in range(10)]
     made = []
     for n, (photo, seconds) in enumerate(zip(photos[:3], (100.0, 300.0, 200.0), strict=True)):
