@@ -56,6 +56,7 @@ from annotations.selectors.quality import (
     contractor_scores,
     overlay_file,
     quality_board,
+    quality_board_rows,
     quality_rollups,
     scores_with_contractor,
 )
@@ -488,7 +489,7 @@ def quality_console(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
     page = Paginator(quality_board(search=q), BOARD_PAGE).get_page(request.GET.get("page"))
     return render(request, "annotations/quality.html", {
-        "page": page, "q": q, "pause_below": settings.QUALITY_PAUSE_BELOW,
+        "page": page, "rows": quality_board_rows(page), "q": q, "pause_below": settings.QUALITY_PAUSE_BELOW,
         "window": settings.QUALITY_ROLLING_WINDOW,
     })
 

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from annotations.models import Annotation, Batch, BatchKind, BatchState, Job
 from annotations.selectors.batches import HELD_STATES, held_task_counts
-from annotations.selectors.quality import quality_rollups
 from annotations.selectors.weekly_hours import weekly_hours
 from common.charts import shown
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
@@ -136,7 +135,8 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
     contractors = list(
         Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
         .select_related("user")
-        .annotate(open_batches=Coalesce(
+        # The rolling score as stored by services/quality_rollups.py: a join, not a window over every score.
+        .annotate(rolling_score=F("quality_rollup__score"), open_batches=Coalesce(
             Subquery(held_here.order_by().values("assigned_to").annotate(n=Count("id")).values("n"),
                      output_field=IntegerField()), 0))
         .order_by("id")
@@ -151,14 +151,13 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
     held_tasks = held_task_counts(ids)
     logged = _hours_logged_by_contractor(ids, now=now)
     cap = weekly_hours().weekly_cap_hours(job, now)
-    rollups = quality_rollups(ids)
     smallest = (Batch.objects.filter(job=job, kind=BatchKind.WORK, state=BatchState.OPEN, assigned_to__isnull=True,
                                      published_at__isnull=False)
                 .annotate(n=Count("batch_tasks")).aggregate(smallest=Min("n"))["smallest"] or 0)
     rows = []
     for c in contractors:
         reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
-        rolling = rollups[c.pk].score
+        rolling = c.rolling_score
         row = CapacityRow(
             contractor_id=c.pk, name=str(c), agreements_accepted=agreement_ids <= accepted[c.pk],
             quality=c.qualification_score if rolling is None else Decimal(str(round(rolling, 4))),
