@@ -492,8 +492,9 @@ def quality_console(request: HttpRequest) -> HttpResponse:
     BOARD_PAGE at a time, optionally only those whose email or name holds `q`."""
     q = request.GET.get("q", "").strip()[:100]
     page = Paginator(quality_board(search=q), BOARD_PAGE).get_page(request.GET.get("page"))
+    page.object_list = quality_board_rows(page)  # (contractor, rollup) of the page's rows only
     return render(request, "annotations/quality.html", {
-        "page": page, "rows": quality_board_rows(page), "q": q, "pause_below": settings.QUALITY_PAUSE_BELOW,
+        "page": page, "q": q, "pause_below": settings.QUALITY_PAUSE_BELOW,
         "window": settings.QUALITY_ROLLING_WINDOW,
     })
 
