@@ -38,6 +38,7 @@ from annotations.selectors.quality import (
     annotation_scores,
     contractor_scores,
     quality_board,
+    quality_board_rows,
     quality_rollups,
 )
 from annotations.selectors.review import annotation_reviews, annotations_for_review, result_labels
@@ -831,6 +832,9 @@ class QualityBoardApi(ConsoleListApi):
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self) -> list[dict]:
+    def get_queryset(self) -> QuerySet[Contractor]:
+        return quality_board(search=self.filters()["search"].strip())
+
+    def paginate_queryset(self, queryset: QuerySet[Contractor]) -> list[dict]:
         return [{"contractor": contractor, "rollup": rollup}
-                for contractor, rollup in quality_board(search=self.filters()["search"].strip())]
+                for contractor, rollup in quality_board_rows(super().paginate_queryset(queryset))]

@@ -367,6 +367,28 @@ class QualityScore(models.Model):
         return f"{self.annotation} vs {self.gold}: {self.state}"
 
 
+class ContractorQualityRollup(models.Model):
+    """A contractor's rolling quality on gold (selectors/quality.py's quality_rollups), stored so the boards can
+    sort and page it in SQL. Written only by services/quality_rollups.py, after every change to the scores it is
+    made of; `manage.py quality_rollups_rebuild` recomputes every row. A contractor without a row has no score."""
+
+    contractor = models.OneToOneField(Contractor, on_delete=models.CASCADE, primary_key=True,
+                                      related_name="quality_rollup")
+    score = models.FloatField(null=True, blank=True, help_text="Mean task score over the window; null before the "
+                                                               "first scored gold task.")
+    n = models.PositiveIntegerField(default=0, help_text="Scored gold tasks in the window.")
+    per_class = models.JSONField(default=dict, blank=True, help_text="label -> mean IoU over the window.")
+    weakest_class = models.TextField(blank=True, help_text="The label with the lowest mean IoU, \"\" when none.")
+    rubber_stamps = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["score"], name="quality_rollup_score")]
+
+    def __str__(self) -> str:
+        return f"{self.contractor_id}: {self.score} over {self.n}"
+
+
 # --- delivery to the client ----------------------------------------------------------
 
 class DeliveryState(models.TextChoices):

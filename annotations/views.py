@@ -16,6 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -55,6 +56,7 @@ from annotations.selectors.quality import (
     contractor_scores,
     overlay_file,
     quality_board,
+    quality_board_rows,
     quality_rollups,
     scores_with_contractor,
 )
@@ -352,9 +354,12 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
         description=f"{crew.contractors} active contractors logged {shown(crew.logged)} of their "
                     f"{shown(crew.capacity)} capped hours this week (cap {shown(crew.cap)} h each); each bar counts "
                     "the contractors whose hours fall in its range.")
+    offered = open_batches[:ASSIGN_CHOICES]
     return render(request, "annotations/capacity.html", {
         "job": job, "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "q": q,
-        "receiving": receiving, "open_batches": open_batches[:ASSIGN_CHOICES], "more_open": len(open_batches),
+        "receiving": receiving, "open_batches": offered, "more_open": len(open_batches),
+        # The same options in every row's select: rendered once, not once per row.
+        "batch_options": format_html_join("", '<option value="{}">#{}</option>', ((b.pk, b.number) for b in offered)),
         "order": order, "orders": [(key, label) for key, (label, _) in CAPACITY_ORDERS.items()],
         "hours_chart": hours_chart,
     })
@@ -487,6 +492,7 @@ def quality_console(request: HttpRequest) -> HttpResponse:
     BOARD_PAGE at a time, optionally only those whose email or name holds `q`."""
     q = request.GET.get("q", "").strip()[:100]
     page = Paginator(quality_board(search=q), BOARD_PAGE).get_page(request.GET.get("page"))
+    page.object_list = quality_board_rows(page)  # (contractor, rollup) of the page's rows only
     return render(request, "annotations/quality.html", {
         "page": page, "q": q, "pause_below": settings.QUALITY_PAUSE_BELOW,
         "window": settings.QUALITY_ROLLING_WINDOW,

@@ -36,6 +36,7 @@ from annotations.models import (
     Task,
 )
 from annotations.services.jobs import job_create
+from annotations.services.quality_rollups import quality_rollups_rebuild
 from common.errors import DomainError
 from payroll.models import EntryKind, PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.weeks import WEEK, week_start_utc
@@ -313,6 +314,7 @@ def scale_seed(*, contractors: int = 1000, tasks: int = 10_000, annotations: int
     made += _superseded(all_rows, batches_by_id, annotations - len(made), rng, LS_ID_BASE + 20_000_000)
     scored = _scores(made, gold_of, scores, rng)
     entries, sheets, statements = _time(crew, jobs[0], staff, rng, now)
+    quality_rollups_rebuild()  # the scores were written around the services that keep the stored rollups
     return ScaleSummary(contractors=len(crew), jobs=len(jobs), tasks=all_tasks, batches=all_batches, rounds=len(crew),
                         annotations=len(made), scores=scored, time_entries=entries, timesheets=sheets,
                         statements=statements)

@@ -3,20 +3,18 @@
 Hours logged and the weekly cap belong to payroll; they are read through the WeeklyHours interface
 payroll registers (annotations.selectors.weekly_hours), never by importing payroll.
 """
-import statistics
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, F, IntegerField, Min, OuterRef, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from annotations.models import Annotation, Batch, BatchKind, BatchState, Job
 from annotations.selectors.batches import HELD_STATES, held_task_counts
-from annotations.selectors.quality import quality_rollups
 from annotations.selectors.weekly_hours import weekly_hours
 from common.charts import shown
 from workforce.models import AgreementAcceptance, Contractor, OnboardingState
@@ -30,16 +28,26 @@ DEFAULT_HOURS_PER_TASK = Decimal("0.25")
 LEAD_TIME_SAMPLE = 50
 SECONDS_PER_HOUR = Decimal(3600)
 HOURS = Decimal("0.01")
+# Each contractor's median lead time over the rows of {sample} (contractor_id, lead_time), as statistics.median takes
+# it. The ORM cannot group over a windowed subquery, so this is written around the SQL the ORM compiled for it.
+MEDIAN_OF_SAMPLES = (
+    "SELECT contractor_id, CASE WHEN n %% 2 = 1 THEN v[n / 2 + 1] ELSE (v[n / 2] + v[n / 2 + 1]) / 2 END "
+    "FROM (SELECT contractor_id, array_agg(lead_time ORDER BY lead_time) AS v, count(*) AS n "
+    "FROM ({sample}) AS sample GROUP BY contractor_id) AS sorted"
+)
 
 
 def hours_per_task_by_contractor(contractor_ids: Iterable[int]) -> dict[int, Decimal]:
     """Median hours per task of each contractor over their latest LEAD_TIME_SAMPLE non-deleted annotations.
 
-    One query for any number of contractors: a window function numbers each contractor's
-    annotations newest first and the median is taken in Python. Contractors without any
-    measured annotation get DEFAULT_HOURS_PER_TASK.
+    One query for any number of contractors: a window function numbers each contractor's annotations newest
+    first and the median of each contractor's sample is taken in SQL, as statistics.median takes it (the middle
+    value, or the mean of the two middle ones), so one row per contractor comes back rather than the sample.
+    Contractors without any measured annotation get DEFAULT_HOURS_PER_TASK.
     """
     ids = list(contractor_ids)
+    if not ids:
+        return {}
     latest = (
         Annotation.objects.filter(contractor_id__in=ids, deleted=False, lead_time__isnull=False)
         .annotate(rank=Window(RowNumber(), partition_by=F("contractor_id"),
@@ -47,14 +55,12 @@ def hours_per_task_by_contractor(contractor_ids: Iterable[int]) -> dict[int, Dec
         .filter(rank__lte=LEAD_TIME_SAMPLE)
         .values_list("contractor_id", "lead_time")
     )
-    seconds: dict[int, list[float]] = defaultdict(list)
-    for contractor_id, lead_time in latest:
-        seconds[contractor_id].append(lead_time)
-    return {
-        cid: (Decimal(str(statistics.median(seconds[cid]))) / SECONDS_PER_HOUR if seconds[cid]
-              else DEFAULT_HOURS_PER_TASK)
-        for cid in ids
-    }
+    sample, params = latest.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(MEDIAN_OF_SAMPLES.format(sample=sample), params)
+        medians = dict(cursor.fetchall())
+    return {cid: Decimal(str(medians[cid])) / SECONDS_PER_HOUR if cid in medians else DEFAULT_HOURS_PER_TASK
+            for cid in ids}
 
 
 def estimated_batch_hours(*, contractor: Contractor, batch: Batch) -> Decimal:
@@ -133,35 +139,39 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
     """
     now = now or timezone.now()
     held_here = Batch.objects.filter(job=job, assigned_to=OuterRef("pk"), state__in=HELD_STATES)
+    agreement_ids = [a.pk for a in current_agreements()]
+    accepted_here = AgreementAcceptance.objects.filter(contractor=OuterRef("pk"), agreement_id__in=agreement_ids)
+    # Only the columns the rows show: a thousand whole contractor and user rows cost more than every query here.
     contractors = list(
         Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
-        .select_related("user")
-        .annotate(open_batches=Coalesce(
-            Subquery(held_here.order_by().values("assigned_to").annotate(n=Count("id")).values("n"),
-                     output_field=IntegerField()), 0))
+        .annotate(
+            open_batches=Coalesce(Subquery(held_here.order_by().values("assigned_to").annotate(n=Count("id"))
+                                           .values("n"), output_field=IntegerField()), 0),
+            accepted=Coalesce(Subquery(accepted_here.order_by().values("contractor")
+                                       .annotate(n=Count("agreement", distinct=True)).values("n"),
+                                       output_field=IntegerField()), 0),
+            # The rolling score as stored by services/quality_rollups.py: a join, not a window over every score.
+            rolling_score=F("quality_rollup__score"))
         .order_by("id")
+        .values_list("pk", "display_name", "user__email", "qualification_score", "rolling_score", "open_batches",
+                     "accepted", named=True)
     )
     ids = [c.pk for c in contractors]
-    agreement_ids = {a.pk for a in current_agreements()}
-    accepted: dict[int, set[int]] = defaultdict(set)
-    for contractor_id, agreement_id in AgreementAcceptance.objects.filter(
-            contractor_id__in=ids, agreement_id__in=agreement_ids).values_list("contractor_id", "agreement_id"):
-        accepted[contractor_id].add(agreement_id)
     per_task = hours_per_task_by_contractor(ids)
     held_tasks = held_task_counts(ids)
     logged = _hours_logged_by_contractor(ids, now=now)
     cap = weekly_hours().weekly_cap_hours(job, now)
-    rollups = quality_rollups(ids)
     smallest = (Batch.objects.filter(job=job, kind=BatchKind.WORK, state=BatchState.OPEN, assigned_to__isnull=True,
                                      published_at__isnull=False)
                 .annotate(n=Count("batch_tasks")).aggregate(smallest=Min("n"))["smallest"] or 0)
     rows = []
     for c in contractors:
         reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
-        rolling = rollups[c.pk].score
         row = CapacityRow(
-            contractor_id=c.pk, name=str(c), agreements_accepted=agreement_ids <= accepted[c.pk],
-            quality=c.qualification_score if rolling is None else Decimal(str(round(rolling, 4))),
+            contractor_id=c.pk, name=c.display_name or c.user__email,
+            agreements_accepted=c.accepted == len(agreement_ids),
+            quality=(c.qualification_score if c.rolling_score is None
+                     else Decimal(str(round(c.rolling_score, 4)))),
             cap=cap, logged=logged[c.pk].quantize(HOURS),
             reserved=reserved.quantize(HOURS), remaining=(cap - logged[c.pk] - reserved),
             hours_per_task=per_task[c.pk], open_batches=c.open_batches, smallest_open_batch_tasks=smallest,

@@ -136,23 +136,38 @@ def unchanged_beyond_gold(contractor_ids: Iterable[int]) -> dict[int, tuple[int,
     return {r["annotation__contractor_id"]: (r["unchanged"], r["compared"]) for r in rows}
 
 
-def quality_board(*, search: str = "") -> list[tuple[Contractor, QualityRollup]]:
+def stored_rollup(contractor: Contractor) -> QualityRollup:
+    """The contractor's rollup as stored (services/quality_rollups.py keeps it), read from the row joined in
+    with select_related("quality_rollup"); a contractor without a row has no score yet."""
+    row = getattr(contractor, "quality_rollup", None)
+    if row is None:
+        return QualityRollup(score=None, n=0, per_class={}, weakest_class=None, rubber_stamps=0)
+    return QualityRollup(score=row.score, n=row.n, per_class=row.per_class, weakest_class=row.weakest_class or None,
+                         rubber_stamps=row.rubber_stamps)
+
+
+def quality_board(*, search: str = "") -> QuerySet[Contractor]:
     """Contractors who label (qualifying, active or paused), those whose email or name holds `search` when given,
-    with their rollups, weakest first, in three queries;
-    each contractor carries `unchanged` (unchanged, compared) on photos without gold."""
+    weakest stored rolling score first, the not yet scored last, then by id: one query, to be paged in SQL; read
+    a page's rows with quality_board_rows."""
     found = Contractor.objects.filter(
         state__in=(OnboardingState.QUALIFYING, OnboardingState.ACTIVE, OnboardingState.PAUSED),
         anonymized_at__isnull=True)
     if search:  # by email or name, any part of it
         found = found.filter(Q(user__email__icontains=search) | Q(display_name__icontains=search)
                              | Q(legal_name__icontains=search))
-    contractors = list(found.select_related("user").order_by("id"))
-    rollups = quality_rollups(c.pk for c in contractors)
+    return (found.select_related("user", "quality_rollup")
+            .order_by(F("quality_rollup__score").asc(nulls_last=True), "id"))
+
+
+def quality_board_rows(contractors: Iterable[Contractor]) -> list[tuple[Contractor, QualityRollup]]:
+    """A page of quality_board: each contractor with their stored rollup, carrying `unchanged` (unchanged,
+    compared) on photos without gold, counted for these contractors only in one query."""
+    contractors = list(contractors)
     unchanged = unchanged_beyond_gold(c.pk for c in contractors)
     for contractor in contractors:
         contractor.unchanged = unchanged.get(contractor.pk, (0, 0))
-    return sorted(((c, rollups[c.pk]) for c in contractors),
-                  key=lambda pair: (pair[1].score is None, pair[1].score or 0, pair[0].pk))
+    return [(c, stored_rollup(c)) for c in contractors]
 
 
 def scores_with_contractor() -> QuerySet[QualityScore]:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -11,6 +12,7 @@ from annotations import batch_life, labelstudio
 from annotations.models import Annotation, Batch, BatchState, BatchTask, LabelStudioAccount, ReviewState, SyncState
 from annotations.services.agreement import photo_agreement_enqueue
 from annotations.services.edit_evidence import annotation_edits_enqueue
+from annotations.services.quality_rollups import quality_rollups_refresh
 from annotations.services.scoring_queue import annotation_score_enqueue
 from common.errors import DomainError
 
@@ -140,10 +142,19 @@ def _upsert(payload: dict) -> Annotation | None:
     content_changed = (annotation.result != result or annotation.was_cancelled != fields["was_cancelled"])
     if content_changed and annotation.review_state in (ReviewState.ACCEPTED, ReviewState.REWORK):
         annotation.review_state = first_state  # a decision on other content does not carry over
+    judged_as = _judged_as(annotation)
     for name, value in fields.items():
         setattr(annotation, name, value)
     annotation.save()
+    if _judged_as(annotation) != judged_as and annotation.quality_scores.exists():
+        quality_rollups_refresh(contractor_ids=[judged_as[0], annotation.contractor_id])
     return _score_on_commit(annotation) if content_changed else annotation
+
+
+def _judged_as(annotation: Annotation) -> tuple:
+    """What of an annotation its scores count for in the rolling quality (selectors/quality.py's scored_on_gold):
+    whose it is, whether it counts, and its place in their history."""
+    return (annotation.contractor_id, annotation.was_cancelled, annotation.unassigned_work, annotation.ls_created_at)
 
 
 def _score_on_commit(annotation: Annotation) -> Annotation:
@@ -164,7 +175,16 @@ def _score_on_commit(annotation: Annotation) -> Annotation:
 @transaction.atomic
 def annotation_mark_deleted(*, ls_annotation_id: int) -> bool:
     """Mark the annotation deleted (kept for the audit of pay and quality); False if we never had it."""
-    return Annotation.objects.filter(ls_annotation_id=ls_annotation_id).update(deleted=True) > 0
+    return _mark_deleted(Annotation.objects.filter(ls_annotation_id=ls_annotation_id)) > 0
+
+
+def _mark_deleted(annotations: QuerySet[Annotation]) -> int:
+    """Mark these annotations deleted; the rolling quality of whoever had a score among them no longer counts it."""
+    judged = set(annotations.filter(deleted=False, quality_scores__isnull=False)
+                 .values_list("contractor_id", flat=True))
+    marked = annotations.update(deleted=True)
+    quality_rollups_refresh(contractor_ids=judged)
+    return marked
 
 
 def webhook_handle(*, action: str, payload: dict) -> int:
@@ -219,8 +239,9 @@ def sync_poll(*, batch_ids: list[int] | None = None) -> int:
             # A missed ANNOTATIONS_DELETED: gone from Label Studio. Rows synced after the read
             # (a webhook racing this poll) are not judged by a listing older than they are.
             ids = [payload.get("id") for payload in in_studio]
-            (Annotation.objects.filter(batch_task__batch=batch, deleted=False, synced_at__lt=read_at)
-             .exclude(ls_annotation_id__in=ids).update(deleted=True))
+            with transaction.atomic():
+                _mark_deleted(Annotation.objects.filter(batch_task__batch=batch, deleted=False, synced_at__lt=read_at)
+                              .exclude(ls_annotation_id__in=ids))
     except labelstudio.LabelStudioUnavailable as exc:
         state.failing, state.error = True, str(exc)[:500]
         state.save()

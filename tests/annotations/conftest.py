@@ -7,6 +7,7 @@ import pytest
 
 from annotations.models import Annotation, BatchTask, Job, QualityScore, ScoreState, Task
 from annotations.services.gold import gold_current
+from annotations.services.quality_rollups import quality_rollups_refresh
 from tests.factories import batch_held_by, job_plain
 from workforce.models import Contractor
 
@@ -31,7 +32,8 @@ def job() -> Job:
 
 @pytest.fixture
 def score(job: Job) -> Callable[..., QualityScore]:
-    """score(contractor, macro_iou, task=..., minutes=...) writes an annotation of a gold task and its score."""
+    """score(contractor, macro_iou, task=..., minutes=...) writes an annotation of a gold task and its score (and
+    refreshes the contractor's stored rollup, as the scorer does)."""
     clock = iter(range(10_000))
 
     def make(contractor: Contractor, macro_iou: float | None, *, task: Task | None = None,
@@ -43,8 +45,10 @@ def score(job: Job) -> Callable[..., QualityScore]:
         at = SCORES_START + timedelta(minutes=next(clock) if minutes is None else minutes)
         made = Annotation.objects.create(ls_annotation_id=uuid.uuid4().int % 2_000_000_000, batch_task=bt,
                                          contractor=contractor, ls_created_at=at, **annotation)
-        return QualityScore.objects.create(
+        made_score = QualityScore.objects.create(
             annotation=made, gold=gold_current(task), state=state, macro_iou=macro_iou,
             per_class=per_class if per_class is not None else per_class_report(Scratch=macro_iou),
             rubber_stamp=rubber_stamp, result_digest="x", scored_at=at)
+        quality_rollups_refresh(contractor_ids=[contractor.pk])  # as the scorer does after writing a score
+        return made_score
     return make
