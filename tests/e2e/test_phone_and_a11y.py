@@ -208,3 +208,15 @@ def test_main_staff_pages_fit_a_phone_and_pass_axe(walk: Walk, live_server: Live
              cookie=session_cookie(staff, live_server), languages=("en", "ar"))
     assert len(walk.report) == 5 * 4
     assert problems(walk.report, staff=True) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_axe_check_finds_a_nameless_button_and_an_image_without_alt(page: Page, live_server: LiveServer) -> None:
+    """The walk's axe-core check is not blind: broken markup added to a clean page is reported."""
+    page.goto(live_server.url + "/accounts/login/")
+    assert not [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    page.evaluate("""() => { document.querySelector('main').insertAdjacentHTML('beforeend',
+        '<button type="button"></button><img src="/favicon.ico">'); }""")
+    found = {v["rule"]: v["impact"] for v in axe_violations(page)}
+    assert found.get("button-name") == "critical"
+    assert found.get("image-alt") == "critical"
