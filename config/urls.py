@@ -1,6 +1,13 @@
 """Root URL configuration."""
+import functools
+from pathlib import Path
+
 from django.contrib import admin
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from annotations import api_urls as annotations_api_urls
@@ -9,8 +16,22 @@ from config.health import healthz
 from payroll import urls as payroll_urls
 from workforce.views import language_set
 
+
+@functools.cache
+def _favicon_svg() -> bytes:
+    return Path(finders.find("favicon.svg")).read_bytes()
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The site's icon (static/favicon.svg) at /favicon.ico, where browsers look for it whatever a page links."""
+    return HttpResponse(_favicon_svg(), content_type="image/svg+xml")
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # Django's set_language, wrapped to keep a signed-in contractor's choice on the profile.

@@ -131,3 +131,19 @@ def test_staff_board_pages_a_hundred_at_a_time_and_finds_a_contractor_by_email_o
     by_email = staff.get("/console/quality/", {"q": "board-007@"})
     assert [c.pk for c, _ in by_email.context["page"].object_list] == [crew[7].pk]
     assert staff.get("/console/quality/", {"page": "x"}).status_code == 200  # a bad page number shows the first
+
+
+def test_scored_times_are_on_the_contractors_clock_with_the_zone_named_and_on_utc_for_staff(score: Callable) -> None:
+    manila = contractor_in_state(OnboardingState.ACTIVE, timezone_name="Asia/Manila")
+    score(manila, 0.8, minutes=0)  # SCORES_START: 2026-03-02 09:00 UTC, 17:00 in Manila (UTC+8, no summer time)
+    html = client_of(manila).get("/quality/").content.decode()
+    assert "Scored (Asia/Manila)" in html
+    assert "2026-03-02 17:00" in html
+    scores_table = html.split("Scored (Asia/Manila)", 1)[1].split("</table>", 1)[0]
+    assert "UTC" not in scores_table
+    assert 'data-label="Scored (Asia/Manila)">2026-03-02 17:00<' in scores_table
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    html = staff.get(f"/console/quality/{manila.pk}/").content.decode()
+    assert "Scored (UTC)" in html
+    assert "2026-03-02 09:00" in html

@@ -93,7 +93,7 @@ def test_a_contractor_signs_up_qualifies_is_approved_by_staff_and_starts_working
     page.goto(live_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Smartphone screen defect annotation")
     expect(page.get_by_text("USD 2.00 per hour")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"under 20 hours"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"up to 20 hours a week"))).to_be_visible()
     marked = page.get_by_role("heading", name="What you mark").locator("xpath=following-sibling::ul[1]")
     expect(marked.get_by_role("listitem")).to_have_text(
         ["Scratch", "Pit", "Blemish", "Missing surface", "Crack", "Discoloration"])

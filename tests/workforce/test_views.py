@@ -1,13 +1,14 @@
 """Workforce pages: who may see what, CSRF, signup rules, rate limits and the password reset."""
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from tests.factories import contractor_signed_in
-from workforce.models import Contractor, User
+from tests.factories import contractor_in_state, contractor_signed_in
+from workforce.models import Contractor, OnboardingState, User
 from workforce.services.profile import profile_update
 from workforce.services.registration import contractor_register
 
@@ -141,3 +142,23 @@ def test_staff_sort_applicants_by_hours_and_name_and_an_unknown_order_falls_back
     assert "zoe@example.org" in found
     assert "abe@example.org" not in found
     assert staff.get("/staff/applicants/?sort=sideways").status_code == 200
+
+
+@pytest.mark.django_db
+def test_acceptance_and_tax_times_are_on_the_contractors_clock_and_follow_a_profile_change() -> None:
+    contractor = contractor_in_state(OnboardingState.ACTIVE, timezone_name="Asia/Kolkata")
+    client = Client()
+    client.force_login(contractor.user)
+    accepted = contractor.acceptances.order_by("accepted_at").first().accepted_at
+    in_kolkata = accepted.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M")
+    assert f"{in_kolkata} (Asia/Kolkata)" in client.get("/agreements/").content.decode()
+    assert re.search(r"signed \d{4}-\d\d-\d\d \d\d:\d\d \(Asia/Kolkata\)\.", client.get("/profile/").content.decode())
+    Contractor.objects.filter(pk=contractor.pk).update(timezone="America/Lima")
+    assert "(America/Lima)" in client.get("/agreements/").content.decode()
+
+
+@pytest.mark.django_db
+def test_delete_my_account_is_styled_as_danger_not_as_the_main_action() -> None:
+    client, _ = contractor_signed_in("dana@example.com")
+    html = client.get("/privacy/").content.decode()
+    assert re.search(r'<button type="submit" class="danger">\s*Delete my account', html)
