@@ -40,6 +40,7 @@ from common.errors import DomainError
 from payroll.models import EntryKind, PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.weeks import WEEK, week_start_utc
 from workforce.models import Contractor, OnboardingState, PayoutMethod, User
+from workforce.services.staff import staff_role_grant
 
 LS_ID_BASE = 1_500_000_000  # synthetic Label Studio annotation ids start here
 STAFF_EMAIL = "scale-staff@labelcrew.local"
@@ -99,6 +100,7 @@ def _refuse_unless_empty() -> None:
 
 def _contractors(count: int, rng: random.Random, now: datetime) -> tuple[User, list[Contractor]]:
     staff = User.objects.create_user(STAFF_EMAIL, password=None, is_staff=True)
+    staff_role_grant(user=staff, role="admin")
     unusable = make_password(None)
     users = User.objects.bulk_create([User(email=f"scale-{n}@example.org", password=unusable)
                                       for n in range(1, count + 1)])

@@ -45,7 +45,7 @@ from common.errors import DomainError
 from config.celery import app
 from payroll.services.entries import time_entry_create
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import ContractorFactory, UserFactory
+from tests.factories import ContractorFactory, staff_user
 from workforce.models import Contractor, User
 
 _ids = itertools.count(uuid.uuid4().int % 1_000_000 * 1000)
@@ -64,7 +64,7 @@ def _deliveries_removed() -> Iterator[None]:
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.fixture

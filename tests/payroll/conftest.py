@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from annotations.models import Batch
-from tests.factories import UserFactory, batch_held_by, contractor_in_state
+from tests.factories import batch_held_by, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 # Wednesday of ISO week 2026-W48 (Monday 23 November 2026).
@@ -29,4 +29,4 @@ def batch(contractor: Contractor) -> Batch:
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 
 from common.errors import DomainError
+from tests.factories import staff_user
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, TaxDeclaration, User
 from workforce.selectors.agreements import current_agreements, pending_agreements
 from workforce.selectors.profile import profile_missing
@@ -27,7 +28,7 @@ GOOD_PROFILE: dict[str, Any] = {
 
 @pytest.fixture
 def staff() -> User:
-    return User.objects.create_superuser("lead@labelcrew.test", "a-long-test-password")
+    return staff_user(role="superuser", email="lead@labelcrew.test")
 
 
 def _verified(email: str = "mo@example.org") -> Contractor:
