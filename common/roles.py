@@ -7,6 +7,8 @@ model of the app they belong to (Meta.permissions), so `user.has_perm("annotatio
 from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 OPERATE_JOBS = "annotations.operate_jobs"  # jobs, batches, assignment, imports, publishing, deliveries
 REVIEW_WORK = "annotations.review_work"  # the review queue and its decisions, gold, the quality boards
@@ -45,3 +47,13 @@ def second_factor_missing(user: Any) -> bool:
     """Whether this user may move money (payroll, admin, superuser) yet has no activated authenticator; a login of
     a user with one passes allauth's code step, so having one is what a session of theirs proves."""
     return user.has_perm(SECOND_FACTOR_PERMISSION) and not is_mfa_enabled(user)
+
+
+def staff_holding(permission: str) -> QuerySet:
+    """The active staff who hold `permission` through a role, on their own, or as superusers (the custom user
+    manager has no with_perm)."""
+    app_label, codename = permission.split(".")
+    through_group = Q(groups__permissions__content_type__app_label=app_label, groups__permissions__codename=codename)
+    own = Q(user_permissions__content_type__app_label=app_label, user_permissions__codename=codename)
+    return (get_user_model().objects.filter(through_group | own | Q(is_superuser=True), is_staff=True, is_active=True)
+            .distinct())

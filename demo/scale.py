@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
@@ -101,6 +102,9 @@ def _refuse_unless_empty() -> None:
 def _contractors(count: int, rng: random.Random, now: datetime) -> tuple[User, list[Contractor]]:
     staff = User.objects.create_user(STAFF_EMAIL, password=None, is_staff=True)
     staff_role_grant(user=staff, role="admin")
+    # The measured pages include payroll's, which want a second factor: an authenticator whose secret nobody keeps
+    # (the user has no password either; the bench and the tests sign it in with force_login).
+    TOTP.activate(staff, generate_totp_secret())
     unusable = make_password(None)
     users = User.objects.bulk_create([User(email=f"scale-{n}@example.org", password=unusable)
                                       for n in range(1, count + 1)])

@@ -5,13 +5,12 @@ Approved and paid weeks are locked: corrections are adjustments in a later week.
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
 from common.errors import Conflict, DomainError, NotAllowed
-from common.roles import RUN_PAYROLL, staff_role_allows
+from common.roles import RUN_PAYROLL, staff_holding, staff_role_allows
 from payroll.models import Timesheet, TimesheetState
 from payroll.selectors import review
 from payroll.selectors.weeks import week_name, week_start_utc
@@ -85,8 +84,7 @@ def close_pay_weeks(*, now: datetime | None = None) -> int:
         Timesheet.objects.bulk_update(closing, ["state", "submitted_at", "submitted_by"])
     if closing:
         weeks = sorted({week_name(t.week_start) for t in closing})
-        reviewers = (get_user_model().objects.with_perm(RUN_PAYROLL).filter(is_staff=True)
-                     .values_list("email", flat=True))
+        reviewers = staff_holding(RUN_PAYROLL).values_list("email", flat=True)
         body = (f"{len(closing)} timesheet(s) of {', '.join(weeks)} were submitted when the week closed and wait "
                 f"for review:\n{settings.SITE_URL}/console/payroll/\n\n-- LabelCrew\n")
         send_mass_mail([(f"LabelCrew: {len(closing)} timesheet(s) to review", body, None, [email])

@@ -243,8 +243,10 @@ def test_a_job_with_nothing_accepted_or_a_delivery_being_written_is_refused(
     delivering.delivery_start(job=job, actor=staff)
     with pytest.raises(DomainError, match="Delivery 1 of this job is still being written"):
         delivering.delivery_start(job=job, actor=staff)
-    with pytest.raises(DomainError, match="Only staff"):
+    with pytest.raises(DomainError, match="Only operations staff"):
         delivering.delivery_start(job=job, actor=crew[0].user)
+    with pytest.raises(DomainError, match="Only operations staff"):  # a reviewer judges masks, never ships them
+        delivering.delivery_start(job=job, actor=staff_user(role="reviewer"))
 
 
 @pytest.mark.django_db

@@ -162,8 +162,10 @@ def test_staff_decisions_record_actor_reason_and_score(staff: User) -> None:
 @pytest.mark.django_db
 def test_contractors_cannot_decide_and_resume_needs_a_pause(staff: User) -> None:
     contractor = _qualifying()
-    with pytest.raises(DomainError, match="Only staff"):
+    with pytest.raises(DomainError, match="Only operations or admin staff"):
         contractor_decide(contractor=contractor, action="approve", actor=contractor.user)
+    with pytest.raises(DomainError, match="Only operations or admin staff"):
+        contractor_decide(contractor=contractor, action="approve", actor=staff_user(role="payroll"))
     with pytest.raises(DomainError, match="cannot become active"):
         contractor_decide(contractor=contractor, action="resume", actor=staff)
 

@@ -37,4 +37,6 @@ def staff_role_grant(*, user: User, role: str) -> Group:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
     user.groups.add(group)
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):  # ModelBackend's, on this object
+        user.__dict__.pop(cache, None)
     return group
