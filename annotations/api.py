@@ -12,7 +12,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -48,6 +47,8 @@ from annotations.services.delivery import delivery_start
 from annotations.services.review import COMMENT_MAX_LENGTH
 from annotations.services.scoring_queue import job_rescore_enqueue
 from common.api import own_contractor
+from common.permissions import staff_permission
+from common.roles import OPERATE_JOBS, REVIEW_WORK
 from common.validators import validate_printable
 from workforce.models import Contractor
 
@@ -145,7 +146,7 @@ class MyQualityApi(APIView):
 class ContractorQualityApi(APIView):
     """Staff: one contractor's rolling quality and newest scores."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(REVIEW_WORK)]
 
     @extend_schema(parameters=[LIMIT_PARAMETER], responses=QualityOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -156,8 +157,7 @@ class JobRescoreApi(APIView):
     """Staff: score every annotation on the job's gold photos again in the background (scores already made on
     the current gold are kept)."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(REVIEW_WORK)]
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "JobRescore"
@@ -206,7 +206,6 @@ def _hours(**kwargs: object) -> serializers.DecimalField:
 class ConsoleListApi(generics.ListAPIView):
     """A staff list read through a selector, a page at a time, its query checked by FilterSerializer."""
 
-    permission_classes = [IsAdminUser]
     pagination_class = ConsolePage
     filter_backends: list = []
     FilterSerializer: type[serializers.Serializer] = serializers.Serializer
@@ -258,6 +257,7 @@ class JobListApi(ConsoleListApi):
     """Staff: the jobs, newest first, each with its progress counts; `search` keeps those whose name or client
     holds it."""
 
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     serializer_class = JobOutputSerializer
     queryset = Job.objects.none()
 
@@ -281,7 +281,7 @@ class JobListApi(ConsoleListApi):
 class JobDetailApi(APIView):
     """Staff: one job with its progress (the job page's counts) and its batches per state."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(OPERATE_JOBS)]
 
     @extend_schema(responses=JobDetailOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -303,7 +303,7 @@ class QueuedOutputSerializer(serializers.Serializer):
 class JobPublishApi(APIView):
     """Staff: publish the job's unpublished batches to Label Studio in the background."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(OPERATE_JOBS)]
 
     @extend_schema(request=None, responses={202: QueuedOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -326,8 +326,7 @@ class JobAutoAssignApi(APIView):
     """Staff: fill the contractors who can receive work with the job's open published batches (as the capacity
     board's "Auto-assign")."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     class AutoAssignOutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ConsoleAutoAssign"
@@ -363,6 +362,7 @@ class CapacityRowOutputSerializer(serializers.Serializer):
 class JobCapacityApi(ConsoleListApi):
     """Staff: the job's capacity board, as auto-assign ranks it (best quality, then most hours left)."""
 
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     serializer_class = CapacityRowOutputSerializer
     queryset = Job.objects.none()  # the path's job, for the schema; the rows come from capacity_board
 
@@ -443,6 +443,7 @@ def _batch_answer(pk: int) -> Response:
 class BatchListApi(ConsoleListApi):
     """Staff: batches by job and number, with their holders, filtered by job, state, kind and holder."""
 
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     serializer_class = BatchOutputSerializer
     queryset = Batch.objects.none()
 
@@ -478,7 +479,7 @@ class BatchListApi(ConsoleListApi):
 class BatchDetailApi(APIView):
     """Staff: one batch, its holder and its assignment history."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(OPERATE_JOBS)]
 
     @extend_schema(responses=BatchDetailOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -489,8 +490,7 @@ class BatchAssignApi(APIView):
     """Staff: give an open, published batch to a contractor by hand; refused, naming the field, when they may not
     take it (not active, an agreement to accept, too many open batches, no hours for it, its gold seen before)."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     class AssignInputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ConsoleAssignInput"
@@ -512,8 +512,7 @@ class BatchAssignApi(APIView):
 class BatchReclaimApi(APIView):
     """Staff: take an assigned or in-progress batch back and offer it again; partial work is kept."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     class ReclaimInputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ConsoleReclaimInput"
@@ -546,6 +545,7 @@ class StaleFilter(serializers.Serializer):
 class StaleListApi(ConsoleListApi):
     """Staff: held batches the periodic reclaim would take back now (the stale page), with the rule each broke."""
 
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     serializer_class = StaleOutputSerializer
     FilterSerializer = StaleFilter
     queryset = Batch.objects.none()
@@ -661,6 +661,7 @@ def _review_answer(pk: int) -> Response:
 class ReviewQueueApi(ConsoleListApi):
     """Staff: live annotations waiting for a decision, oldest first, with the score on gold and the flags."""
 
+    permission_classes = [staff_permission(REVIEW_WORK)]
     serializer_class = ReviewRowOutputSerializer
     queryset = Annotation.objects.none()
 
@@ -684,7 +685,7 @@ class ReviewQueueApi(ConsoleListApi):
 class ReviewDetailApi(APIView):
     """Staff: one submission, what it paints against its pre-annotation, its scores and the decisions so far."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(REVIEW_WORK)]
 
     @extend_schema(responses=ReviewDetailOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -695,8 +696,7 @@ class ReviewDecideApi(APIView):
     """Staff: decide on a submission, as the review page does; a refusal names the field (a rework needs a
     comment, a batch still held is not reviewed, promote needs an accepted annotation)."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(REVIEW_WORK)]
     class DecisionInputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ConsoleReviewDecisionInput"
@@ -773,8 +773,7 @@ class JobDeliveriesApi(APIView):
     """Staff: the job's deliveries, newest first (GET); start a delivery of its accepted masks (POST), refused
     while one is being written, or while a photo has no accepted mask unless `partial`."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(OPERATE_JOBS)]
     class DeliveriesOutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ConsoleJobDeliveries"
@@ -808,7 +807,7 @@ class JobDeliveriesApi(APIView):
 class DeliveryDetailApi(APIView):
     """Staff: a delivery's state, counters and, once done, its report, file and the client's signed link."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(OPERATE_JOBS)]
 
     @extend_schema(responses=DeliveryDetailOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -824,6 +823,7 @@ class QualityBoardFilter(serializers.Serializer):
 class QualityBoardApi(ConsoleListApi):
     """Staff: every labelling contractor's rolling quality, weakest first (not yet scored last), a page at a time."""
 
+    permission_classes = [staff_permission(REVIEW_WORK)]
     serializer_class = BoardRowOutputSerializer
     FilterSerializer = QualityBoardFilter
     queryset = Contractor.objects.none()

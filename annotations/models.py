@@ -33,6 +33,13 @@ class Job(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        # Staff roles (common.roles): operations run jobs end to end, reviewers judge the work.
+        permissions = [
+            ("operate_jobs", "Run jobs, batches, assignment, imports, publishing and deliveries"),
+            ("review_work", "Review annotations, gold and the quality boards"),
+        ]
+
     def __str__(self) -> str:
         return self.name
 

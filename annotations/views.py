@@ -78,10 +78,15 @@ from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import webhook_handle
 from common.charts import Chart, bar_chart, line_chart, shown
 from common.csv_stream import csv_lines
-from common.decorators import contractor_required, signed_in_contractor, staff_required
+from common.decorators import (
+    contractor_required,
+    signed_in_contractor,
+    staff_permission_required,
+)
 from common.errors import DomainError
 from common.json_input import JSONInputError, json_loads_bounded
 from common.pages import run_service
+from common.roles import ANY_STAFF_ROLE, OPERATE_JOBS, REVIEW_WORK, staff_role_allows
 from workforce.models import Contractor
 
 # The capacity board's orders beside its own (the board's order): key -> (label, sort key of a row).
@@ -96,7 +101,7 @@ ASSIGN_CHOICES = 25  # open batches offered in each capacity row's select (the l
 
 
 @require_GET
-@staff_required
+@staff_permission_required(ANY_STAFF_ROLE)
 def console_home(request: HttpRequest) -> HttpResponse:
     return render(request, "annotations/console.html", {
         "jobs": jobs_with_progress(), "sync": SyncState.objects.first(),
@@ -114,7 +119,7 @@ def _valid_or_said(request: HttpRequest, form: forms.Form, what: str) -> bool:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(REVIEW_WORK)
 def job_gold_import(request: HttpRequest, pk: int) -> HttpResponse:
     """New gold for the job's photos from a Label Studio export or a ZIP of PNG masks; what scored on the
     old gold is re-scored."""
@@ -148,7 +153,7 @@ def _import_queued(request: HttpRequest, job: Job, token: str, *, fmt: str, kind
 
 
 @require_POST
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_import(request: HttpRequest, pk: int) -> HttpResponse:
     """A client's pre-annotations (or gold) uploaded from the job page: queued at once, or, for COCO, kept while
     the operator maps its categories to defect classes."""
@@ -178,7 +183,7 @@ def job_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """The operator's COCO category -> defect class mapping: the kept upload is queued for import. GET shows the
     mapping of the COCO file a job made from a ZIP of photos was given (its batches wait for it)."""
@@ -205,7 +210,7 @@ def job_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def import_run_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One import run and its progress; a new job's run links to the job once it is made."""
     run = get_object_or_404(ImportRun, pk=pk)
@@ -214,14 +219,14 @@ def import_run_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """An import run's state and counters, polled by the job page's progress bars."""
     return JsonResponse(import_run_progress(get_object_or_404(ImportRun, pk=pk)))
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_progress_json(request: HttpRequest, pk: int) -> JsonResponse:
     """The job page's progress bars and its background work's (publishing, scoring, imports, deliveries), which
     the page's one poller reads while anything runs."""
@@ -232,7 +237,7 @@ def job_progress_json(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(REVIEW_WORK)
 def job_rescore(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     scoring_queue.job_rescore_enqueue(job=job)
@@ -242,7 +247,7 @@ def job_rescore(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
     """How many of the job's gold photos each new applicant labels to qualify (0 stops the round here)."""
     job = get_object_or_404(Job, pk=pk)
@@ -260,7 +265,7 @@ def job_qualification(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def qualification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Open an applicant's qualification round now (one made late, e.g. before any job ran a round)."""
     contractor = get_object_or_404(Contractor, pk=pk)
@@ -274,7 +279,7 @@ def qualification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_publish(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     queued = publishing.job_publish_enqueue(job=job)
@@ -283,7 +288,7 @@ def job_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = get_object_or_404(Job, pk=pk)
     header = ["batch", "batch_state", "contractor_email", "task_key", "hidden_gold", "label_studio_task_id",
@@ -302,7 +307,7 @@ def job_progress_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(REVIEW_WORK)
 def review_queue(request: HttpRequest) -> HttpResponse:
     filters = ReviewQueueFilterForm(request.GET)
     page = Paginator(pending_reviews(**filters.criteria()), 50).get_page(request.GET.get("page"))
@@ -310,7 +315,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(REVIEW_WORK)
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = get_object_or_404(annotations_for_review(), pk=pk)
     task = annotation.batch_task.task
@@ -336,7 +341,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     q, receiving = request.GET.get("q", "").strip()[:100], request.GET.get("receiving") == "on"
@@ -366,7 +371,7 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def auto_assign(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     done = run_service(request, lambda: assignment.batches_auto_assign(job=job, actor=request.user))
@@ -382,7 +387,7 @@ def _posted_id(request: HttpRequest, name: str) -> int:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def batch_assign(request: HttpRequest) -> HttpResponse:
     batch = get_object_or_404(Batch.objects.select_related("job"), pk=_posted_id(request, "batch"))
     contractor = Contractor.objects.filter(pk=_posted_id(request, "contractor")).first()
@@ -395,7 +400,7 @@ def batch_assign(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def stale(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         batch = get_object_or_404(Batch, pk=_posted_id(request, "batch"))
@@ -410,7 +415,7 @@ def stale(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(REVIEW_WORK)
 def review_overlay(request: HttpRequest, pk: int, against: str) -> HttpResponse:
     annotation = get_object_or_404(annotations_for_review(), pk=pk)
     try:
@@ -472,12 +477,14 @@ def my_quality(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 
 @require_GET
 def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
-    """A score's overlay JPEG: for the contractor whose annotation it is, and for staff; 404 for anyone else."""
+    """A score's overlay JPEG: for the contractor whose annotation it is, and for staff who review; 404 for anyone
+    else."""
     if not request.user.is_authenticated:
         raise Http404
     score = get_object_or_404(scores_with_contractor(), pk=pk)
     contractor = score.annotation.contractor
-    if not (request.user.is_staff or (contractor is not None and contractor.user_id == request.user.pk)):
+    if not (staff_role_allows(request.user, REVIEW_WORK)
+            or (contractor is not None and contractor.user_id == request.user.pk)):
         raise Http404
     path = overlay_file(score)
     if path is None:
@@ -486,7 +493,7 @@ def quality_overlay(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(REVIEW_WORK)
 def quality_console(request: HttpRequest) -> HttpResponse:
     """Every labelling contractor's rolling score, per-class weaknesses and rubber stamps, weakest first, a page of
     BOARD_PAGE at a time, optionally only those whose email or name holds `q`."""
@@ -500,7 +507,7 @@ def quality_console(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(REVIEW_WORK)
 def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
     contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
     rollup = quality_rollups([contractor.pk])[contractor.pk]
@@ -515,7 +522,7 @@ def quality_contractor(request: HttpRequest, pk: int) -> HttpResponse:
 # --- delivery to the client ---------------------------------------------------------------------
 
 @require_POST
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     """Start a delivery of the job's accepted masks (of those there are, when "partial" is ticked)."""
     job = get_object_or_404(Job, pk=pk)
@@ -530,7 +537,7 @@ def job_deliver(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_delivery_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """The job's deliveries' states and counters, which the job page polls while one is being written."""
     return JsonResponse({"deliveries": delivery_progress(get_object_or_404(Job, pk=pk))})
@@ -581,7 +588,7 @@ def _staff_delivery(pk: int) -> Delivery:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def delivery_report(request: HttpRequest, pk: int) -> HttpResponse:
     """The delivery's report, its files, and the signed link to copy for the client."""
     found = _staff_delivery(pk)
@@ -597,19 +604,19 @@ def delivery_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def delivery_zip(request: HttpRequest, pk: int) -> FileResponse:
     return _delivery_zip(_staff_delivery(pk))
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def delivery_report_json(request: HttpRequest, pk: int) -> JsonResponse:
     return _delivery_report_json(_staff_delivery(pk))
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def delivery_thumbnail(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     return _delivery_thumbnail(_staff_delivery(pk), index)
 

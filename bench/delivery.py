@@ -105,8 +105,10 @@ def _merged(job_id: int) -> float:
     from annotations.models import Task
     from annotations.services.agreement import photo_agreement_record, photo_merged_accept
     from workforce.models import User
+    from workforce.services.staff import staff_role_grant
 
     staff = User.objects.create_user("bench-merge-staff@example.com", is_staff=True)
+    staff_role_grant(user=staff, role="reviewer")
     started = time.perf_counter()
     for task in Task.objects.filter(job_id=job_id).order_by("id"):
         photo_agreement_record(task_id=task.pk)
@@ -126,8 +128,10 @@ def _deliver(job_id: int) -> tuple[float, object]:
     from annotations.models import Delivery, DeliveryState, Job
     from annotations.services.delivery import delivery_start
     from workforce.models import User
+    from workforce.services.staff import staff_role_grant
 
     staff, _ = User.objects.get_or_create(email="bench-staff@example.com", defaults={"is_staff": True})
+    staff_role_grant(user=staff, role="operations")
     started = time.perf_counter()
     delivery = delivery_start(job=Job.objects.get(pk=job_id), actor=staff)
     while delivery.state in (DeliveryState.QUEUED, DeliveryState.RUNNING):

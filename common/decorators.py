@@ -2,26 +2,42 @@
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+
+from common.roles import second_factor_missing, staff_role_allows
 
 View = Callable[..., HttpResponse]
+SECOND_FACTOR_NEEDED = ("Staff who can move money (payroll and admin) need a second factor: set up an authenticator "
+                        "app before opening staff pages.")
 
 
-def staff_required(view: View) -> View:
-    """Anonymous visitors go to the login page; signed-in non-staff get 403."""
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_staff:
-            raise PermissionDenied("Staff only.")
-        return view(request, *args, **kwargs)
+def staff_permission_required(permission: str) -> Callable[[View], View]:
+    """A staff page needing `permission`: anonymous visitors go to the login page, signed-in users without it get
+    403, and payroll or admin staff without a second factor are sent to set one up. The permission is kept on the
+    view (`staff_permission`) so tests can walk every route and check each declares one."""
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not staff_role_allows(request.user, permission):
+                raise PermissionDenied(f"Staff holding {permission} only.")
+            if second_factor_missing(request.user):
+                messages.warning(request, SECOND_FACTOR_NEEDED)
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        checked = login_required(wrapper)
+        checked.staff_permission = permission  # type: ignore[attr-defined]
+        return checked
+    return decorate
 
 
 def signed_in_contractor(user: object) -> Model | None:

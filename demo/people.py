@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from common.errors import DomainError
+from common.roles import DECIDE_APPLICANTS, staff_role_allows
 from workforce.models import Contractor, OnboardingState, User
 from workforce.selectors.agreements import pending_agreements
 from workforce.services.accounts import user_ensure
@@ -13,6 +14,7 @@ from workforce.services.agreements import agreements_accept
 from workforce.services.decisions import contractor_decide, contractor_start_working
 from workforce.services.profile import profile_update, tax_declare
 from workforce.services.registration import contractor_email_verified, contractor_register
+from workforce.services.staff import staff_role_grant
 
 S = OnboardingState
 DEMO_IP = "203.0.113.7"  # documentation range (RFC 5737)
@@ -29,11 +31,13 @@ def demo_user(email: str) -> tuple[User, bool]:
 
 
 def demo_staff(email: str) -> User:
-    """The staff member who approves demo contractors and hands out their batches."""
+    """The staff member who approves demo contractors and hands out their batches (in the operations role at least)."""
     # The demo makes it with ensure_staff_user (with a password); one made here can only be given one later.
     user, _ = user_ensure(email=email, staff=True)
     if not user.is_staff:
         raise DomainError(f"staff_email: {email} is not a staff user.", field="staff_email")
+    if not staff_role_allows(user, DECIDE_APPLICANTS):  # the demo's own admin (a superuser) has it already
+        staff_role_grant(user=user, role="operations")
     return user
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
@@ -41,6 +42,7 @@ from common.errors import DomainError
 from payroll.models import EntryKind, PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.weeks import WEEK, week_start_utc
 from workforce.models import Contractor, OnboardingState, PayoutMethod, User
+from workforce.services.staff import staff_role_grant
 
 LS_ID_BASE = 1_500_000_000  # synthetic Label Studio annotation ids start here
 STAFF_EMAIL = "scale-staff@labelcrew.local"
@@ -100,6 +102,10 @@ def _refuse_unless_empty() -> None:
 
 def _contractors(count: int, rng: random.Random, now: datetime) -> tuple[User, list[Contractor]]:
     staff = User.objects.create_user(STAFF_EMAIL, password=None, is_staff=True)
+    staff_role_grant(user=staff, role="admin")
+    # The measured pages include payroll's, which want a second factor: an authenticator whose secret nobody keeps
+    # (the user has no password either; the bench and the tests sign it in with force_login).
+    TOTP.activate(staff, generate_totp_secret())
     unusable = make_password(None)
     users = User.objects.bulk_create([User(email=f"scale-{n}@example.org", password=unusable)
                                       for n in range(1, count + 1)])

@@ -18,7 +18,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +26,8 @@ from rest_framework.views import APIView
 from annotations.models import Batch, Job
 from common.api import own_contractor
 from common.errors import DomainError
+from common.permissions import staff_permission
+from common.roles import RUN_PAYROLL
 from common.validators import validate_printable
 from payroll.models import PayRun, RunningTimer, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors import exports, review
@@ -499,7 +500,7 @@ def _timesheet_answer(timesheet: Timesheet, *, status_code: int = status.HTTP_20
 class WeekTimesheetsApi(generics.ListAPIView):
     """The week's timesheets in contractor order, with hours, pay, evidence and flags."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(RUN_PAYROLL)]
     queryset = Timesheet.objects.none()  # the model, for the schema; the rows are read in list()
     serializer_class = TimesheetRowSerializer
     filter_backends: list = []
@@ -532,7 +533,7 @@ class WeekTimesheetsApi(generics.ListAPIView):
 class TimesheetDetailApi(APIView):
     """One timesheet: totals, evidence, flags, its audit trail and every entry."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(RUN_PAYROLL)]
 
     @extend_schema(responses=TimesheetDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -540,7 +541,7 @@ class TimesheetDetailApi(APIView):
 
 
 class TimesheetApproveApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(RUN_PAYROLL)]
 
     @extend_schema(request=None, responses=TimesheetDetailSerializer)
     def post(self, request: Request, pk: int) -> Response:
@@ -549,8 +550,7 @@ class TimesheetApproveApi(APIView):
 
 
 class TimesheetRejectApi(APIView):
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(RUN_PAYROLL)]
     class RejectInputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "PayrollStaffRejectInput"
@@ -570,8 +570,7 @@ class TimesheetRejectApi(APIView):
 class AdjustmentCreateApi(APIView):
     """Add (or take back) paid minutes in the contractor's current week, with the reason."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(RUN_PAYROLL)]
     class AdjustmentInputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "PayrollStaffAdjustmentInput"
@@ -594,8 +593,7 @@ class AdjustmentCreateApi(APIView):
 class PayRunCreateApi(APIView):
     """Pay the week's approved timesheets that no earlier run paid; running it again pays nothing twice."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(RUN_PAYROLL)]
     class PayRunInputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "PayrollStaffPayRunInput"
@@ -618,7 +616,7 @@ class PayRunCreateApi(APIView):
 
 
 class PayRunDetailApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(RUN_PAYROLL)]
 
     @extend_schema(responses=PayRunSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -629,8 +627,7 @@ class PayRunDetailApi(APIView):
 class JobPayTermsApi(APIView):
     """A job's pay terms over time (GET), and a change of rate and cap from a moment on (POST)."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(RUN_PAYROLL)]
     class PayTermsInputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "PayrollStaffPayTermsInput"
@@ -666,7 +663,7 @@ class _FileFormatNegotiation(DefaultContentNegotiation):
 class TimesheetExportApi(APIView):
     """Staff: the weekly timesheet export, GET /api/v1/payroll/weeks/<week>/export?format=csv|xlsx."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(RUN_PAYROLL)]
     content_negotiation_class = _FileFormatNegotiation
 
     @extend_schema(

@@ -143,6 +143,8 @@ class PayRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The payroll staff role (common.roles); it needs a second factor.
+        permissions = [("run_payroll", "Approve timesheets, run pay, download payout files and exports, set pay terms")]
 
     def __str__(self) -> str:
         return f"pay run {self.pk} for {self.week_start:%G-W%V}"

@@ -29,9 +29,14 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations.models import Job
-from common.decorators import contractor_page, contractor_required, staff_required
+from common.decorators import (
+    contractor_page,
+    contractor_required,
+    staff_permission_required,
+)
 from common.errors import DomainError
 from common.pages import run_service
+from common.roles import RUN_PAYROLL, second_factor_missing, staff_role_allows
 from payroll.forms import (
     AdjustmentForm,
     ApproveMatchingForm,
@@ -225,10 +230,15 @@ def week_submit(request: HttpRequest, contractor: Contractor, week: str) -> Http
     return redirect(_pay_url(week_start))
 
 
+def _payroll_staff(user: object) -> bool:
+    """Payroll staff with their second factor: the statements of anyone are theirs to read."""
+    return staff_role_allows(user, RUN_PAYROLL) and not second_factor_missing(user)
+
+
 def _visible_statement(request: HttpRequest, pk: int) -> Statement:
     """A statement for the contractor it pays or for staff; to anyone else it does not exist."""
     statement = get_object_or_404(Statement.objects.select_related("contractor__user", "timesheet", "pay_run"), pk=pk)
-    if not request.user.is_staff and statement.contractor.user_id != request.user.pk:
+    if statement.contractor.user_id != request.user.pk and not _payroll_staff(request.user):
         raise Http404("No such statement.")
     return statement
 
@@ -280,7 +290,7 @@ def _posted_week(request: HttpRequest) -> datetime:
 
 
 @require_http_methods(["GET"])
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def home(request: HttpRequest) -> HttpResponse:
     """The week's timesheets a page at a time, searched, filtered and sorted in SQL, with every state's totals and
     a select-all that approves every submitted, unflagged timesheet the filter matches, on every page."""
@@ -330,7 +340,7 @@ def _decide(request: HttpRequest, timesheet: Timesheet, form: DecisionForm) -> b
 
 
 @require_POST
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def timesheet_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject from a row of the week page; any refusal is shown above the table."""
     timesheet = get_object_or_404(Timesheet.objects.select_related("contractor__user"), pk=pk)
@@ -343,7 +353,7 @@ def timesheet_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     form = BulkApproveForm(request.POST)
     week_start = _posted_week(request)
@@ -358,7 +368,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def approve_matching(request: HttpRequest) -> HttpResponse:
     """Select-all: approve every submitted, unflagged timesheet the posted filter matches, across its pages, if it
     still matches as many as the reviewer confirmed."""
@@ -379,7 +389,7 @@ def approve_matching(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def close_weeks(request: HttpRequest) -> HttpResponse:
     """What the Monday beat task does, now: submit the drafts of every ended week and tell reviewers."""
     closed = close_pay_weeks()
@@ -391,7 +401,7 @@ def close_weeks(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def pay_run_create(request: HttpRequest) -> HttpResponse:
     form = PayRunForm(request.POST)
     if not form.is_valid():
@@ -413,7 +423,7 @@ def pay_run_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def timesheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One contractor-week: entries, evidence, flags, audit; decide on it or add an adjustment."""
     timesheet = get_object_or_404(Timesheet.objects.select_related("contractor__user", "submitted_by", "decided_by"),
@@ -451,7 +461,7 @@ def timesheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def pay_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(PayRun.objects.select_related("created_by"), pk=pk)
     summary = review.pay_run_summary(run)
@@ -463,7 +473,7 @@ def pay_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def terms_change(request: HttpRequest, job_pk: int) -> HttpResponse:
     """Schedule a job's new rate and cap; the job page shows the form, errors come back here."""
     job = get_object_or_404(Job, pk=job_pk)
@@ -511,7 +521,7 @@ def timesheet_export_response(week_start: datetime, fmt: str, *, bom: bool = Fal
 
 
 @require_GET
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def timesheet_export(request: HttpRequest, week: str, fmt: str) -> HttpResponse:
     """?state= (repeated) keeps only those timesheet states; ?entries=1 adds the XLSX sheet of every entry."""
     if fmt not in exports.FORMATS:
@@ -524,7 +534,7 @@ def timesheet_export(request: HttpRequest, week: str, fmt: str) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(RUN_PAYROLL)
 def payout_file(request: HttpRequest, pk: int, service: str) -> StreamingHttpResponse:
     if service not in payouts.PAYOUT_FILES:
         raise Http404("Payout files exist for paypal and wise.")

@@ -26,9 +26,10 @@ from annotations.selectors.quality import quality_rollups
 from annotations.services import client_import, jobs, publishing
 from annotations.services.accounts import label_studio_password
 from common.charts import bar_chart
-from common.decorators import contractor_page, contractor_required, staff_required
+from common.decorators import contractor_page, contractor_required, staff_permission_required
 from common.errors import DomainError
 from common.pages import run_service
+from common.roles import DECIDE_APPLICANTS, OPERATE_JOBS
 from payroll.forms import PayTermsForm
 from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
 from payroll.selectors.job_hours import job_hours_per_day
@@ -120,7 +121,7 @@ def label_studio_password_view(request: HttpRequest, contractor: Contractor) -> 
 # --- staff ----------------------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(DECIDE_APPLICANTS)
 def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
     qualification = qualification_round(contractor_id=contractor.pk)
@@ -182,7 +183,7 @@ def _job_from_zip(*, request: HttpRequest, data: dict) -> ImportRun:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_create(request: HttpRequest) -> HttpResponse:
     form = JobCreateForm(request.POST or None, request.FILES or None,
                          initial={"source_path": str(settings.SAMPLE_JOB_DIR / "manifest.json")})
@@ -206,7 +207,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@staff_permission_required(OPERATE_JOBS)
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = job_with_progress(pk)
     if job is None:

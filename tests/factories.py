@@ -1,11 +1,15 @@
 """Test factories (factory-boy) and contractor_in_state, which onboards a contractor through the real services."""
 import functools
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import factory
 import time_machine
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.contrib.auth.hashers import make_password
 from django.db.models import Max
 from django.test import Client
@@ -21,6 +25,7 @@ from workforce.services.agreements import agreements_accept
 from workforce.services.decisions import contractor_decide, contractor_start_working
 from workforce.services.profile import profile_update, tax_declare
 from workforce.services.registration import contractor_email_verified, contractor_register
+from workforce.services.staff import staff_role_grant
 
 TEST_PASSWORD = "a-long-test-password"
 S = OnboardingState
@@ -31,7 +36,7 @@ _hash_once = functools.cache(make_password)
 
 
 class UserFactory(DjangoModelFactory):
-    """A contractor's or a staff member's login: pass is_staff=True for staff."""
+    """A contractor's login; staff_user() makes a staff member's (in a role, with a second factor)."""
 
     class Meta:
         model = User
@@ -83,6 +88,34 @@ _REACHABLE = (S.APPLIED, S.EMAIL_VERIFIED, S.PROFILE_COMPLETE, S.QUALIFYING, S.A
               S.REJECTED, S.OFFBOARDED)
 
 
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows now for `secret`, by allauth's own TOTP arithmetic."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+
+
+def authenticator_activate(user: User) -> str:
+    """Give `user` an activated authenticator app (and recovery codes) through allauth's API; returns the secret
+    (also kept on the object as `totp_secret`) for totp_code."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    user.totp_secret = secret  # type: ignore[attr-defined]
+    return secret
+
+
+def staff_user(*, role: str = "admin", mfa: bool = True, **fields: Any) -> User:
+    """A staff login in `role` (operations, reviewer, payroll, admin, or "superuser" for Django's own flag), with
+    an activated authenticator unless `mfa=False`: payroll and admin pages send staff without one to set it up."""
+    if role == "superuser":
+        user = UserFactory(is_staff=True, is_superuser=True, **fields)
+    else:
+        user = UserFactory(is_staff=True, **fields)
+        staff_role_grant(user=user, role=role)
+    if mfa:
+        authenticator_activate(user)
+    return user
+
+
 def contractor_in_state(state: str, *, user: User | None = None, staff: User | None = None,
                         **profile: Any) -> Contractor:
     """A contractor brought to `state` by the services a real one goes through, so every step is audited.
@@ -115,7 +148,7 @@ def contractor_in_state(state: str, *, user: User | None = None, staff: User | N
                                user_agent="pytest")
     if state == S.QUALIFYING:
         return contractor
-    staff = staff or UserFactory(is_staff=True)
+    staff = staff or staff_user(role="operations", mfa=False)
     if state in (S.REJECTED, S.OFFBOARDED):
         action = "reject" if state == S.REJECTED else "offboard"
         contractor_decide(contractor=contractor, action=action, actor=staff, reason="test decision")

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.conftest import REPO_ROOT
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import contractor_in_state, staff_user
 from workforce.models import OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def test_anonymous_callers_and_contractors_are_refused(url: str) -> None:
 
 
 def test_staff_get_the_schema() -> None:
-    response = _signed_in(UserFactory(is_staff=True)).get("/api/schema/", {"format": "json"})
+    response = _signed_in(staff_user()).get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     assert "/api/v1/payroll/me/time-entries/" in response.json()["paths"]
 
@@ -39,7 +39,7 @@ def test_staff_get_the_schema() -> None:
 @pytest.mark.parametrize(("url", "script"), [("/api/docs/", "swagger-ui-dist/swagger-ui-bundle."),
                                              ("/api/redoc/", "redoc/bundles/redoc.standalone.")])
 def test_the_docs_pages_load_nothing_from_outside(url: str, script: str) -> None:
-    page = _signed_in(UserFactory(is_staff=True)).get(url)
+    page = _signed_in(staff_user()).get(url)
     assert page.status_code == 200
     html = page.content.decode()
     assets = [a or b for a, b in ASSET.findall(html)]

@@ -15,7 +15,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +23,8 @@ from rest_framework.views import APIView
 from common.api import own_contractor
 from common.http import client_ip
 from common.parsers import BoundedJSONParser
+from common.permissions import staff_permission
+from common.roles import DECIDE_APPLICANTS
 from common.validators import validate_printable
 from workforce import validation
 from workforce.models import Agreement, Contractor, OnboardingState, OnboardingTransition, PayoutMethod
@@ -361,7 +362,7 @@ class StaffContractorOutputSerializer(ProfileOutputSerializer):
 class ContractorListApi(generics.ListAPIView):
     """Contractors who have not deleted their account, most recently changed first."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(DECIDE_APPLICANTS)]
     queryset = Contractor.objects.none()  # the model, for the schema; the rows come from the selector
     serializer_class = StaffContractorOutputSerializer
     filterset_class = ContractorFilter
@@ -371,7 +372,7 @@ class ContractorListApi(generics.ListAPIView):
 
 
 class ContractorDetailApi(generics.RetrieveAPIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(DECIDE_APPLICANTS)]
     queryset = Contractor.objects.none()
     serializer_class = StaffContractorOutputSerializer
 
@@ -380,8 +381,7 @@ class ContractorDetailApi(generics.RetrieveAPIView):
 
 
 class ContractorCountsApi(APIView):
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(DECIDE_APPLICANTS)]
     class CountsOutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ContractorCounts"
@@ -411,7 +411,7 @@ class DecisionInputSerializer(serializers.Serializer):
 class ContractorTransitionsApi(generics.ListAPIView):
     """One contractor's audit trail (GET), and a staff decision that moves them on (POST)."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(DECIDE_APPLICANTS)]
     queryset = OnboardingTransition.objects.none()
     serializer_class = StaffTransitionOutputSerializer
 
@@ -439,8 +439,7 @@ class ContractorTransitionsApi(generics.ListAPIView):
 class ContractorBulkDecideApi(APIView):
     """One decision for many contractors: all of them change, or none does."""
 
-    permission_classes = [IsAdminUser]
-
+    permission_classes = [staff_permission(DECIDE_APPLICANTS)]
     class BulkDecisionInputSerializer(DecisionInputSerializer):
         class Meta:
             ref_name = "BulkDecisionInput"
@@ -473,7 +472,7 @@ class TransitionFilter(django_filters.FilterSet):
 class TransitionListApi(generics.ListAPIView):
     """Every state change of every contractor, newest first."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission(DECIDE_APPLICANTS)]
     queryset = OnboardingTransition.objects.none()
     serializer_class = StaffTransitionOutputSerializer
     filterset_class = TransitionFilter

@@ -99,6 +99,8 @@ class Contractor(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state", "country"])]
+        # Staff roles (common.roles): operations and admin decide applicants.
+        permissions = [("decide_applicants", "Decide applicants and read the contractors, agreements and transitions")]
 
     def __str__(self) -> str:
         return self.display_name or self.user.email

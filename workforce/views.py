@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from common.decorators import contractor_required, staff_required
+from common.decorators import contractor_required, staff_permission_required
 from common.http import client_ip
 from common.pages import run_service
+from common.roles import DECIDE_APPLICANTS
 from workforce.forms import (
     AgreementAcceptForm,
     AgreementPublishForm,
@@ -126,7 +127,7 @@ def data_export(request: HttpRequest, contractor: Contractor) -> HttpResponse:
 # --- staff ----------------------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(DECIDE_APPLICANTS)
 def applicants(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         decision = StaffDecisionForm(request.POST)
@@ -154,7 +155,7 @@ def applicants(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required(DECIDE_APPLICANTS)
 def staff_agreements(request: HttpRequest) -> HttpResponse:
     form = AgreementPublishForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -38,6 +38,7 @@ from annotations.selectors.deliveries import (
 from annotations.services.dispatch import task_send, tasks_send
 from annotations.services.gold import masks_of_task
 from common.errors import Conflict, DomainError, NotAllowed
+from common.roles import OPERATE_JOBS, staff_role_allows
 from common.text import named_few
 from workforce.models import User
 
@@ -55,8 +56,8 @@ ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 def delivery_start(*, job: Job, actor: User, partial: bool = False) -> Delivery:
     """Number and queue a delivery of every photo's accepted mask; refused, saying why, when a photo has none (unless
     `partial`: the report then names the photos left out) or another delivery of the job is still being written."""
-    if not actor.is_staff:
-        raise NotAllowed("Only staff deliver to the client.")
+    if not staff_role_allows(actor, OPERATE_JOBS):
+        raise NotAllowed("Only operations staff deliver to the client.")
     job = Job.objects.select_for_update().get(pk=job.pk)  # orders the numbers and the check of a running one
     busy = job.deliveries.filter(state__in=(DeliveryState.QUEUED, DeliveryState.RUNNING)).first()
     if busy is not None:

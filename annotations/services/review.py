@@ -8,6 +8,7 @@ from annotations.models import Annotation, Batch, BatchKind, BatchState, GoldSou
 from annotations.selectors.batch_work import batch_work, reviewable_all_accepted
 from annotations.services.gold import gold_set
 from common.errors import Conflict, DomainError, NotAllowed
+from common.roles import REVIEW_WORK, staff_role_allows
 from workforce.emails import email_contractor
 from workforce.models import User
 
@@ -15,8 +16,8 @@ COMMENT_MAX_LENGTH = 2000
 
 
 def _locked(annotation: Annotation, reviewer: User) -> Annotation:
-    if not reviewer.is_staff:
-        raise NotAllowed("Only staff review annotations.")
+    if not staff_role_allows(reviewer, REVIEW_WORK):
+        raise NotAllowed("Only reviewing staff review annotations.")
     locked = Annotation.objects.select_for_update().select_related("batch_task__batch", "batch_task__task").get(
         pk=annotation.pk)
     if locked.deleted or locked.was_cancelled:

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # staff's second factor: TOTP and recovery codes (common.roles: required for payroll and admin)
     "django_countries",
     "rest_framework",
     "drf_spectacular",
@@ -113,6 +114,10 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
+# A second factor for staff (allauth.mfa, at /accounts/2fa/): an authenticator app's codes, and recovery codes for
+# a lost phone. common.decorators sends payroll and admin staff without one to set it up.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "LabelCrew"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -278,9 +283,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Contractors, batches, hours, pay and quality for image-annotation work.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # The schema and the docs pages are for staff only (config/urls.py); the pages load their scripts from
+    # The schema and the docs pages are for staff of any role only (config/urls.py); the pages load their scripts from
     # drf-spectacular-sidecar's static files, so they work without internet and call no CDN.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SERVE_PERMISSIONS": ["common.permissions.AnyStaffRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

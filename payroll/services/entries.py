@@ -14,6 +14,7 @@ from django.utils import timezone
 from annotations.models import Batch, Job
 from annotations.selectors.held_periods import held_periods
 from common.errors import CapExceeded, Conflict, DomainError, NotAllowed
+from common.roles import RUN_PAYROLL, staff_role_allows
 from payroll.models import EntryKind, RunningTimer, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.amounts import minutes_as_hmm
 from payroll.selectors.terms import pay_terms_at
@@ -186,8 +187,8 @@ def adjustment_create(*, contractor: Contractor, job: Job, minutes: int, reason:
     week paid. Adjustments are not work time: they do not count toward the cap. Taking back more
     than the week earns leaves a negative statement that the next pay run carries and offsets."""
     now = now or timezone.now()
-    if not actor.is_staff:
-        raise NotAllowed("Only staff can add adjustments.")
+    if not staff_role_allows(actor, RUN_PAYROLL):
+        raise NotAllowed("Only payroll staff can add adjustments.")
     if not isinstance(minutes, int) or minutes == 0 or abs(minutes) > 60 * 60:
         raise DomainError("minutes: a whole number of minutes, not zero, at most 3600 either way.", field="minutes")
     reason = (reason or "").strip()

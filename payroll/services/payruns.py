@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 
 from common.errors import DomainError, NotAllowed
+from common.roles import RUN_PAYROLL, staff_role_allows
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
 from payroll.selectors.timesheets import totals_by_timesheet
 from workforce.models import Contractor, User
@@ -24,8 +25,8 @@ def pay_run_execute(*, week_start: datetime, actor: User, minimum_payout: Decima
     Running it again pays nothing twice: a timesheet has at most one statement (unique), and the
     timesheets are locked while the run reads them.
     """
-    if not actor.is_staff:
-        raise NotAllowed("Only staff run pay runs.")
+    if not staff_role_allows(actor, RUN_PAYROLL):
+        raise NotAllowed("Only payroll staff run pay runs.")
     minimum = settings.PAYROLL_MINIMUM_PAYOUT if minimum_payout is None else minimum_payout
     if minimum < 0:
         raise DomainError("minimum_payout: zero or more.", field="minimum_payout")

@@ -5,12 +5,12 @@ Approved and paid weeks are locked: corrections are adjustments in a later week.
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
 from common.errors import Conflict, DomainError, NotAllowed
+from common.roles import RUN_PAYROLL, staff_holding, staff_role_allows
 from payroll.models import Timesheet, TimesheetState
 from payroll.selectors import review
 from payroll.selectors.weeks import week_name, week_start_utc
@@ -28,7 +28,7 @@ def timesheet_submit(*, timesheet: Timesheet, actor: User, now: datetime | None 
     """The contractor hands in their week (a rejected week again, once corrected)."""
     now = now or timezone.now()
     timesheet = _locked(timesheet)
-    if not actor.is_staff and timesheet.contractor.user_id != actor.pk:
+    if timesheet.contractor.user_id != actor.pk and not staff_role_allows(actor, RUN_PAYROLL):
         raise NotAllowed("Not your timesheet.")
     if timesheet.state not in (S.DRAFT, S.REJECTED):
         state = timesheet.get_state_display().lower()
@@ -44,8 +44,8 @@ def timesheet_submit(*, timesheet: Timesheet, actor: User, now: datetime | None 
 def timesheet_decide(*, timesheet: Timesheet, approve: bool, actor: User, reason: str = "",
                      now: datetime | None = None) -> Timesheet:
     """A reviewer approves a submitted week (it locks) or rejects it with a reason (it reopens)."""
-    if not actor.is_staff:
-        raise NotAllowed("Only staff review timesheets.")
+    if not staff_role_allows(actor, RUN_PAYROLL):
+        raise NotAllowed("Only payroll staff review timesheets.")
     timesheet = _locked(timesheet)
     if timesheet.state != S.SUBMITTED:
         raise Conflict(f"The week {week_name(timesheet.week_start)} of this contractor is "
@@ -84,7 +84,7 @@ def close_pay_weeks(*, now: datetime | None = None) -> int:
         Timesheet.objects.bulk_update(closing, ["state", "submitted_at", "submitted_by"])
     if closing:
         weeks = sorted({week_name(t.week_start) for t in closing})
-        reviewers = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
+        reviewers = staff_holding(RUN_PAYROLL).values_list("email", flat=True)
         body = (f"{len(closing)} timesheet(s) of {', '.join(weeks)} were submitted when the week closed and wait "
                 f"for review:\n{settings.SITE_URL}/console/payroll/\n\n-- LabelCrew\n")
         send_mass_mail([(f"LabelCrew: {len(closing)} timesheet(s) to review", body, None, [email])
@@ -97,8 +97,8 @@ def timesheets_approve(*, timesheet_ids: list[int], week_start: datetime, actor:
                        now: datetime | None = None) -> int:
     """Approve the chosen timesheets of one week, all or none: one that is not a submitted,
     unflagged week of this week leaves every one of them unchanged. A fixed number of queries for any number."""
-    if not actor.is_staff:
-        raise NotAllowed("Only staff review timesheets.")
+    if not staff_role_allows(actor, RUN_PAYROLL):
+        raise NotAllowed("Only payroll staff review timesheets.")
     wanted = set(timesheet_ids)
     if not wanted:
         raise DomainError("timesheets: choose at least one timesheet.", field="timesheets")
@@ -127,8 +127,8 @@ def timesheets_approve_matching(*, week_start: datetime, state: str = "", flagge
                                 search: str = "", expected: int, actor: User) -> int:
     """Approve every submitted, unflagged timesheet a week page's filter matches, on every page of it, all or none.
     `expected` is the count the reviewer confirmed: if the filter matches another number now, nothing is approved."""
-    if not actor.is_staff:
-        raise NotAllowed("Only staff review timesheets.")
+    if not staff_role_allows(actor, RUN_PAYROLL):
+        raise NotAllowed("Only payroll staff review timesheets.")
     ids = list(review.approvable_in_bulk(week_start=week_start, state=state, flagged_only=flagged_only,
                                          search=search).values_list("pk", flat=True))
     if len(ids) != expected:

@@ -35,7 +35,7 @@ from annotations.services.assignment import (
 from common.errors import DomainError
 from payroll.models import PayTermsChange
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import AgreementFactory, ContractorFactory, UserFactory, contractor_in_state
+from tests.factories import AgreementFactory, ContractorFactory, UserFactory, contractor_in_state, staff_user
 from workforce.models import AgreementKind, Contractor, OnboardingState, User
 from workforce.selectors.agreements import pending_agreements
 from workforce.services.agreements import agreements_accept
@@ -61,7 +61,7 @@ def job(sample: Path) -> Job:  # noqa: F811
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 def _batch(job: Job, number: int) -> Batch:

@@ -7,7 +7,7 @@ import pytest
 from annotations.models import AssignmentAction, Batch, BatchState, Job, LabelStudioAccount, ReviewState, Task
 from annotations.services.backfill import BackfilledAnnotation, annotations_backfill, batch_backfill
 from common.errors import DomainError
-from tests.factories import UserFactory, contractor_in_state, job_plain
+from tests.factories import contractor_in_state, job_plain, staff_user
 from workforce.models import Contractor, OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def contractor() -> Contractor:
 
 
 def _backfill(job: Job, contractor: Contractor, **overrides: object) -> Batch:
-    fields = {"actor": UserFactory(is_staff=True), "reason": "hours of week 47", "assigned_at": MONDAY,
+    fields = {"actor": staff_user(), "reason": "hours of week 47", "assigned_at": MONDAY,
               "started_at": MONDAY + timedelta(hours=9), "state": BatchState.HANDED_IN, "size": 4}
     return batch_backfill(job=job, contractor=contractor, **{**fields, **overrides})
 

@@ -34,7 +34,7 @@ from annotations.services.review import annotation_accept, annotation_rework
 from annotations.services.sync import annotation_upsert
 from common.errors import Conflict, DomainError, NotAllowed
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import UserFactory, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 S = BatchState
@@ -111,7 +111,7 @@ def _annotate(batch: Batch, contractor: Contractor, *, skip: int = 0) -> list[An
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.mark.django_db
@@ -217,7 +217,7 @@ def ls_job(sample: Path, label_studio: str) -> Iterator[Job]:  # noqa: F811
 @pytest.mark.labelstudio
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_lives_from_assignment_to_done_with_a_rework_round_in_label_studio(ls_job: Job) -> None:
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     ana = contractor_in_state(OnboardingState.ACTIVE, user=UserFactory(email=f"life-{uuid.uuid4().hex[:8]}@ex.org"))
     account = label_studio_account_ensure(contractor=ana)
     batch = batch_publish(batch_id=ls_job.batches.get(number=1).pk)

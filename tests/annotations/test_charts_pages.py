@@ -13,7 +13,7 @@ from annotations.selectors.capacity import CapacityRow, crew_hours
 from annotations.services.jobs import job_create
 from tests.annotations.conftest import SCORES_START
 from tests.annotations.test_quality_pages import client_of
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_a_contractor_and_staff_see_the_mean_score_of_each_week(score: Callable)
     score(bo, 0.2, minutes=_minutes_since_start(1))  # someone else's
 
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     for html in (client_of(ana).get("/quality/").content.decode(),
                  staff.get(f"/console/quality/{ana.pk}/").content.decode()):
         weeks = chart_rows(html, "Quality on gold, week by week")
@@ -62,7 +62,7 @@ def test_the_capacity_board_charts_the_crews_hours_against_the_cap() -> None:
     for _ in range(3):
         contractor_in_state(OnboardingState.ACTIVE)
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     html = staff.get(f"/console/jobs/{job.pk}/capacity/").content.decode()
     buckets = chart_rows(html, "Hours this week against the cap")
     assert buckets == {"0-4 h": "3", "4-8 h": "0", "8-12 h": "0", "12-16 h": "0", "16-20 h": "0",

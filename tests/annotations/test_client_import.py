@@ -36,7 +36,7 @@ from annotations.services.publishing import batch_publish, image_url
 from common.errors import DomainError
 from tests.annotations.test_gold_masks import png, zip_of
 from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import contractor_in_state, staff_user
 from workforce.models import OnboardingState
 
 MAPPING = {1: "scratch", 2: "crack", 3: "ignore"}
@@ -276,7 +276,7 @@ def _messages(response: object) -> list[str]:
 
 def staff_client() -> Client:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(staff_user())
     return client
 
 
@@ -348,7 +348,7 @@ def test_a_label_studio_export_upload_is_queued_at_once(job: Job) -> None:
 def test_bad_input_on_the_upload_says_which_field_or_file_and_is_no_500(job: Job, data: dict,
                                                                         expected: str) -> None:
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     if "file" in data:
         data = {**data, "file": SimpleUploadedFile(*data["file"])}
     response = staff.post(f"/console/jobs/{job.pk}/import/", data)
@@ -360,7 +360,7 @@ def test_bad_input_on_the_upload_says_which_field_or_file_and_is_no_500(job: Job
 @pytest.mark.django_db
 def test_a_forged_upload_token_is_refused(job: Job) -> None:
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     response = staff.post(f"/console/jobs/{job.pk}/import/confirm/", {"token": "../../etc", "kind": "predictions"})
     assert response.status_code == 302
     assert _messages(response) == ["Import refused, nothing changed: upload: not an upload of this page; upload "
@@ -377,7 +377,7 @@ def test_the_import_pages_are_for_staff_only_and_need_csrf(job: Job) -> None:
     assert contractor.get(f"/console/imports/{run.pk}.json").status_code == 403
     assert Client().get(f"/console/imports/{run.pk}.json").status_code == 302  # to the login page
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(UserFactory(is_staff=True))
+    strict.force_login(staff_user())
     upload["file"].seek(0)
     assert strict.post(f"/console/jobs/{job.pk}/import/", upload).status_code == 403
     assert ImportRun.objects.count() == 1
@@ -433,7 +433,7 @@ def job_form(**fields: object) -> dict:
 def test_a_job_made_from_an_uploaded_zip_of_photos_gets_its_pre_annotations_before_it_is_published(
         sample: Path, uploads: None) -> None:  # noqa: F811
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     expected = {Path(t["image"]).stem: t for t in json.loads((sample / "manifest.json").read_text())["tasks"]}
     masks = {key: {"crack": np.zeros((t["height"], t["width"]), bool)} for key, t in expected.items()}
     masks["screen_0002"]["crack"][5:50, 5:80] = True
@@ -466,7 +466,7 @@ def test_a_job_made_from_an_uploaded_zip_of_photos_gets_its_pre_annotations_befo
 def test_a_job_made_from_a_zip_with_a_coco_file_waits_for_its_category_map_then_publishes_with_it(
         sample: Path, uploads: None) -> None:  # noqa: F811
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     photos = sorted((sample / "images").glob("*.jpg"))
     coco = json.dumps({"images": [{"id": 1, "file_name": photos[1].name, "width": 640, "height": 427}],
                        "annotations": [{"id": 1, "image_id": 1, "category_id": 7,
@@ -502,7 +502,7 @@ def test_a_job_made_from_a_zip_with_a_coco_file_waits_for_its_category_map_then_
 @pytest.mark.django_db
 def test_a_coco_file_without_categories_refuses_the_new_job_at_once(sample: Path, uploads: None) -> None:  # noqa: F811
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     response = staff.post("/console/jobs/new/", job_form(
         photos_zip=SimpleUploadedFile("photos.zip", photos_zip(sample)),
         preannotations=SimpleUploadedFile("model.json", b'{"images": []}'), preannotations_format="coco"))
@@ -536,7 +536,7 @@ def test_a_bad_zip_of_photos_makes_no_job_and_leaves_no_photo_behind(sample: Pat
 @pytest.mark.django_db
 def test_the_new_job_form_asks_for_the_zip_when_zip_is_chosen(uploads: None) -> None:
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     response = staff.post("/console/jobs/new/", job_form())
     assert response.status_code == 200
     assert response.context["form"].errors == {"photos_zip": ["Choose the ZIP of photos."]}

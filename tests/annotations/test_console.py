@@ -28,8 +28,8 @@ from annotations.models import (
 from annotations.services import jobs
 from annotations.templatetags.scores import score as score_filter
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import ContractorFactory, UserFactory, batch_held_by, contractor_in_state, job_plain
-from workforce.models import OnboardingState, User
+from tests.factories import ContractorFactory, UserFactory, batch_held_by, contractor_in_state, job_plain, staff_user
+from workforce.models import OnboardingState
 
 URLS = ["/console/", "/console/jobs/new/", "/console/review/", "/console/stale/"]
 
@@ -37,7 +37,7 @@ URLS = ["/console/", "/console/jobs/new/", "/console/review/", "/console/stale/"
 @pytest.fixture
 def staff_client() -> Client:
     client = Client()
-    client.force_login(User.objects.create_superuser("lead@labelcrew.test", "a-long-test-password"))
+    client.force_login(staff_user(role="superuser", email="lead@labelcrew.test"))
     return client
 
 

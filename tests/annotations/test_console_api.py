@@ -33,7 +33,7 @@ from annotations.services.assignment import batch_assign
 from annotations.services.delivery import delivery_start
 from annotations.services.review import annotation_accept
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, batch_held_by, contractor_in_state, job_plain
+from tests.factories import batch_held_by, contractor_in_state, job_plain, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def api_of(user: User | None) -> APIClient:
 
 @pytest.fixture
 def lead() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.fixture

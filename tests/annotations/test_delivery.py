@@ -47,7 +47,7 @@ from common.errors import DomainError
 from config.celery import app
 from payroll.services.entries import time_entry_create
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import ContractorFactory, UserFactory
+from tests.factories import ContractorFactory, staff_user
 from workforce.models import Contractor, User
 
 _ids = itertools.count(uuid.uuid4().int % 1_000_000 * 1000)
@@ -66,7 +66,7 @@ def _deliveries_removed() -> Iterator[None]:
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.fixture
@@ -249,8 +249,10 @@ def test_a_job_with_nothing_accepted_or_a_delivery_being_written_is_refused(
     delivering.delivery_start(job=job, actor=staff)
     with pytest.raises(DomainError, match="Delivery 1 of this job is still being written"):
         delivering.delivery_start(job=job, actor=staff)
-    with pytest.raises(DomainError, match="Only staff"):
+    with pytest.raises(DomainError, match="Only operations staff"):
         delivering.delivery_start(job=job, actor=crew[0].user)
+    with pytest.raises(DomainError, match="Only operations staff"):  # a reviewer judges masks, never ships them
+        delivering.delivery_start(job=job, actor=staff_user(role="reviewer"))
 
 
 @pytest.mark.django_db

@@ -17,7 +17,7 @@ from annotations.services.gold import masks_of_task
 from annotations.services.sync import annotation_upsert
 from config.celery import app
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import ContractorFactory, UserFactory, contractor_in_state
+from tests.factories import ContractorFactory, UserFactory, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState
 
 
@@ -108,7 +108,7 @@ def test_staff_see_the_flag_in_the_queue_the_changes_on_the_review_page_and_the_
     for annotation in (stamped, edited):
         annotation_edits_record(annotation_id=annotation.pk)
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
 
     queue = staff.get("/console/review/").content.decode()
     rows = {a.ls_annotation_id: queue.split(f">#{a.ls_annotation_id}<")[1].split("</tr>")[0]

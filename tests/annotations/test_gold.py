@@ -16,7 +16,7 @@ from annotations.services.publishing import REF_FIELD, image_url
 from annotations.services.review import annotation_accept, annotation_promote_to_gold
 from common.errors import DomainError
 from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
-from tests.factories import UserFactory
+from tests.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_a_sample_task_gets_its_gold_recorded_as_version_1_once(job: Job) -> Non
 
 def test_setting_gold_adds_the_next_version_and_keeps_the_task_in_step(job: Job) -> None:
     task = _task(job)
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     new_result = task.prediction["result"]
     gold = gold_set(task=task, result=new_result, source=GoldSource.IMPORT, actor=staff)
     task.refresh_from_db()
@@ -94,7 +94,7 @@ def test_a_photo_without_defects_can_be_gold(job: Job) -> None:
 
 def test_promoting_an_accepted_annotation_makes_a_promoted_gold_version_naming_it(job: Job) -> None:
     bt = BatchTask.objects.filter(batch__job=job, is_gold=False).select_related("task").first()
-    reviewer = UserFactory(is_staff=True)
+    reviewer = staff_user()
     annotation = Annotation.objects.create(ls_annotation_id=uuid.uuid4().int % 2_000_000_000, batch_task=bt,
                                            result=bt.task.prediction["result"], ls_created_at=timezone.now())
     annotation_accept(annotation=annotation, reviewer=reviewer)
@@ -110,7 +110,7 @@ def test_promoting_an_accepted_annotation_makes_a_promoted_gold_version_naming_i
 
 def test_an_unreadable_annotation_cannot_be_promoted(job: Job) -> None:
     bt = BatchTask.objects.filter(batch__job=job, is_gold=False).select_related("task").first()
-    reviewer = UserFactory(is_staff=True)
+    reviewer = staff_user()
     annotation = Annotation.objects.create(ls_annotation_id=uuid.uuid4().int % 2_000_000_000, batch_task=bt,
                                            result=_broken(bt.task.prediction["result"]))
     annotation_accept(annotation=annotation, reviewer=reviewer)

@@ -13,7 +13,7 @@ from annotations.services.gold import gold_current
 from annotations.services.publishing import image_url
 from tests.annotations.test_gold import _export_item, _task
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import contractor_in_state, staff_user
 from workforce.models import OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def sample_job(sample: Path) -> Job:  # noqa: F811
 @pytest.fixture
 def staff_client() -> Client:
     client = Client()
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(staff_user())
     return client
 
 
@@ -71,7 +71,7 @@ def test_gold_import_and_rescore_are_staff_only_and_need_csrf(sample_job: Job) -
     assert contractor.post(f"/console/jobs/{sample_job.pk}/gold-import/", {"export": upload(b"[]")}).status_code == 403
     assert contractor.post(f"/console/jobs/{sample_job.pk}/rescore/").status_code == 403
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(UserFactory(is_staff=True))
+    strict.force_login(staff_user())
     assert strict.post(f"/console/jobs/{sample_job.pk}/rescore/").status_code == 403
 
 

@@ -25,7 +25,7 @@ from common.errors import DomainError
 from tests.annotations.quality.test_png_masks import _bomb_header
 from tests.annotations.test_jobs import create_sample_job, sample  # noqa: F401 - sample: a module fixture
 from tests.conftest import REPO_ROOT, _database_url
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import contractor_in_state, staff_user
 from workforce.models import OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +85,7 @@ def test_the_sample_jobs_own_gold_pngs_import_as_the_same_masks_bit_for_bit(job:
     tasks = tasks_of(job)
     for task in tasks:  # some other gold first, so that the import has something to replace
         gold_set(task=task, result=[], source=GoldSource.IMPORT)
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
 
     assert gold_import_masks(job=job, archive=zip_of(sample_gold_pngs(sample)), actor=staff) == len(tasks)
 
@@ -234,7 +234,7 @@ def _upload(content: bytes, name: str = "gold-masks.zip") -> SimpleUploadedFile:
 def test_staff_import_png_masks_from_the_job_page(job: Job) -> None:
     task = tasks_of(job)[0]
     staff = Client(enforce_csrf_checks=True)
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     page = staff.get(f"/console/jobs/{job.pk}/")
     assert "ZIP of PNG masks" in page.content.decode()
     response = staff.post(f"/console/jobs/{job.pk}/gold-import/",
@@ -248,7 +248,7 @@ def test_staff_import_png_masks_from_the_job_page(job: Job) -> None:
 
 def test_a_refused_archive_on_the_job_page_says_why_and_changes_nothing(job: Job) -> None:
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     before = gold_state()
     response = staff.post(f"/console/jobs/{job.pk}/gold-import/",
                           {"export": _upload(zip_of({"screen_9999_pit.png": b""}))})
@@ -267,7 +267,7 @@ def test_png_import_is_refused_to_contractors_and_without_csrf(job: Job) -> None
     contractor.force_login(contractor_in_state(OnboardingState.ACTIVE).user)
     assert contractor.post(f"/console/jobs/{job.pk}/gold-import/", {"export": _upload(archive)}).status_code == 403
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(UserFactory(is_staff=True))
+    strict.force_login(staff_user())
     assert strict.post(f"/console/jobs/{job.pk}/gold-import/", {"export": _upload(archive)}).status_code == 403
     assert gold_current(task).version == 1
 

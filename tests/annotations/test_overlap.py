@@ -36,7 +36,7 @@ from common.errors import Conflict, DomainError
 from config.celery import app
 from tests.annotations.test_delivery import _deliver, _deliveries_removed  # noqa: F401 - its ZIPs are removed
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import ContractorFactory, UserFactory, contractor_in_state
+from tests.factories import ContractorFactory, contractor_in_state, staff_user
 from workforce.models import OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_each_photo_is_cut_into_as_many_different_batches_as_annotators(sample: 
 
 def test_a_photo_is_never_given_twice_to_one_person_by_hand_or_by_auto_assign(sample: Path) -> None:  # noqa: F811
     job = _job(sample, 2, batch_size=5, gold_rate=0)  # batch 1 and batch 2 hold the same 5 photos
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     ana = contractor_in_state(OnboardingState.ACTIVE)
     first, second = job.batches.order_by("number")
     batch_assign(batch=first, contractor=ana, actor=staff)
@@ -81,7 +81,7 @@ def test_a_photo_is_never_given_twice_to_one_person_by_hand_or_by_auto_assign(sa
 
 def test_a_job_with_one_annotator_per_photo_assigns_as_before(sample: Path) -> None:  # noqa: F811
     job = _job(sample, 1, batch_size=1, gold_rate=0)
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     ana = contractor_in_state(OnboardingState.ACTIVE)
     for batch in job.batches.order_by("number")[:2]:
         batch_assign(batch=batch, contractor=ana, actor=staff)
@@ -90,7 +90,7 @@ def test_a_job_with_one_annotator_per_photo_assigns_as_before(sample: Path) -> N
 
 def test_the_new_job_form_takes_annotators_per_photo_and_the_page_shows_it(sample: Path) -> None:  # noqa: F811
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     response = staff.post("/console/jobs/new/", {
         "name": "Triple", "client": "Refurb Co", "instructions": "Paint.", "source_kind": "manifest",
         "source_path": str(sample / "manifest.json"), "classes": "scratch | Scratch | #e6194b",
@@ -146,7 +146,7 @@ def test_the_job_page_lists_the_least_agreed_photos_first_and_review_shows_the_p
         _submit(second.batch_tasks.get(task=task), ben, bens_result)
         photo_agreement_record(task_id=task.pk)
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     page = staff.get(f"/console/jobs/{job.pk}/")
     assert [a.task.key for a in page.context["agreements"]] == [apart.key, agreed.key]
     assert "Agreement between annotators" in page.content.decode()
@@ -186,7 +186,7 @@ def _scratch(task: object, top: int, left: int) -> dict:
 def test_a_reviewer_accepts_the_merged_mask_and_the_delivery_carries_it_with_the_agreement(
         sample: Path) -> None:  # noqa: F811
     job = _job(sample, 3, batch_size=5, gold_rate=0)
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     crew = [contractor_in_state(OnboardingState.ACTIVE) for _ in range(3)]
     photos = list(job.tasks.order_by("id"))
     first = photos[0]
@@ -244,7 +244,7 @@ def test_the_review_page_offers_the_merged_mask_only_for_a_photo_with_several_an
     task = job.tasks.order_by("id").first()
     mine = _submit(first.batch_tasks.get(task=task), ana, task.prediction["result"])
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     assert "Accept the merged mask" not in staff.get(f"/console/review/{mine.pk}/").content.decode()
     _submit(second.batch_tasks.get(task=task), ben, [])
     photo_agreement_record(task_id=task.pk)

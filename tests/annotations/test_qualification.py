@@ -15,7 +15,7 @@ from common.errors import Conflict, DomainError
 from payroll.selectors.terms import pay_terms_at
 from payroll.services.entries import time_entry_create
 from tests.annotations.conftest import gold_task
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState
 from workforce.services.decisions import contractor_decide
 
@@ -109,7 +109,7 @@ def test_no_round_without_a_job_that_runs_one_or_for_someone_not_qualifying(job:
 
 def test_a_round_is_never_handed_on_reclaimed_or_auto_assigned(qjob: Job, applicant: Contractor) -> None:
     batch = qualification.qualification_round_open(contractor=applicant)
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     with pytest.raises(Conflict, match="qualification round of"):
         assignment.batch_reclaim(batch=batch, actor=staff, reason="too slow")
     with pytest.raises(Conflict, match="qualification round of"):
@@ -127,7 +127,7 @@ def test_deciding_on_the_applicant_closes_the_round(qjob: Job, applicant: Contra
     batch = qualification.qualification_round_open(contractor=applicant)
     with django_capture_on_commit_callbacks(execute=True):
         contractor_decide(contractor=applicant, action="approve",
-                                             actor=UserFactory(is_staff=True), reason="good work")
+                                             actor=staff_user(), reason="good work")
     batch.refresh_from_db()
     assert batch.state == BatchState.DONE
 
@@ -196,7 +196,7 @@ def test_the_applicant_sees_their_round_and_its_score_and_no_one_elses(
 
 def test_staff_see_the_round_on_the_applicant_page_and_can_open_a_missing_one(
         job: Job, applicant: Contractor) -> None:
-    staff = _client(UserFactory(is_staff=True))
+    staff = _client(staff_user())
     page = staff.get(f"/staff/applicants/{applicant.pk}/").content.decode()
     assert "No qualification round." in page
     refused = staff.post(f"/console/qualification/{applicant.pk}/open/", follow=True).content.decode()
@@ -221,7 +221,7 @@ def test_only_staff_open_rounds_or_set_a_jobs_round(qjob: Job, applicant: Contra
 
 
 def test_staff_set_the_round_on_the_job_page_with_a_clear_refusal(qjob: Job) -> None:
-    staff = _client(UserFactory(is_staff=True))
+    staff = _client(staff_user())
     page = staff.post(f"/console/jobs/{qjob.pk}/qualification/", {"qualification_tasks": 9}, follow=True)
     assert "Qualification round unchanged: qualification_tasks: the job has 6 photo(s) with gold" in (
         page.content.decode())
@@ -237,7 +237,7 @@ def test_the_decision_starts_empty_and_approving_with_unscored_photos_needs_the_
         qjob: Job, applicant: Contractor, score: Callable) -> None:
     qualification.qualification_round_open(contractor=applicant)
     _score_round(score, applicant, [0.9])
-    staff = _client(UserFactory(is_staff=True))
+    staff = _client(staff_user())
     url = f"/staff/applicants/{applicant.pk}/"
     page = staff.get(url).content.decode()
     assert '<option value="" selected>Choose…</option>' in page
@@ -260,7 +260,7 @@ def test_with_every_photo_scored_approving_needs_no_confirm_box(
         qjob: Job, applicant: Contractor, score: Callable) -> None:
     qualification.qualification_round_open(contractor=applicant)
     _score_round(score, applicant, [0.9, 0.8, 0.7])
-    staff = _client(UserFactory(is_staff=True))
+    staff = _client(staff_user())
     url = f"/staff/applicants/{applicant.pk}/"
     assert "qualification photos are not scored" not in staff.get(url).content.decode()
     assert staff.post(url, {"action": "approve", "reason": "scored and checked"}).status_code == 302

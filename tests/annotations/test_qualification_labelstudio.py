@@ -17,7 +17,7 @@ from annotations.selectors.qualification import qualification_round
 from annotations.services import jobs, qualification
 from annotations.services.sync import sync_poll
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import UserFactory, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState
 
 pytestmark = pytest.mark.labelstudio
@@ -94,7 +94,7 @@ def test_an_applicant_labels_the_round_in_label_studio_and_gets_a_score(qjob: Jo
     assert found.batch.state == BatchState.HANDED_IN
 
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     page = staff.get(f"/staff/applicants/{applicant.pk}/").content.decode()
     assert "3 of 3 photos scored" in page
     assert f"{statistics.fmean(scores):.2f}" in page

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from annotations.models import Job, QualityScore, ScoreState
 from tests.annotations.conftest import per_class_report
 from tests.annotations.test_scoring import _wait_for
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def api_of(user: object, *, csrf: bool = False) -> APIClient:
 
 @pytest.fixture
 def staff() -> APIClient:
-    return api_of(UserFactory(is_staff=True))
+    return api_of(staff_user())
 
 
 def test_a_contractor_reads_their_rolling_score_and_each_score_with_its_overlay_link(
@@ -106,7 +106,7 @@ def test_staff_board_is_weakest_first_and_the_detail_lists_a_contractors_scores(
 
 
 def test_rescore_needs_csrf_and_an_existing_job(job: Job) -> None:
-    user = UserFactory(is_staff=True)
+    user = staff_user()
     assert api_of(user, csrf=True).post(f"/api/v1/quality/jobs/{job.pk}/rescore/").status_code == 403
     assert api_of(user).post("/api/v1/quality/jobs/999999/rescore/").status_code == 404
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from annotations.models import QualityScore
 from tests.annotations.conftest import per_class_report
-from tests.factories import UserFactory, contractor_in_state
+from tests.factories import UserFactory, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_overlay_is_served_to_its_contractor_and_staff_only(ana: Contractor, sco
     assert client_of(contractor_in_state(OnboardingState.ACTIVE)).get(url).status_code == 404
     assert Client().get(url).status_code == 404
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     assert staff.get(url).status_code == 200
 
 
@@ -88,7 +88,7 @@ def test_staff_board_lists_weakest_first_with_rubber_stamps(ana: Contractor, sco
     score(ana, 0.9)
     score(bo, 0.2, rubber_stamp=True)
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     html = staff.get("/console/quality/").content.decode()
     assert html.index(">Bo<") < html.index(">Ana<")
     assert "⚑ 1" in html
@@ -106,7 +106,7 @@ def test_review_page_shows_the_score_and_the_rubber_stamp_flag(ana: Contractor, 
     made = score(ana, 0.35, rubber_stamp=True)
     QualityScore.objects.filter(pk=made.pk).update(rubber_stamp_detail="Scratch IoU 1.00 with the pre-annotation")
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     html = staff.get(f"/console/review/{made.annotation_id}/").content.decode()
     assert "mean IoU 0.35" in html
     assert "Submitted the pre-annotation unchanged" in html
@@ -118,7 +118,7 @@ def test_staff_board_pages_a_hundred_at_a_time_and_finds_a_contractor_by_email_o
             for n in range(105)]
     Contractor.objects.filter(pk=crew[42].pk).update(display_name="Zanele")
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     first = staff.get("/console/quality/")
     assert len(first.context["page"].object_list) == 100
     assert "Page 1 of 2" in first.content.decode()

@@ -17,7 +17,7 @@ from annotations.services.assignment import batches_auto_assign
 from annotations.services.contractor_quality import contractor_quality_apply
 from annotations.services.gold import gold_set
 from tests.annotations.conftest import gold_task, per_class_report
-from tests.factories import ContractorFactory, UserFactory, contractor_in_state
+from tests.factories import ContractorFactory, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState
 
 S = OnboardingState
@@ -172,5 +172,5 @@ def test_auto_assignment_judges_the_rolling_score_not_the_first_qualification(jo
     Job.objects.filter(pk=job.pk).update(max_open_batches=10)  # each score above holds a batch of the job
     batch = Batch.objects.create(job=job, number=99, ls_project_id=990_099, published_at=timezone.now())
     BatchTask.objects.create(batch=batch, task=gold_task(job))
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     assert [e.contractor_id for e in batches_auto_assign(job=job, actor=staff)] == [improved.pk]

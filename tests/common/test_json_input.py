@@ -21,7 +21,7 @@ from annotations.services.gold import gold_import
 from common.errors import DomainError
 from common.json_input import JSON_MAX_BYTES, JSON_MAX_DEPTH, JSONInputError, json_depth, json_loads_bounded
 from common.parsers import BoundedJSONParser
-from tests.factories import UserFactory, contractor_in_state, job_plain
+from tests.factories import contractor_in_state, job_plain, staff_user
 from workforce.models import OnboardingState
 
 DEEP = "[" * 100_000 + "]" * 100_000  # 200 kB: json.loads raises RecursionError on it
@@ -136,7 +136,7 @@ def test_contractor_endpoints_answer_400_naming_the_nesting(method: str, url: st
 def test_staff_endpoints_answer_400_naming_the_nesting(url: str, no_error_logged) -> None:
     job = job_plain()
     batch = job.batches.create(number=1)
-    client = api_for(UserFactory(is_staff=True))
+    client = api_for(staff_user())
     _refused_as_json(client.post(url.format(batch=batch.pk), data=DEEP_OBJECT, content_type="application/json"))
 
 
@@ -204,7 +204,7 @@ def test_the_gold_json_import_refuses_deep_json_by_the_service_and_the_console(n
     assert (refused.value.field, refused.value.message) == (
         "document", "document: JSON nested deeper than 64 levels (100,000 levels).")
     client = Client()
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(staff_user())
     response = client.post(f"/console/jobs/{job.pk}/gold-import/",
                            {"export": SimpleUploadedFile("export.json", DEEP.encode(), "application/json")})
     assert response.status_code in (200, 302, 400)

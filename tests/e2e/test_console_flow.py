@@ -7,6 +7,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -17,8 +18,8 @@ from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.hand_in import batch_hand_in
 from annotations.services.sync import sync_poll
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, contractor_in_state
-from workforce.models import Contractor, OnboardingState
+from tests.factories import UserFactory, authenticator_activate, contractor_in_state, totp_code
+from workforce.models import Contractor, OnboardingState, User
 
 PASSWORD = "plum-orbit-canvas-42"
 STAFF_EMAIL = "ops@example.org"
@@ -30,11 +31,27 @@ def sign_in_as_staff(page: Page, live_server: LiveServer, tmp_path: Path) -> Non
     password_file = tmp_path / "staff-password"
     password_file.write_text(PASSWORD)
     call_command("ensure_staff_user", "--email", STAFF_EMAIL, "--password-file", str(password_file))
+    secret = staff_authenticator(STAFF_EMAIL)
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_label("Email:", exact=True).fill(STAFF_EMAIL)
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
+    type_the_code(page, secret)
     expect(page).to_have_url(re.compile(r"/staff/applicants/$"))
+
+
+def staff_authenticator(email: str) -> str:
+    """Give the staff user (an admin: a second factor is required) a fresh authenticator app; returns its secret."""
+    user = User.objects.get(email=email.lower())
+    Authenticator.objects.filter(user=user).delete()
+    return authenticator_activate(user)
+
+
+def type_the_code(page: Page, secret: str) -> None:
+    """allauth's code step after the password: the authenticator app's current code."""
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    page.get_by_placeholder("Code").fill(totp_code(secret))
+    page.get_by_role("button", name="Sign In").click()
 
 
 def label_studio_account(contractor: Contractor, *, seconds: float = 30) -> LabelStudioAccount:

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
+from tests.e2e.test_console_flow import staff_authenticator, type_the_code
 from workforce.models import Contractor, OnboardingState
 
 PASSWORD = "plum-orbit-canvas-42"
@@ -139,6 +140,7 @@ def test_a_contractor_signs_up_qualifies_is_approved_by_staff_and_starts_working
     password_file = tmp_path / "staff-password"
     password_file.write_text(PASSWORD)
     call_command("ensure_staff_user", "--email", "Ops@Example.org", "--password-file", str(password_file))
+    secret = staff_authenticator("ops@example.org")
     staff_context = browser.new_context(viewport={"width": 1280, "height": 900})
     staff = staff_context.new_page()
     try:
@@ -146,6 +148,7 @@ def test_a_contractor_signs_up_qualifies_is_approved_by_staff_and_starts_working
         staff.get_by_label("Email:", exact=True).fill("ops@example.org")
         staff.get_by_label("Password:", exact=True).fill(PASSWORD)
         staff.get_by_role("button", name="Sign In").click()
+        type_the_code(staff, secret)
         expect(staff).to_have_url(re.compile(r"/staff/applicants/$"))
         expect(staff.get_by_role("heading", level=1)).to_have_text("Applicants and contractors")
         staff.get_by_role("link", name="Mei", exact=True).click()

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from annotations.models import Batch
-from tests.factories import UserFactory, batch_assigned, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 # Wednesday of ISO week 2026-W48 (Monday 23 November 2026).
@@ -31,7 +31,7 @@ def batch(contractor: Contractor) -> Batch:
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from annotations.models import Annotation, Batch, BatchTask, Task
 from payroll.models import RunningTimer, TimeEntry, Timesheet, TimesheetState
-from tests.factories import UserFactory, batch_assigned, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state, staff_user
 from tests.payroll.test_views import log, paid_statement, utc
 from workforce.models import Contractor, OnboardingState, User
 
@@ -226,7 +226,7 @@ def test_a_week_is_submitted_once(api: APIClient, contractor: Contractor, batch:
 
 def test_statements_are_listed_and_read_by_their_contractor_only(api: APIClient, contractor: Contractor,
                                                                  batch: Batch) -> None:
-    statement = paid_statement(contractor, batch, UserFactory(is_staff=True))
+    statement = paid_statement(contractor, batch, staff_user())
     listing = api.get("/api/v1/payroll/me/statements/").json()
     assert [(s["id"], s["week"], s["payable"], s["currency"]) for s in listing["results"]] == [
         (statement.pk, "2026-W45", "3.00", "USD")]
@@ -242,7 +242,7 @@ def test_statements_are_listed_and_read_by_their_contractor_only(api: APIClient,
 
 @pytest.mark.parametrize("url", [ENTRIES, TIMER, "/api/v1/payroll/me/timesheets/", "/api/v1/payroll/me/statements/"])
 def test_staff_accounts_have_no_own_payroll_and_anonymous_callers_none(url: str) -> None:
-    assert api_for(UserFactory(is_staff=True)).get(url).status_code == 404
+    assert api_for(staff_user()).get(url).status_code == 404
     assert APIClient().get(url).status_code == 403
 
 

@@ -13,7 +13,7 @@ from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetSta
 from payroll.selectors.terms import pay_terms_changes
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.timesheets import timesheet_decide
-from tests.factories import UserFactory, job_plain
+from tests.factories import job_plain, staff_user
 from tests.payroll.test_console import last_week, worked_week
 from workforce.models import User
 
@@ -31,7 +31,7 @@ def client_for(user: User | None, **kwargs: bool) -> APIClient:
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from payroll.selectors.terms import pay_terms_changes
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.entries import time_entry_create
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import UserFactory, batch_assigned, contractor_in_state, job_plain
+from tests.factories import UserFactory, batch_assigned, contractor_in_state, job_plain, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def client_for(user: User, **kwargs: bool) -> Client:
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.fixture

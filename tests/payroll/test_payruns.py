@@ -13,7 +13,7 @@ from payroll.services.payruns import pay_run_execute
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import close_pay_weeks, timesheet_decide, timesheet_submit
 from payroll.tasks import close_pay_weeks as close_pay_weeks_task
-from tests.factories import UserFactory, batch_assigned, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state, staff_user
 from tests.payroll.conftest import NOW, W48, at
 from workforce.models import Contractor, OnboardingState, User
 
@@ -116,7 +116,7 @@ def test_week_close_submits_ended_drafts_once_and_tells_reviewers(contractor: Co
                       now=NOW)
     time_entry_create(contractor=contractor, batch=batch, start=at(24, 9), end=at(24, 10), actor=contractor.user,
                       now=NOW)
-    UserFactory(is_staff=True, email="reviewer@example.com")
+    staff_user(email="reviewer@example.com")
     mail.outbox.clear()
     assert close_pay_weeks(now=at(23, 0)) == 1  # Monday 00:00 UTC: W47 ends, W48 is still open
     states = dict(Timesheet.objects.values_list("week_start", "state"))

@@ -17,7 +17,7 @@ from payroll.selectors.weeks import week_start_utc
 from payroll.services.entries import time_entry_create, timer_start
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import UserFactory, batch_assigned, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_w46")]
@@ -209,7 +209,7 @@ def test_submitting_the_week_locks_its_entries(tokyo: Contractor, batch: Batch) 
 def test_a_rejected_week_shows_the_reason_and_can_be_corrected(tokyo: Contractor, batch: Batch) -> None:
     [entry] = log(tokyo, batch, utc(4, 0), utc(4, 1))
     timesheet_submit(timesheet=entry.timesheet, actor=tokyo.user)
-    timesheet_decide(timesheet=entry.timesheet, approve=False, actor=UserFactory(is_staff=True),
+    timesheet_decide(timesheet=entry.timesheet, approve=False, actor=staff_user(),
                      reason="Label Studio shows 10 minutes.")
     client = client_for(tokyo.user)
     page = client.get("/pay/?week=2026-W45").content.decode()
@@ -236,7 +236,7 @@ def test_a_week_that_is_not_an_iso_week_shows_the_current_one_with_the_reason(to
 # --- statements -----------------------------------------------------------------------------------
 
 def test_the_statement_page_shows_hours_rate_and_amounts(tokyo: Contractor, batch: Batch) -> None:
-    statement = paid_statement(tokyo, batch, UserFactory(is_staff=True))
+    statement = paid_statement(tokyo, batch, staff_user())
     client = client_for(tokyo.user)
     page = client.get(f"/pay/statements/{statement.pk}/").content.decode()
     for text in ("Statement for 2026-W45", "1:30 (1.50 hours)", "1:30 h at USD 2.00 per hour", "USD 3.00",
@@ -247,7 +247,7 @@ def test_the_statement_page_shows_hours_rate_and_amounts(tokyo: Contractor, batc
 
 
 def test_the_statement_page_links_its_csv_once_the_download_exists(tokyo: Contractor, batch: Batch) -> None:
-    statement = paid_statement(tokyo, batch, UserFactory(is_staff=True))
+    statement = paid_statement(tokyo, batch, staff_user())
     try:
         csv_url = reverse("payroll-files:statement-csv", kwargs={"pk": statement.pk})
     except NoReverseMatch:
@@ -258,7 +258,7 @@ def test_the_statement_page_links_its_csv_once_the_download_exists(tokyo: Contra
 def test_a_contractor_cannot_open_another_contractors_statement_or_delete_their_entry(
     tokyo: Contractor, batch: Batch,
 ) -> None:
-    statement = paid_statement(tokyo, batch, UserFactory(is_staff=True))
+    statement = paid_statement(tokyo, batch, staff_user())
     [entry] = log(tokyo, batch, utc(10, 0), utc(10, 1))
     other = client_for(contractor_in_state(OnboardingState.ACTIVE).user)
     assert other.get(f"/pay/statements/{statement.pk}/").status_code == 404
@@ -269,7 +269,7 @@ def test_a_contractor_cannot_open_another_contractors_statement_or_delete_their_
 
 
 def test_staff_read_any_statement_and_are_sent_to_the_console_for_hours(tokyo: Contractor, batch: Batch) -> None:
-    staff = UserFactory(is_staff=True)
+    staff = staff_user()
     statement = paid_statement(tokyo, batch, staff)
     client = client_for(staff)
     assert client.get(f"/pay/statements/{statement.pk}/").status_code == 200
@@ -318,7 +318,7 @@ def test_the_dashboard_shows_this_weeks_hours_the_timer_and_the_last_payable(tok
     assert "No hours logged yet" in page
     assert "Nothing earned yet" in page
     assert 'href="/pay/"' in page
-    paid_statement(tokyo, batch, UserFactory(is_staff=True))
+    paid_statement(tokyo, batch, staff_user())
     log(tokyo, batch, _recent(30), _recent(10))
     timer_start(contractor=tokyo, batch=batch)
     page = client.get("/dashboard/").content.decode()

@@ -10,7 +10,7 @@ from django.test import Client
 from annotations.models import Annotation, BatchTask, ReviewState, Task
 from payroll.services.entries import time_entry_create
 from portal.selectors.forecast import forecast, job_forecast
-from tests.factories import UserFactory, batch_assigned, contractor_in_state, job_plain
+from tests.factories import batch_assigned, contractor_in_state, job_plain, staff_user
 from workforce.models import OnboardingState
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday noon: the pay week ends Monday 7 December 00:00
@@ -92,7 +92,7 @@ def test_a_jobs_forecast_reads_its_speed_the_crews_caps_and_moves_as_work_is_acc
 def test_the_job_page_shows_the_forecast_and_a_what_if_and_refuses_bad_input_plainly() -> None:
     job = job_plain()
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user())
     page = staff.get(f"/console/jobs/{job.pk}/").content.decode()
     assert "Forecast" in page
     asked = staff.get(f"/console/jobs/{job.pk}/", {"extra_contractors": "3", "annotators_per_photo": "2"})

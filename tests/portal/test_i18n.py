@@ -13,9 +13,9 @@ from django.test import Client
 from django.test.signals import setting_changed
 from django.utils import translation
 
-from tests.factories import contractor_in_state, contractor_signed_in
+from tests.factories import contractor_in_state, contractor_signed_in, staff_user
 from workforce import onboarding
-from workforce.models import Contractor, OnboardingState, User
+from workforce.models import Contractor, OnboardingState
 from workforce.selectors.profile import PROFILE_FIELDS
 from workforce.services.profile import contractor_ui_language_set
 
@@ -134,7 +134,7 @@ def test_the_selector_refuses_a_language_labelcrew_does_not_have() -> None:
 @pytest.mark.django_db
 def test_staff_pages_stay_english_whatever_the_browser_asks() -> None:
     staff = Client(headers={"accept-language": "es"})
-    staff.force_login(User.objects.create_user("boss@example.org", "a-long-test-password", is_staff=True))
+    staff.force_login(staff_user(email="boss@example.org"))
     page = staff.get("/staff/applicants/").content.decode()
     assert '<html lang="en"' in page
     assert 'data-testid="language-form"' not in page

@@ -33,7 +33,7 @@ from annotations.services.sync import annotation_upsert
 from payroll.services.entries import time_entry_create
 from tests.annotations.test_console import staff_client  # noqa: F401 - the staff client fixture
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
-from tests.factories import UserFactory, contractor_in_state, contractor_signed_in
+from tests.factories import contractor_in_state, contractor_signed_in, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 
@@ -50,7 +50,7 @@ def job(sample: Path) -> Job:  # noqa: F811
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 def _annotate(batch: Batch, contractor: Contractor, *, days_ago: int = 0) -> list[Annotation]:

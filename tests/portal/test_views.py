@@ -5,8 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from tests.factories import contractor_signed_in
-from workforce.models import User
+from tests.factories import contractor_signed_in, staff_user
 from workforce.services.profile import profile_update
 
 
@@ -48,6 +47,6 @@ def test_the_dashboard_shows_only_the_signed_in_contractors_data() -> None:
 @pytest.mark.django_db
 def test_staff_accounts_land_on_the_review_queue() -> None:
     staff = Client()
-    staff.force_login(User.objects.create_superuser("lead@example.org", "a-long-test-password"))
+    staff.force_login(staff_user(role="superuser", email="lead@example.org"))
     assert staff.get("/dashboard/")["Location"] == "/staff/applicants/"
     assert staff.get("/staff/applicants/").status_code == 200

@@ -8,7 +8,14 @@ from django.conf import settings
 from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
-from tests.factories import TEST_PASSWORD, AgreementFactory, ContractorFactory, UserFactory, contractor_in_state
+from tests.factories import (
+    TEST_PASSWORD,
+    AgreementFactory,
+    ContractorFactory,
+    UserFactory,
+    contractor_in_state,
+    staff_user,
+)
 from workforce.models import (
     AgreementAcceptance,
     AgreementKind,
@@ -48,7 +55,7 @@ def stored(contractor: Contractor) -> dict[str, Any]:
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import pytest
 from django.core import mail
 
 from common.errors import DomainError
+from tests.factories import staff_user
 from workforce import onboarding
 from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
 
@@ -33,7 +34,7 @@ def test_the_machine_has_the_happy_path_and_side_states() -> None:
 @pytest.mark.parametrize(("from_state", "to_state"), ALLOWED)
 def test_allowed_transition_changes_state_and_is_audited(from_state: str, to_state: str) -> None:
     contractor = _contractor_in(from_state)
-    staff = User.objects.create_superuser("staff@example.org", "a-long-test-password")
+    staff = staff_user(role="superuser", email="staff@example.org")
     record = onboarding.transition(contractor=contractor, to_state=to_state, actor=staff, reason="because")
     contractor.refresh_from_db()
     assert contractor.state == to_state

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 
 from common.errors import DomainError
+from tests.factories import staff_user
 from workforce.models import Agreement, AgreementKind, Contractor, OnboardingState, TaxDeclaration, User
 from workforce.selectors.agreements import current_agreements, pending_agreements
 from workforce.selectors.profile import profile_missing
@@ -27,7 +28,7 @@ GOOD_PROFILE: dict[str, Any] = {
 
 @pytest.fixture
 def staff() -> User:
-    return User.objects.create_superuser("lead@labelcrew.test", "a-long-test-password")
+    return staff_user(role="superuser", email="lead@labelcrew.test")
 
 
 def _verified(email: str = "mo@example.org") -> Contractor:
@@ -161,8 +162,10 @@ def test_staff_decisions_record_actor_reason_and_score(staff: User) -> None:
 @pytest.mark.django_db
 def test_contractors_cannot_decide_and_resume_needs_a_pause(staff: User) -> None:
     contractor = _qualifying()
-    with pytest.raises(DomainError, match="Only staff"):
+    with pytest.raises(DomainError, match="Only operations or admin staff"):
         contractor_decide(contractor=contractor, action="approve", actor=contractor.user)
+    with pytest.raises(DomainError, match="Only operations or admin staff"):
+        contractor_decide(contractor=contractor, action="approve", actor=staff_user(role="payroll"))
     with pytest.raises(DomainError, match="cannot become active"):
         contractor_decide(contractor=contractor, action="resume", actor=staff)
 

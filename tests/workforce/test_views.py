@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from tests.factories import contractor_in_state, contractor_signed_in
+from tests.factories import contractor_in_state, contractor_signed_in, staff_user
 from workforce.models import Contractor, OnboardingState, User
 from workforce.services.profile import profile_update
 from workforce.services.registration import contractor_register
@@ -56,7 +56,7 @@ def test_contractor_pages_show_only_the_signed_in_contractors_data() -> None:
 @pytest.mark.django_db
 def test_staff_accounts_have_no_contractor_pages() -> None:
     staff = Client()
-    staff.force_login(User.objects.create_superuser("lead@example.org", "a-long-test-password"))
+    staff.force_login(staff_user(role="superuser", email="lead@example.org"))
     assert staff.get("/profile/").status_code == 404
 
 
@@ -125,7 +125,7 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client: Client, ma
 @pytest.mark.django_db
 def test_staff_sort_applicants_by_hours_and_name_and_an_unknown_order_falls_back() -> None:
     staff = Client()
-    staff.force_login(User.objects.create_superuser("lead@labelcrew.test", "a-long-test-password"))
+    staff.force_login(staff_user(role="superuser", email="lead@labelcrew.test"))
     people = {}
     for email, name, hours in [("zoe@example.org", "Zoe", 15), ("abe@example.org", "Abe", 5),
                               ("mia@example.org", "Mia", 10)]:

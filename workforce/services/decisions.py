@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from common.errors import DomainError, NotAllowed
+from common.roles import DECIDE_APPLICANTS, staff_role_allows
 from workforce import onboarding
 from workforce.models import (
     Contractor,
@@ -28,8 +29,8 @@ STAFF_ACTIONS = {
 def contractor_decide(
     *, contractor: Contractor, action: str, actor: User, reason: str = "", qualification_score: Decimal | None = None,
 ) -> Contractor:
-    if not actor.is_staff:
-        raise NotAllowed("Only staff can decide on contractors.")
+    if not staff_role_allows(actor, DECIDE_APPLICANTS):
+        raise NotAllowed("Only operations or admin staff can decide on contractors.")
     if action not in STAFF_ACTIONS:
         raise DomainError(f"action: choose one of {', '.join(STAFF_ACTIONS)}.", field="action")
     if action == "resume" and contractor.state != S.PAUSED:

@@ -1,4 +1,5 @@
-"""Create or update a staff superuser non-interactively (the demo's and an operator's first login)."""
+"""Create or update a staff superuser in the admin role non-interactively (the demo's and an operator's first
+login); like every admin, it sets up a second factor at its first staff page."""
 from argparse import ArgumentParser
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from django.db import transaction
 
 from common.password_file import password_from_file
 from workforce.services.accounts import user_ensure, user_sign_in_set
+from workforce.services.staff import staff_role_grant
 
 
 class Command(BaseCommand):
@@ -28,4 +30,6 @@ class Command(BaseCommand):
         user, created = user_ensure(email=email, staff=True)
         user.is_staff = user.is_superuser = True
         user_sign_in_set(user=user, password=password)
+        # A superuser holds every permission anyway; the admin group says so where staff lists show groups.
+        staff_role_grant(user=user, role="admin")
         self.stdout.write(f"{'created' if created else 'updated'} staff user {email}")
