@@ -152,41 +152,37 @@ class DeliveryForm(forms.Form):
     partial = forms.BooleanField(required=False, label="Deliver without the photos that have no accepted mask yet")
 
 
-class ReviewQueueFilterForm(forms.Form):
-    """The review queue's filters; a value the form refuses is left out (the queue shows everything)."""
+class _JobFilterForm(forms.Form):
+    """A console list's filters: one job of the newest first (or every job) and a search; a value the form refuses
+    is left out (the list shows everything)."""
 
     job = forms.ModelChoiceField(queryset=None, required=False, empty_label="Every job")
-    q = forms.CharField(max_length=100, required=False, label="Find", help_text="contractor or photo")
-    flag = forms.ChoiceField(required=False, choices=[
-        ("", "Any"), ("unchanged", "Pre-annotation submitted unchanged"), ("not-holder", "Not the batch holder")])
-    order = forms.ChoiceField(required=False, choices=[
-        ("oldest", "Oldest first"), ("newest", "Newest first"), ("batch", "By job and batch")])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["job"].queryset = Job.objects.order_by("-created_at")
 
     def criteria(self) -> dict[str, object]:
-        """Keyword arguments of the review_queue selector."""
+        """Keyword arguments of the list's selector."""
         if not self.is_valid():
             return {}
         data = self.cleaned_data
         return {"job_id": data["job"].pk if data["job"] else None, "search": data["q"].strip(),
-                "flag": data["flag"], "order": data["order"] or "oldest"}
+                **{name: data[name] or field.initial for name, field in self.fields.items()
+                   if name not in ("job", "q")}}
 
 
-class StaleFilterForm(forms.Form):
-    """The stale-work page's filters."""
+class ReviewQueueFilterForm(_JobFilterForm):
+    """The review queue's filters (the review_queue selector's arguments)."""
 
-    job = forms.ModelChoiceField(queryset=None, required=False, empty_label="Every job")
+    q = forms.CharField(max_length=100, required=False, label="Find", help_text="contractor or photo")
+    flag = forms.ChoiceField(required=False, initial="", choices=[
+        ("", "Any"), ("unchanged", "Pre-annotation submitted unchanged"), ("not-holder", "Not the batch holder")])
+    order = forms.ChoiceField(required=False, initial="oldest", choices=[
+        ("oldest", "Oldest first"), ("newest", "Newest first"), ("batch", "By job and batch")])
+
+
+class StaleFilterForm(_JobFilterForm):
+    """The stale-work page's filters (the stale_batches selector's arguments)."""
+
     q = forms.CharField(max_length=100, required=False, label="Find", help_text="holder's email or name")
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = Job.objects.order_by("-created_at")
-
-    def criteria(self) -> dict[str, object]:
-        if not self.is_valid():
-            return {}
-        return {"job_id": self.cleaned_data["job"].pk if self.cleaned_data["job"] else None,
-                "search": self.cleaned_data["q"].strip()}
