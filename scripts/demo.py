@@ -163,7 +163,9 @@ def main() -> int:
 LabelCrew is running ({"all services up" if not health["down"] else "DOWN: " + ", ".join(health["down"])}).
   Job page       {web}/            apply here; emails (verification links) are files in var/mail/
   Applicants     {web}/staff/applicants/
-  Staff admin    {web}/admin/      login {STAFF_EMAIL} / {staff_password}
+  Staff admin    {web}/admin/      login {STAFF_EMAIL} / {staff_password}  (role admin: the first staff page asks
+                 to set up a second factor with an authenticator app - TOTP - and shows recovery codes; other staff get
+                 a role with `manage.py staff_role_grant EMAIL operations|reviewer|payroll|admin`)
   API docs       {web}/api/docs/
   Health         {web}/healthz
   Label Studio   {gateway_env["LABEL_STUDIO_PUBLIC_URL"]}/   through the gateway: contractors are signed in from their
