@@ -21,7 +21,7 @@ from payroll.services.payruns import pay_run_execute
 from tests.factories import (
     TEST_PASSWORD,
     UserFactory,
-    batch_held_by,
+    batch_assigned,
     contractor_in_state,
     staff_user,
     totp_code,
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.django_db
 # delivery link) and pages that serve a contractor and staff alike (they check inside, tested in their apps).
 # A route missing both from here and a declared staff permission fails test_every_route_is_staff_or_listed.
 NOT_STAFF = {
-    "healthz", "set_language",
+    "healthz", "set_language", "favicon",
     "annotations:label-studio-webhook", "annotations:gateway-decide", "annotations:label-studio-sign-in",
     "annotations:my-quality", "annotations:batch-hand-in", "annotations:my-annotation-overlay",
     "annotations:quality-overlay", "annotations:client-delivery", "annotations:client-delivery-zip",
@@ -173,7 +173,7 @@ def test_anonymous_callers_go_to_the_login_page_or_get_403_from_the_api() -> Non
 
 def _week_to_pay() -> None:
     contractor = contractor_in_state(OnboardingState.ACTIVE)
-    approved_week(contractor, batch_held_by(contractor), staff_user(role="payroll"), [(at(17, 9), at(17, 11))])
+    approved_week(contractor, batch_assigned(contractor), staff_user(role="payroll"), [(at(17, 9), at(17, 11))])
 
 
 def test_a_reviewer_cannot_run_a_pay_run_and_payroll_staff_can() -> None:

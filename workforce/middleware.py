@@ -4,7 +4,7 @@ selector, so no page pays a query for it.
 
 A signed-in contractor also sees every time on their own clock: their profile's time zone is made the current one
 for the request (Django's timezone.activate), so `|date` and `{% get_current_timezone %}` show and name it; staff
-and visitors stay on UTC. The zone is read fresh (one indexed query) so a change on the profile shows at once."""
+and visitors stay on UTC, and so does the API. The zone is read fresh (one indexed query) so a change on the profile shows at once."""
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +33,8 @@ class ContractorLanguageMiddleware:
             if language and language in dict(settings.LANGUAGES) and language != request.LANGUAGE_CODE:
                 translation.activate(language)
                 request.LANGUAGE_CODE = language
-            zone = _contractor_zone(request.session.get(USER_ID_KEY))
+            # The API speaks UTC ("...Z") to every caller: a client converts for its reader, a page does it here.
+            zone = None if request.path.startswith("/api/") else _contractor_zone(request.session.get(USER_ID_KEY))
             if zone is not None:
                 with timezone.override(zone):
                     return self.get_response(request)
