@@ -1,4 +1,5 @@
-"""App configuration for annotations: connects its receivers and registers its Celery tasks in every process."""
+"""App configuration for annotations: connects its receivers, registers its Celery tasks in every process and its
+sections of the contractor's privacy export."""
 from django.apps import AppConfig
 
 
@@ -12,3 +13,8 @@ class AnnotationsConfig(AppConfig):
             receivers,  # noqa: F401 - connects the receivers
             tasks,  # noqa: F401 - registers the tasks, which dispatch sends by name
         )
+        from annotations.selectors.privacy import annotation_references, quality_scores_export
+        from workforce.privacy import register_export_section
+
+        register_export_section("quality_scores", quality_scores_export)
+        register_export_section("annotations", annotation_references)

@@ -1,6 +1,6 @@
 """App configuration for payroll: connects its receivers of other apps' events and registers the weekly hours
 the annotations app's capacity reads and the job costs its delivery report reads (annotations sits below payroll
-and may not import it)."""
+and may not import it), and its sections of the contractor's privacy export."""
 from django.apps import AppConfig
 
 
@@ -14,7 +14,12 @@ class PayrollConfig(AppConfig):
         from annotations.selectors.weekly_hours import weekly_hours_register  # models load only once ready
         from payroll import receivers  # noqa: F401 - connects the receivers; models load only once ready
         from payroll.selectors.job_costs import payroll_job_cost  # models load only once ready
+        from payroll.selectors.privacy import statements_export, time_entries_export, timesheets_export
         from payroll.selectors.weekly_hours import PAYROLL_WEEKLY_HOURS  # models load only once ready
+        from workforce.privacy import register_export_section
 
         weekly_hours_register(PAYROLL_WEEKLY_HOURS)
         job_costs_register(payroll_job_cost)
+        register_export_section("time_entries", time_entries_export)
+        register_export_section("timesheets", timesheets_export)
+        register_export_section("statements", statements_export)

@@ -35,8 +35,8 @@ REASON_REQUIRED = frozenset({S.REJECTED, S.PAUSED})
 # The contractor is emailed on entering these: each says what to do next, or why.
 EMAILED_STATES = frozenset({S.QUALIFYING, S.APPROVED, S.REJECTED, S.PAUSED, S.OFFBOARDED, S.ACTIVE})
 REASON_MAX_LENGTH = 500
-# Sent after the transaction that changed a state commits: contractor_id, from_state, to_state.
-# Other apps react here (Label Studio accounts) without onboarding knowing about them.
+# Sent after the transaction that changed a state commits: contractor_id, from_state, to_state, reason.
+# Other apps react here (Label Studio accounts, held batches) without onboarding knowing about them.
 state_changed = Signal()
 
 
@@ -77,7 +77,7 @@ def transition(
         contractor=locked, from_state=from_state, to_state=to_state, actor=actor, reason=reason
     )
     transaction.on_commit(lambda: state_changed.send(sender=Contractor, contractor_id=locked.pk,
-                                                     from_state=from_state, to_state=to_state))
+                                                     from_state=from_state, to_state=to_state, reason=reason))
     if to_state in EMAILED_STATES:
         transaction.on_commit(lambda: _email_contractor(contractor_id=locked.pk, state=to_state, reason=reason))
     logger.info("contractor %s: %s -> %s by %s", locked.pk, from_state, to_state, actor or "system")

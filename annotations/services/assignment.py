@@ -224,3 +224,14 @@ def batch_reclaim(*, batch: Batch, actor: User | None, reason: str) -> Batch:
                        "assigned or in progress can be reclaimed.", field="batch")
     _take_back(batch=batch, actor=actor, reason=reason)
     return batch
+
+
+@transaction.atomic
+def batches_release_of(*, contractor_id: int, reason: str) -> list[Batch]:
+    """Take back at once every work batch the contractor holds (assigned or in progress), each as a reclaim with
+    `reason` in the assignment history: the batches open again for others and the annotations already synced stay
+    credited to the contractor. Their qualification round is closed elsewhere; handed-in batches stay in review."""
+    held = list(Batch.objects.filter(assigned_to_id=contractor_id, state__in=RECLAIMABLE_STATES, kind=BatchKind.WORK)
+                .order_by("id"))
+    reason = reason.strip()[:AssignmentEvent._meta.get_field("reason").max_length]
+    return [batch_reclaim(batch=batch, actor=None, reason=reason) for batch in held]

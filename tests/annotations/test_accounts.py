@@ -9,10 +9,14 @@ from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.test import Client, override_settings
 
+from annotations import labelstudio
 from annotations.models import LabelStudioAccount
+from annotations.services.accounts import label_studio_password, label_studio_session_open
+from common.errors import NotAllowed
 from common.secrets_box import seal, unseal
 from tests.factories import UserFactory, contractor_in_state
 from workforce.models import OnboardingState
+from workforce.services.privacy import contractor_delete
 
 
 def _label_studio_login(email: str, password: str) -> bool:
@@ -64,3 +68,40 @@ def test_sealed_secrets_round_trip_and_depend_on_the_key() -> None:
     assert unseal(sealed) == "hunter2-long"
     with override_settings(FIELD_ENCRYPTION_KEY="A" * 43 + "="), pytest.raises(InvalidToken):
         unseal(sealed)
+
+
+def _label_studio_organizations(session: str) -> list:
+    """The organizations Label Studio lets this session's user in (memberships not removed)."""
+    answer = httpx.get(f"{settings.LABEL_STUDIO_URL}/api/organizations/", timeout=20,
+                       cookies={labelstudio.SESSION_COOKIE: session})
+    answer.raise_for_status()
+    return answer.json()
+
+
+@pytest.mark.labelstudio
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_account_deactivates_the_label_studio_user(celery_worker: str, label_studio: str) -> None:
+    email = f"d-{uuid.uuid4().hex[:12]}@example.org"
+    contractor = contractor_in_state(OnboardingState.QUALIFYING, user=UserFactory(email=email))
+    deadline = time.monotonic() + 30
+    while not LabelStudioAccount.objects.filter(contractor=contractor, active=True).exists():
+        assert time.monotonic() < deadline, "the worker made no Label Studio account within 30 s"
+        time.sleep(0.5)
+    account = LabelStudioAccount.objects.get(contractor=contractor)
+    password = label_studio_password(account=account)
+    assert _label_studio_organizations(labelstudio.session_open(email=email, password=password))
+
+    contractor_delete(contractor=contractor)
+
+    deadline = time.monotonic() + 30
+    while LabelStudioAccount.objects.filter(contractor=contractor, active=True).exists():
+        assert time.monotonic() < deadline, "the worker did not close the Label Studio account within 30 s"
+        time.sleep(0.5)
+    # The mapping goes inactive just before the worker asks Label Studio: wait for Label Studio's side too. It has
+    # taken the user out of its organization, and LabelCrew opens no session for them any more.
+    deadline = time.monotonic() + 30
+    while _label_studio_organizations(labelstudio.session_open(email=email, password=password)):
+        assert time.monotonic() < deadline, "Label Studio still counts the deleted contractor as a member"
+        time.sleep(0.5)
+    with pytest.raises(NotAllowed):
+        label_studio_session_open(contractor=contractor)

@@ -39,6 +39,8 @@ from tests.factories import AgreementFactory, ContractorFactory, UserFactory, co
 from workforce.models import AgreementKind, Contractor, OnboardingState, User
 from workforce.selectors.agreements import pending_agreements
 from workforce.services.agreements import agreements_accept
+from workforce.services.decisions import contractor_decide
+from workforce.services.privacy import contractor_delete
 
 S = OnboardingState
 pytestmark = pytest.mark.django_db
@@ -343,6 +345,55 @@ def test_staff_reclaim_needs_a_reason(job: Job, staff: User) -> None:
     batch_reclaim(batch=batch, actor=staff, reason="wrong person")
     assert _batch(job, 1).state == BatchState.OPEN
     assert AssignmentEvent.objects.last().reason == "wrong person"
+
+
+def _holding_two(job: Job, staff: User) -> tuple[Contractor, Batch, Batch]:
+    """Ana holds two batches: one assigned, one in progress with an annotation already synced."""
+    ana = contractor_in_state(S.ACTIVE)
+    first, second, _ = _gold_apart(job)
+    batch_assign(batch=first, contractor=ana, actor=staff)
+    batch_assign(batch=second, contractor=ana, actor=staff)
+    Batch.objects.filter(pk=second.pk).update(state=BatchState.IN_PROGRESS, started_at=timezone.now())
+    _annotate(ana, second, lead_time=60)
+    return ana, first, second
+
+
+def _released(ana: Contractor, batches: tuple[Batch, ...]) -> list[str]:
+    """The reasons the assignment history gives for taking `batches` back from Ana; asserts they are open again."""
+    for batch in batches:
+        batch.refresh_from_db()
+        assert (batch.state, batch.assigned_to, batch.deadline_at) == (BatchState.OPEN, None, None)
+    events = AssignmentEvent.objects.filter(contractor=ana, action=AssignmentAction.RECLAIM).order_by("batch_id")
+    assert [e.batch_id for e in events] == sorted(b.pk for b in batches)
+    return [e.reason for e in events]
+
+
+def test_deleting_the_account_releases_every_held_batch_at_once_and_keeps_the_work(
+    job: Job, staff: User, django_capture_on_commit_callbacks: object,
+) -> None:
+    ana, first, second = _holding_two(job, staff)
+    bo = contractor_in_state(S.ACTIVE)
+    other = batch_assign(batch=_gold_apart(job)[2], contractor=bo, actor=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        contractor_delete(contractor=ana)
+    reasons = _released(ana, (first, second))
+    assert all("account deleted" in reason for reason in reasons), reasons
+    kept = Annotation.objects.get(batch_task__batch=second)
+    assert (kept.contractor_id, kept.deleted) == (ana.pk, False)
+    other.refresh_from_db()
+    assert other.assigned_to == bo  # nobody else's batch moves
+    # Open again at once: someone else may take them now, without waiting for the stale sweep.
+    assert batch_assign(batch=first, contractor=bo, actor=staff).assigned_to == bo
+
+
+def test_offboarding_releases_every_held_batch_with_the_reason(
+    job: Job, staff: User, django_capture_on_commit_callbacks: object,
+) -> None:
+    ana, first, second = _holding_two(job, staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        contractor_decide(contractor=ana, action="offboard", actor=staff, reason="contract ended")
+    assert _released(ana, (first, second)) == ["offboarded: contract ended"] * 2
+    assert Annotation.objects.get(batch_task__batch=second).contractor_id == ana.pk
 
 
 # --- capacity board ------------------------------------------------------------------------

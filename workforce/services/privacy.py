@@ -11,14 +11,16 @@ from workforce.models import (
     Contractor,
     OnboardingState,
 )
+from workforce.privacy import export_sections
 
 S = OnboardingState
 
 
 def contractor_data_export(*, contractor: Contractor) -> dict[str, Any]:
-    """Everything LabelCrew holds about the contractor, as JSON-ready data."""
+    """Everything LabelCrew holds about the contractor, as JSON-ready data: the workforce's own sections, then those
+    the other apps register (hours, timesheets, statements, quality scores, annotation references)."""
     user = contractor.user
-    return {
+    own = {
         "exported_at": timezone.now().isoformat(),
         "account": {"email": user.email, "date_joined": user.date_joined.isoformat(),
                     "last_login": user.last_login.isoformat() if user.last_login else None},
@@ -47,6 +49,11 @@ def contractor_data_export(*, contractor: Contractor) -> dict[str, Any]:
             for t in contractor.transitions.all()
         ],
     }
+    sections = export_sections(contractor)
+    clash = own.keys() & sections.keys()
+    if clash:
+        raise RuntimeError(f"Privacy export sections registered twice: {sorted(clash)}")
+    return {**own, **sections}
 
 
 @transaction.atomic
