@@ -34,6 +34,7 @@ from payroll.selectors import exports, review
 from payroll.selectors.amounts import minutes_as_hours, seconds_as_hours
 from payroll.selectors.contractor_weeks import statements_of
 from payroll.selectors.evidence import evidence_by_week, timesheet_flags
+from payroll.selectors.held_pay import held_pay_notes
 from payroll.selectors.terms import pay_terms_history
 from payroll.selectors.timesheets import entries_of, timesheet_for_week, totals_by_timesheet
 from payroll.selectors.weeks import WEEK, week_name, week_parse, week_start_utc
@@ -463,9 +464,15 @@ class PayRunSerializer(serializers.Serializer):
     carried_out = serializers.DecimalField(max_digits=12, decimal_places=2)
     by_method = PayoutTotalSerializer(many=True)
     statements = StatementSerializer(many=True)
+    held = serializers.SerializerMethodField(help_text="Approved timesheets of the week this run did not pay, and "
+                                                       "why (a recent payout change, an account under review, "
+                                                       "accounts paid to one mailbox past one cap).")
 
     def get_week(self, summary: review.PayRunSummary) -> str:
         return week_name(summary.run.week_start)
+
+    def get_held(self, summary: review.PayRunSummary) -> list[str]:
+        return held_pay_notes(week_start=summary.run.week_start)
 
 
 class PayTermsSerializer(serializers.Serializer):
@@ -483,6 +490,8 @@ class DetailSerializer(serializers.Serializer):
         ref_name = "PayrollStaffDetail"
 
     detail = serializers.CharField()
+    held = serializers.ListField(child=serializers.CharField(), required=False,
+                                 help_text="Approved timesheets of the week not paid, and why.")
 
 
 def _timesheet(pk: int) -> Timesheet:
@@ -611,7 +620,7 @@ class PayRunCreateApi(APIView):
         run = pay_run_execute(week_start=data["week"], actor=request.user,
                                       minimum_payout=data.get("minimum_payout"))
         if run is None:
-            return Response({"detail": NOTHING_TO_PAY})
+            return Response({"detail": NOTHING_TO_PAY, "held": held_pay_notes(week_start=data["week"])})
         return Response(PayRunSerializer(review.pay_run_summary(run)).data, status=status.HTTP_201_CREATED)
 
 

@@ -59,6 +59,7 @@ from payroll.selectors.contractor_weeks import (
     week_summary,
 )
 from payroll.selectors.evidence import evidence_by_contractor, timesheet_flags
+from payroll.selectors.held_pay import held_pay_notes
 from payroll.selectors.terms import pay_terms_changes, pay_terms_history
 from payroll.selectors.timesheets import entries_of, minutes_by_rate, totals_by_timesheet
 from payroll.selectors.weeks import WEEK, week_name, week_parse, week_start_utc
@@ -414,6 +415,8 @@ def pay_run_create(request: HttpRequest) -> HttpResponse:
     if not executed.ok:
         return redirect(_week_url(week_start))
     run = executed.value
+    for note in held_pay_notes(week_start=week_start):
+        messages.warning(request, f"Not paid: {note}.")
     if run is None:
         messages.info(request, NOTHING_TO_PAY)
         return redirect(_week_url(week_start))

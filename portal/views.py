@@ -42,6 +42,7 @@ from workforce.forms import StaffDecisionForm
 from workforce.models import Contractor
 from workforce.selectors.agreements import pending_agreements
 from workforce.selectors.applicants import contractor_transitions
+from workforce.selectors.linked import link_evidence
 from workforce.selectors.profile import profile_missing, tax_declaration_latest
 from workforce.selectors.standing import next_step
 from workforce.services.decisions import contractor_decide
@@ -141,6 +142,8 @@ def applicant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "transitions": contractor_transitions(contractor),
         "declaration": tax_declaration_latest(contractor),
         "missing": profile_missing(contractor),
+        "linked": link_evidence(contractor),
+        "payout_changes": contractor.payout_changes.select_related("released_by")[:20],
         "qualification": qualification,
         "label_studio_url": settings.LABEL_STUDIO_PUBLIC_URL,
     })

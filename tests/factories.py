@@ -1,7 +1,7 @@
 """Test factories (factory-boy) and contractor_in_state, which onboards a contractor through the real services."""
 import functools
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -136,7 +136,11 @@ def contractor_in_state(state: str, *, user: User | None = None, staff: User | N
     for kind in AgreementKind.values:
         if not Agreement.objects.filter(kind=kind, published_at__isnull=False).exists():
             AgreementFactory(kind=kind)
-    data = profile_data(**profile)
+    # Each contractor is a different person: their own payout address and date of birth (one person, one cap
+    # links accounts that share either the address or the legal name and date of birth).
+    person = {"payout_email": f"ana.payouts.{contractor.pk}@example.com",
+              "date_of_birth": date(1990, 5, 17) - timedelta(days=contractor.pk % 5000)}
+    data = profile_data(**{**person, **profile})
     profile_update(contractor=contractor, **data)
     tax_declare(contractor=contractor, is_us_person=False, legal_name=data["legal_name"],
                          country_of_residence=data["country"], signature=data["legal_name"], certified=True,

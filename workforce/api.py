@@ -36,7 +36,7 @@ from workforce.selectors.standing import next_step
 from workforce.services.agreements import agreements_accept
 from workforce.services.decisions import STAFF_ACTIONS, contractor_decide, contractor_start_working, contractors_decide
 from workforce.services.privacy import contractor_data_export, contractor_delete
-from workforce.services.profile import profile_update, tax_declare
+from workforce.services.profile import payout_release, profile_update, tax_declare
 
 COUNTRY_CHOICES = list(countries)
 LANGUAGE_CHOICES = sorted(validation.LANGUAGE_CODES)
@@ -94,7 +94,15 @@ class ProfileOutputSerializer(serializers.Serializer):
     payout_method = serializers.CharField()
     payout_email = serializers.CharField()
     date_of_birth = serializers.DateField(allow_null=True)
+    payout_held_until = serializers.DateTimeField(allow_null=True, help_text="A payout change holds the next payout "
+                                                                             "until then, unless staff release it.")
+    held_for_review = serializers.SerializerMethodField(help_text="True: held for staff review as a possible second "
+                                                                  "account of one person; no batches, no pay.")
     qualification_score = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
+
+
+    def get_held_for_review(self, contractor: Contractor) -> bool:
+        return bool(contractor.link_evidence)
 
 
 class StaffTransitionOutputSerializer(serializers.Serializer):
@@ -136,6 +144,10 @@ class MeApi(APIView):
         payout_method = serializers.ChoiceField(choices=PayoutMethod.choices)
         payout_email = serializers.EmailField(max_length=254)
         date_of_birth = serializers.DateField(validators=[validation.validate_adult])
+        current_password = serializers.CharField(
+            required=False, write_only=True, trim_whitespace=False, max_length=4096,
+            help_text="Required to change the payout method or email once given. The change is recorded, the old "
+                      "and the new address are emailed and the next payout is held for 72 hours.")
 
     class MeOutputSerializer(ProfileOutputSerializer):
         class Meta:
@@ -181,7 +193,8 @@ class MeApi(APIView):
         serializer = self.ProfileInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
-        profile_update(contractor=contractor, timezone_name=fields.pop("timezone"), **fields)
+        profile_update(contractor=contractor, timezone_name=fields.pop("timezone"), ip_address=client_ip(request),
+                       **fields)
         return Response(self.MeOutputSerializer(contractor).data)
 
 
@@ -434,6 +447,18 @@ class ContractorTransitionsApi(generics.ListAPIView):
         contractor_decide(contractor=contractor, actor=request.user, **serializer.validated_data)
         record = _newest_first(contractor.transitions.select_related("actor")).first()
         return Response(StaffTransitionOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class ContractorPayoutReleaseApi(APIView):
+    """Staff release a contractor's held payout: the 72 hours after a payout change, or a linked-account review."""
+
+    permission_classes = [staff_permission(DECIDE_APPLICANTS)]
+
+    @extend_schema(request=None, responses=ProfileOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        contractor = get_object_or_404(Contractor.objects.select_related("user"), pk=pk)
+        payout_release(contractor=contractor, actor=request.user)
+        return Response(ProfileOutputSerializer(contractor).data)
 
 
 class ContractorBulkDecideApi(APIView):

@@ -19,5 +19,7 @@ urlpatterns = [
     path("contractors/<int:pk>/", api.ContractorDetailApi.as_view(), name="contractor-detail"),
     path("contractors/<int:pk>/transitions/", api.ContractorTransitionsApi.as_view(),
          name="contractor-transitions"),
+    path("contractors/<int:pk>/payout-release/", api.ContractorPayoutReleaseApi.as_view(),
+         name="contractor-payout-release"),
     path("transitions/", api.TransitionListApi.as_view(), name="transition-list"),
 ]

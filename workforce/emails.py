@@ -12,10 +12,10 @@ def contractor_language(contractor: Contractor) -> str:
     return contractor.ui_language if contractor.ui_language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
-def email_contractor(*, contractor: Contractor, template: str, context: dict) -> None:
-    """Send `<template>_subject.txt` and `<template>_body.txt` to the contractor, in their language."""
+def email_contractor(*, contractor: Contractor, template: str, context: dict, to: list[str] | None = None) -> None:
+    """Send `<template>_subject.txt` and `<template>_body.txt` to the contractor (or to `to`), in their language."""
     context = {"contractor": contractor, "site_url": settings.SITE_URL, **context}
     with translation.override(contractor_language(contractor)):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         body = render_to_string(f"{template}_body.txt", context)
-    send_mail(subject, body, None, [contractor.user.email])
+    send_mail(subject, body, None, to or [contractor.user.email])

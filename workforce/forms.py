@@ -30,6 +30,11 @@ class ProfileForm(AccessibleForm):
     date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Date of birth"),
                                     validators=[validation.validate_adult],
                                     help_text=_("You must be 18 or older."))
+    current_password = forms.CharField(
+        required=False, strip=False, max_length=4096, label=_("Current password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Needed only to change your payout method or email. We then email the old and the new "
+                    "address, and hold your next payout for 72 hours."))
 
 
 class TaxDeclarationForm(AccessibleForm):

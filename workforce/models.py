@@ -11,6 +11,22 @@ def normalize_email_address(email: str) -> str:
     return email.strip().lower()
 
 
+# Providers known to deliver a.b.c+x@ and abc@ to one mailbox; for every other provider the local part is kept
+# as typed (lower-cased only): many treat dots and +tags as different mailboxes, and merging two real people
+# would hold an honest account.
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def normalize_payout_address(email: str) -> str:
+    """The one spelling of a payout mailbox: lower-cased; for Gmail also without dots and +tags, on gmail.com."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    if not local:
+        return email.strip().lower()
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.split("+", 1)[0].replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -90,6 +106,13 @@ class Contractor(models.Model):
     hours_available_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
     payout_method = models.CharField(max_length=16, choices=PayoutMethod.choices, blank=True)
     payout_email = models.EmailField(blank=True)
+    # normalize_payout_address(payout_email): one person, one cap is checked on this spelling.
+    payout_email_normalized = models.CharField(max_length=254, blank=True, db_index=True)
+    # A change of payout method or address holds the next payout until then, unless staff release it.
+    payout_held_until = models.DateTimeField(null=True, blank=True)
+    # Not empty: held for staff review as a possible second account of one person (the evidence). No batches and
+    # no pay until staff release it.
+    link_evidence = models.CharField(max_length=500, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     qualification_score = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
     deletion_requested_at = models.DateTimeField(null=True, blank=True)
@@ -186,3 +209,23 @@ class AgreementAcceptance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement} accepted {self.accepted_at:%Y-%m-%d}"
+
+
+class PayoutChange(models.Model):
+    """An audited change of payout method or address: old, new, when and from where; staff may release its hold."""
+
+    contractor = models.ForeignKey(Contractor, on_delete=models.CASCADE, related_name="payout_changes")
+    old_method = models.CharField(max_length=16, blank=True)
+    old_email = models.EmailField(blank=True)
+    new_method = models.CharField(max_length=16)
+    new_email = models.EmailField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.old_method}:{self.old_email} -> {self.new_method}:{self.new_email}"

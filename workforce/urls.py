@@ -11,5 +11,6 @@ urlpatterns = [
     path("privacy/", views.privacy, name="privacy"),
     path("privacy/my-data.json", views.data_export, name="data-export"),
     path("staff/applicants/", views.applicants, name="staff-applicants"),
+    path("staff/applicants/<int:pk>/payout-release/", views.payout_release_view, name="staff-payout-release"),
     path("staff/agreements/", views.staff_agreements, name="staff-agreements"),
 ]

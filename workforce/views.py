@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
@@ -31,7 +31,7 @@ from workforce.selectors.profile import tax_declaration_latest
 from workforce.services.agreements import agreement_publish, agreements_accept
 from workforce.services.decisions import contractor_start_working, contractors_decide
 from workforce.services.privacy import contractor_data_export, contractor_delete
-from workforce.services.profile import contractor_ui_language_set, profile_submit
+from workforce.services.profile import contractor_ui_language_set, payout_release, profile_submit
 
 # --- contractor -----------------------------------------------------------------------
 
@@ -152,6 +152,15 @@ def applicants(request: HttpRequest) -> HttpResponse:
         "by_state": counts_by_state(), "by_country": counts_by_country()[:15],
         "states": OnboardingState,
     })
+
+
+@require_POST
+@staff_permission_required(DECIDE_APPLICANTS)
+def payout_release_view(request: HttpRequest, pk: int) -> HttpResponse:
+    contractor = get_object_or_404(Contractor, pk=pk)
+    if run_service(request, lambda: payout_release(contractor=contractor, actor=request.user)).ok:
+        messages.success(request, f"{contractor}: payout released; the next pay run pays them.")
+    return redirect("portal:staff-applicant", pk=pk)
 
 
 @require_http_methods(["GET", "POST"])

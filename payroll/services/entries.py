@@ -2,7 +2,9 @@
 
 The cap holds under concurrency because the check and the insert happen in one transaction
 that holds the row lock of each contractor-week (Timesheet) the entry touches; weeks are
-locked in date order so two requests never wait on each other crosswise.
+locked in date order so two requests never wait on each other crosswise. Accounts linked as one
+person (workforce.selectors.linked) share one cap: their timesheets of the week are locked too,
+always in (week, contractor id) order.
 """
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,7 @@ from payroll.selectors.terms import pay_terms_at
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from workforce.emails import email_contractor
 from workforce.models import Contractor, User
+from workforce.selectors.linked import linked_contractor_ids
 
 EDITABLE = (TimesheetState.DRAFT, TimesheetState.REJECTED)
 WARN_AT = ((100, "warned_100_at"), (80, "warned_80_at"))
@@ -37,6 +40,17 @@ def _locked_week(*, contractor: Contractor, week_start: datetime) -> Timesheet:
     """The contractor-week's timesheet, created if missing, locked until the transaction ends."""
     Timesheet.objects.bulk_create([Timesheet(contractor=contractor, week_start=week_start)], ignore_conflicts=True)
     return Timesheet.objects.select_for_update().get(contractor=contractor, week_start=week_start)
+
+
+def _locked_person_week(*, contractor: Contractor, week_start: datetime, linked: list[int]) -> tuple[Timesheet, int]:
+    """The contractor's timesheet of the week and the work minutes its linked accounts logged that week, every one
+    of those timesheets locked in contractor id order (the contractor's own among them), so linked accounts
+    logging at once never wait on each other crosswise."""
+    Timesheet.objects.bulk_create([Timesheet(contractor=contractor, week_start=week_start)], ignore_conflicts=True)
+    locked = list(Timesheet.objects.select_for_update().filter(contractor_id__in=linked, week_start=week_start)
+                  .order_by("contractor_id"))
+    own = next(t for t in locked if t.contractor_id == contractor.pk)
+    return own, sum(t.work_minutes for t in locked if t.contractor_id != contractor.pk)
 
 
 def _check_editable(timesheet: Timesheet, field: str) -> None:
@@ -140,7 +154,11 @@ def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, 
     _check_recent(start, now)
     _check_held_then(contractor=contractor, batch=batch, start=start, end=end)
     pieces = _week_pieces(start, end)
-    weeks = [_locked_week(contractor=contractor, week_start=week_start_utc(s)) for s, _ in pieces]
+    # One person, one cap: what linked accounts logged in each week counts against this one's cap.
+    linked = linked_contractor_ids(contractor)
+    locked = [_locked_person_week(contractor=contractor, week_start=week_start_utc(s), linked=linked)
+              for s, _ in pieces]
+    weeks, linked_minutes = [t for t, _ in locked], [m for _, m in locked]
     for timesheet in weeks:
         _check_editable(timesheet, "start")
     clash = (TimeEntry.objects.filter(contractor=contractor, kind=EntryKind.WORK, start__lt=end, end__gt=start)
@@ -150,11 +168,11 @@ def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, 
                        field="start")
     job = batch.job
     entries = []
-    for (piece_start, piece_end), timesheet in zip(pieces, weeks, strict=True):
+    for (piece_start, piece_end), timesheet, others in zip(pieces, weeks, linked_minutes, strict=True):
         minutes = int((piece_end - piece_start) / MINUTE)
         terms = pay_terms_at(job=job, moment=piece_start)
-        if timesheet.work_minutes + minutes > terms.cap_minutes:
-            raise CapExceeded(remaining_minutes=terms.cap_minutes - timesheet.work_minutes,
+        if others + timesheet.work_minutes + minutes > terms.cap_minutes:
+            raise CapExceeded(remaining_minutes=max(terms.cap_minutes - timesheet.work_minutes - others, 0),
                               week=week_name(timesheet.week_start))
         entries.append(TimeEntry.objects.create(
             timesheet=timesheet, contractor=contractor, kind=EntryKind.WORK, job=job, batch=batch,

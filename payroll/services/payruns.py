@@ -9,6 +9,7 @@ from django.db.models import Exists, Max, OuterRef
 from common.errors import DomainError, NotAllowed
 from common.roles import RUN_PAYROLL, staff_role_allows
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
+from payroll.selectors.held_pay import held_timesheets
 from payroll.selectors.timesheets import totals_by_timesheet
 from workforce.models import Contractor, User
 
@@ -23,7 +24,9 @@ def pay_run_execute(*, week_start: datetime, actor: User, minimum_payout: Decima
     Each statement earns minutes x rate rounded half-up to cents once, plus what the contractor's
     previous statement carried; below the minimum payout the whole sum is carried to the next run.
     Running it again pays nothing twice: a timesheet has at most one statement (unique), and the
-    timesheets are locked while the run reads them.
+    timesheets are locked while the run reads them. Held timesheets (payroll.selectors.held_pay: a recent payout
+    change, an account under review, accounts paid to one mailbox past one cap) stay approved and unpaid; staff
+    see them with held_pay.held_pay_notes.
     """
     if not staff_role_allows(actor, RUN_PAYROLL):
         raise NotAllowed("Only payroll staff run pay runs.")
@@ -34,6 +37,8 @@ def pay_run_execute(*, week_start: datetime, actor: User, minimum_payout: Decima
                .filter(week_start=week_start, state=TimesheetState.APPROVED)
                .exclude(Exists(Statement.objects.filter(timesheet=OuterRef("pk"))))
                .order_by("contractor_id"))
+    held = held_timesheets(timesheets=due, week_start=week_start)
+    due = [t for t in due if t.pk not in held]
     if not due:
         return None
     contractor_ids = [t.contractor_id for t in due]

@@ -242,7 +242,8 @@ def test_pay_run_pays_once_and_a_second_run_says_nothing_to_pay(staff: User, sta
         == [(paypal.contractor_id, 119, "1.98", "3.97", "paypal"), (wise.contractor_id, 60, "1.00", "2.00", "wise")]
     again = staff_api.post(f"{API}/pay-runs/", {"week": week, "minimum_payout": "0"}, format="json")
     assert again.status_code == 200
-    assert again.json() == {"detail": "Nothing to pay: no approved timesheet of the week is waiting for payment."}
+    assert again.json() == {"detail": "Nothing to pay: no approved timesheet of the week is waiting for payment.",
+                            "held": []}
     assert Statement.objects.count() == 2
     assert staff_api.get(f"{API}/pay-runs/{run['id']}/").json() == run
     assert staff_api.get(f"{API}/pay-runs/999999/").status_code == 404

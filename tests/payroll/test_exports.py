@@ -84,7 +84,7 @@ def test_csv_has_one_row_per_contractor_week_and_a_totals_row(week: tuple[Contra
     _, header, rows, totals = csv_table()
     assert header == list(exports.TIMESHEET_COLUMNS)
     assert rows[0] == [
-        str(ana.pk), "Ana Lúcia Souza", ana.user.email, "BR", "paypal", "ana.payouts@example.com", "2026-W48",
+        str(ana.pk), "Ana Lúcia Souza", ana.user.email, "BR", "paypal", ana.payout_email, "2026-W48",
         WEEK_START, WEEK_END, "1.78", "1:47", "77", "30", "mixed", "3.71", "USD", "draft", "3", "0.50",
         "logged more than 1.5x Label Studio time",
     ]  # (60 x 2.00 + 17 x 2.50 + 30 x 2.00) / 60 = 3.7083

@@ -240,7 +240,7 @@ def test_the_statement_page_shows_hours_rate_and_amounts(tokyo: Contractor, batc
     client = client_for(tokyo.user)
     page = client.get(f"/pay/statements/{statement.pk}/").content.decode()
     for text in ("Statement for 2026-W45", "1:30 (1.50 hours)", "1:30 h at USD 2.00 per hour", "USD 3.00",
-                 "Wed 4 Nov 18:00 \N{EN DASH} 19:30", "paypal to ana.payouts@example.com"):
+                 "Wed 4 Nov 18:00 \N{EN DASH} 19:30", f"paypal to {tokyo.payout_email}"):
         assert text in page, text
     listing = client.get("/pay/?week=2026-W45").content.decode()
     assert f'href="/pay/statements/{statement.pk}/"' in listing

@@ -505,7 +505,7 @@ def test_staff_see_one_contractor_in_full_and_404_for_an_unknown_id(
     body = staff_api.get(f"/api/v1/contractors/{qualifying.pk}/").json()
     assert body["email"] == qualifying.user.email
     assert body["has_tax_declaration"] is True
-    assert body["payout_email"] == "ana.payouts@example.com"
+    assert body["payout_email"] == qualifying.payout_email
     assert staff_api.get("/api/v1/contractors/987654/").status_code == 404
 
 

@@ -11,8 +11,8 @@ S = OnboardingState
 
 
 def can_receive_batches(contractor: Contractor) -> bool:
-    """Assignment asks this: active, and every current agreement version accepted."""
-    return contractor.state == S.ACTIVE and not pending_agreements(contractor)
+    """Assignment asks this: active, not held for review as a linked account, every current agreement accepted."""
+    return contractor.state == S.ACTIVE and not contractor.link_evidence and not pending_agreements(contractor)
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,49 @@
 """The contractor's profile and tax self-certification, checked field by field."""
-from datetime import date
+import logging
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
-from common.errors import DomainError
+from common.errors import Conflict, DomainError, NotAllowed
+from common.roles import DECIDE_APPLICANTS, RUN_PAYROLL, staff_role_allows
 from workforce import onboarding, validation
+from workforce.emails import email_contractor
 from workforce.models import (
     Contractor,
     OnboardingState,
+    PayoutChange,
     PayoutMethod,
     TaxDeclaration,
     TaxForm,
+    User,
+    normalize_payout_address,
 )
+from workforce.selectors.linked import link_evidence
 from workforce.selectors.profile import PROFILE_FIELDS
 
+logger = logging.getLogger(__name__)
 S = OnboardingState
+# After a change of payout method or address the next payout waits this long, unless staff release it: time for
+# the owner of the old address to notice a change they did not make.
+PAYOUT_HOLD = timedelta(hours=72)
 
 
 @transaction.atomic
 def profile_update(
     *, contractor: Contractor, legal_name: str, display_name: str, country: str, timezone_name: str,
     languages: list[str], hours_available_per_week: int, payout_method: str, payout_email: str,
-    date_of_birth: date,
+    date_of_birth: date, current_password: str | None = None, ip_address: str | None = None,
 ) -> Contractor:
+    """Save the profile. Changing a payout method or address already given needs the password, is recorded, emails
+    the old and the new address and holds the next payout; a payout address or legal name and date of birth that
+    another open account has puts this one on hold for staff review."""
     onboarding.lock_fresh(contractor)
+    old_method, old_email = contractor.payout_method, contractor.payout_email
+    old_identity = (contractor.payout_email_normalized, contractor.legal_name, contractor.date_of_birth)
     contractor.legal_name = validation.checked_text("legal_name", legal_name, max_length=validation.NAME_MAX_LENGTH)
     contractor.display_name = validation.checked_text("display_name", display_name, max_length=100)
     validation.checked("country", validation.validate_country, country)
@@ -45,9 +62,65 @@ def profile_update(
     contractor.languages = sorted(set(languages))
     contractor.hours_available_per_week = hours_available_per_week
     contractor.payout_method, contractor.payout_email = payout_method, payout_email.strip().lower()
+    contractor.payout_email_normalized = normalize_payout_address(contractor.payout_email)
     contractor.date_of_birth = date_of_birth
-    contractor.save(update_fields=[*PROFILE_FIELDS, "updated_at"])
+    if old_email and (old_method, old_email) != (contractor.payout_method, contractor.payout_email):
+        _payout_change_record(contractor=contractor, old_method=old_method, old_email=old_email,
+                              current_password=current_password, ip_address=ip_address)
+    if (contractor.payout_email_normalized, contractor.legal_name, contractor.date_of_birth) != old_identity:
+        evidence = link_evidence(contractor)
+        if evidence:
+            contractor.link_evidence = ("Possibly a second account of one person: "
+                                        + "; ".join(e.reason for e in evidence))[:500]
+    contractor.save(update_fields=[*PROFILE_FIELDS, "payout_email_normalized", "payout_held_until",
+                                   "link_evidence", "updated_at"])
     onboarding.advance(contractor)
+    return contractor
+
+
+def _payout_change_record(*, contractor: Contractor, old_method: str, old_email: str,
+                          current_password: str | None, ip_address: str | None) -> PayoutChange:
+    if not current_password or not contractor.user.check_password(current_password):
+        raise NotAllowed("current_password: enter your current password to change the payout method or address.",
+                         field="current_password")
+    change = PayoutChange.objects.create(
+        contractor=contractor, old_method=old_method, old_email=old_email, new_method=contractor.payout_method,
+        new_email=contractor.payout_email, ip_address=ip_address)
+    contractor.payout_held_until = timezone.now() + PAYOUT_HOLD
+    transaction.on_commit(lambda: _email_payout_change(change_id=change.pk))
+    return change
+
+
+def _email_payout_change(*, change_id: int) -> None:
+    change = PayoutChange.objects.select_related("contractor__user").get(pk=change_id)
+    contractor = change.contractor
+    email_contractor(
+        contractor=contractor, template="workforce/email/payout_changed",
+        # The method names stay lazy: they are rendered in the contractor's language.
+        context={"old_method": PayoutMethod(change.old_method).label, "old": change.old_email,
+                 "new_method": PayoutMethod(change.new_method).label, "new": change.new_email,
+                 "held_until": contractor.payout_held_until},
+        to=sorted({change.old_email, change.new_email, contractor.user.email}))
+
+
+@transaction.atomic
+def payout_release(*, contractor: Contractor, actor: User) -> Contractor:
+    """Staff release a contractor's payout: the hold after a payout change and the review of a linked account.
+
+    Linked accounts stay one person for the weekly cap and the pay run; releasing only lets this one be paid."""
+    if not (staff_role_allows(actor, DECIDE_APPLICANTS) or staff_role_allows(actor, RUN_PAYROLL)):
+        raise NotAllowed("Only staff who decide applicants or run payroll can release a payout.")
+    locked = Contractor.objects.select_for_update().get(pk=contractor.pk)
+    if locked.payout_held_until is None and not locked.link_evidence:
+        raise Conflict("This contractor's payout is not held.")
+    now = timezone.now()
+    PayoutChange.objects.filter(contractor=locked, released_at__isnull=True).update(released_at=now,
+                                                                                   released_by=actor)
+    logger.info("contractor %s: payout released by %s (was held until %s; %s)", locked.pk, actor,
+                locked.payout_held_until, locked.link_evidence or "no link")
+    locked.payout_held_until, locked.link_evidence = None, ""
+    locked.save(update_fields=["payout_held_until", "link_evidence", "updated_at"])
+    contractor.payout_held_until, contractor.link_evidence = None, ""
     return contractor
 
 
@@ -97,6 +170,7 @@ def profile_submit(
         country=profile["country"], timezone_name=profile["timezone"], languages=profile["languages"],
         hours_available_per_week=profile["hours_available_per_week"], payout_method=profile["payout_method"],
         payout_email=profile["payout_email"], date_of_birth=profile["date_of_birth"],
+        current_password=profile.get("current_password"), ip_address=ip_address,
     )
     if tax is not None:
         try:
