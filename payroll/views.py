@@ -130,7 +130,12 @@ def _pay_page(request: HttpRequest, contractor: Contractor, *, week_start: datet
         "is_current_week": week_start == current_week,
         "timesheet": timesheet, "totals": totals,
         "editable": timesheet is None or timesheet.state in EDITABLE,
-        "can_submit": timesheet is not None and timesheet.state in EDITABLE and week_start <= now,
+        # Only forms that can succeed: entries in an open week of the two a contractor may log in, and the
+        # submit button once the week has ended (the service refuses a running week).
+        "can_log": ((timesheet is None or timesheet.state in EDITABLE)
+                    and current_week - WEEK <= week_start <= current_week),
+        "week_running": week_start + WEEK > now,
+        "can_submit": timesheet is not None and timesheet.state in EDITABLE and week_start + WEEK <= now,
         "submit_error": submit_error,
         "entries": [{"entry": e, "hmm": minutes_as_hmm(e.minutes)} for e in entries],
         "refused_entry": refused_entry, "refused_message": refused_message,

@@ -1,5 +1,9 @@
 """Forms of the contractor pages and the staff queue; rules come from workforce.validation."""
+from typing import Any
+
 from django import forms
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -9,8 +13,26 @@ from workforce import validation
 from workforce.models import AgreementKind, OnboardingState, PayoutMethod
 from workforce.services.decisions import STAFF_ACTIONS
 
-LANGUAGE_CHOICES = sorted(validation.LANGUAGE_NAMES.items(), key=lambda choice: choice[1])
 TIMEZONE_CHOICES = [(name, name) for name in validation.available_timezones()]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Every living language of CLDR, in its own name and the page's, in the page's alphabetical order."""
+    page_language = translation.get_language() or settings.LANGUAGE_CODE
+    labels = [(code, validation.language_label(code, page_language=page_language))
+              for code in validation.LANGUAGE_CODES]
+    return sorted(labels, key=lambda choice: choice[1].split(" · ")[-1].casefold())
+
+
+def timezone_choices(country: str) -> list:
+    """The country's zones first (when it has any), then every zone."""
+    zones = validation.country_zones().get(country or "", ())
+    if not zones:
+        return [("", _("Choose…")), *TIMEZONE_CHOICES]
+    return [("", _("Choose…")),
+            (_("Time zones of %(country)s") % {"country": dict(countries).get(country, country)},
+             [(zone, zone) for zone in zones]),
+            (_("All time zones"), TIMEZONE_CHOICES)]
 
 
 class ProfileForm(AccessibleForm):
@@ -20,9 +42,13 @@ class ProfileForm(AccessibleForm):
     display_name = forms.CharField(max_length=100, validators=[validate_printable], label=_("Display name"),
                                    help_text=_("The name reviewers and staff see."))
     country = forms.ChoiceField(choices=[("", _("Choose…")), *countries], label=_("Country where you live"))
-    timezone = forms.ChoiceField(choices=[("", _("Choose…")), *TIMEZONE_CHOICES], label=_("Time zone"))
-    languages = forms.MultipleChoiceField(choices=LANGUAGE_CHOICES, label=_("Languages"),
-                                          help_text=_("Languages you read well."))
+    timezone = forms.ChoiceField(choices=[("", _("Choose…")), *TIMEZONE_CHOICES], label=_("Time zone"),
+                                 help_text=_("The time zone of your clock. If it is empty, your browser suggests it."),
+                                 widget=forms.Select(attrs={"data-suggest": "timezone"}))
+    languages = forms.MultipleChoiceField(
+        choices=language_choices, label=_("Languages"),
+        help_text=_("Languages you read well. You can choose more than one."),
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-filter": "languages"}))
     hours_available_per_week = forms.IntegerField(min_value=1, max_value=20, label=_("Hours available per week"),
                                                   help_text=_("Between 1 and 20 (the weekly limit)."))
     payout_method = forms.ChoiceField(choices=PayoutMethod.choices, label=_("Payout method"))
@@ -35,6 +61,12 @@ class ProfileForm(AccessibleForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=_("Needed only to change your payout method or email. We then email the old and the new "
                     "address, and hold your next payout for 72 hours."))
+
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country = self.data.get("country") if self.is_bound else self.initial.get("country")
+        self.fields["timezone"].choices = timezone_choices(str(country or ""))
 
 
 class TaxDeclarationForm(AccessibleForm):

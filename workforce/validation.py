@@ -1,9 +1,14 @@
 """Field rules for contractor data, shared by the pages' forms and the API's serializers."""
+import functools
+import re
 import zoneinfo
 from collections.abc import Callable
 from datetime import date
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError, localedata
 from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.core.exceptions import ValidationError
@@ -15,14 +20,62 @@ from common.validators import validate_printable
 
 MIN_AGE_YEARS = 18
 NAME_MAX_LENGTH = 200
-# ISO 639-1 names from Django's locale table; it files Chinese only under zh-hans/zh-hant.
-LANGUAGE_NAMES = {code: info["name"] for code, info in LANG_INFO.items() if len(code) == 2 and "name" in info}
-LANGUAGE_NAMES["zh"] = "Chinese"
+# Not a language a contractor speaks day to day: ancient, liturgical or constructed only.
+NOT_SPOKEN = frozenset({"ae", "cu", "pi", "cop", "gez", "prg", "jbo", "tok", "vo"})
+
+
+def _spoken_languages() -> dict[str, str]:
+    """Every living language of Babel's CLDR data: those with an ISO 639-1 code and those with a CLDR locale
+    (Filipino, Cebuano, Nigerian Pidgin...), code -> English name (the autonym where CLDR has no English name)."""
+    english = Locale("en").languages
+    codes = {c for c in english if re.fullmatch("[a-z]{2}", c)}
+    codes |= {identifier.split("_")[0] for identifier in localedata.locale_identifiers()} - {"root"}
+    # Django's table too, so that no language saved before stops being valid.
+    codes |= {code for code in LANG_INFO if len(code) == 2} | {"zh"}
+    return {c: english.get(c) or Locale.parse(c).get_display_name(c) or c for c in sorted(codes - NOT_SPOKEN)}
+
+
+LANGUAGE_NAMES = _spoken_languages()
 LANGUAGE_CODES = frozenset(LANGUAGE_NAMES)
+
+
+def language_label(code: str, *, page_language: str) -> str:
+    """A language in its own name and in the page's: "Kiswahili · Suajili" on a Spanish page; once when they agree."""
+    own = Locale.parse(code).get_display_name(code) if code in _LOCALES else None
+    try:
+        here = Locale.parse(page_language, sep="-").languages.get(code)
+    except (ValueError, UnknownLocaleError):
+        here = None
+    here = here or LANGUAGE_NAMES[code]
+    return f"{own} · {here}" if own and own.casefold() != here.casefold() else here
+
+
+_LOCALES = frozenset(localedata.locale_identifiers())
 
 
 def available_timezones() -> list[str]:
     return sorted(zoneinfo.available_timezones())
+
+
+def _zone_table() -> str:
+    """tzdata's zone1970.tab (the pinned Python package, else the system's copy)."""
+    try:
+        return resources.files("tzdata").joinpath("zoneinfo", "zone1970.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return Path("/usr/share/zoneinfo/zone1970.tab").read_text(encoding="utf-8")
+
+
+@functools.cache
+def country_zones() -> dict[str, tuple[str, ...]]:
+    """ISO 3166 country code -> the IANA zones used there, from the time zone database's own table."""
+    zones: dict[str, list[str]] = {}
+    for line in _zone_table().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        countries_, _coordinates, zone, *_ = line.split("\t")
+        for country in countries_.split(","):
+            zones.setdefault(country, []).append(zone)
+    return {country: tuple(sorted(found)) for country, found in zones.items()}
 
 
 def validate_country(value: str) -> None:

@@ -13,7 +13,7 @@ from common.errors import Conflict, DomainError, NotAllowed
 from common.roles import RUN_PAYROLL, staff_holding, staff_role_allows
 from payroll.models import Timesheet, TimesheetState
 from payroll.selectors import review
-from payroll.selectors.weeks import week_name, week_start_utc
+from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from workforce.models import User
 
 S = TimesheetState
@@ -25,7 +25,7 @@ def _locked(timesheet: Timesheet) -> Timesheet:
 
 @transaction.atomic
 def timesheet_submit(*, timesheet: Timesheet, actor: User, now: datetime | None = None) -> Timesheet:
-    """The contractor hands in their week (a rejected week again, once corrected)."""
+    """The contractor hands in their week once it has ended (a rejected week again, once corrected)."""
     now = now or timezone.now()
     timesheet = _locked(timesheet)
     if timesheet.contractor.user_id != actor.pk and not staff_role_allows(actor, RUN_PAYROLL):
@@ -33,8 +33,11 @@ def timesheet_submit(*, timesheet: Timesheet, actor: User, now: datetime | None 
     if timesheet.state not in (S.DRAFT, S.REJECTED):
         state = timesheet.get_state_display().lower()
         raise Conflict(f"The week {week_name(timesheet.week_start)} is already {state}.")
-    if timesheet.week_start > now:
-        raise DomainError("week: that week has not started yet.", field="week")
+    if timesheet.week_start + WEEK > now:  # a running week can still gain entries: it is handed in once it ended
+        ends = timesheet.week_start + WEEK
+        raise DomainError(f"week: {week_name(timesheet.week_start)} has not ended yet; submit it from Monday "
+                          f"{ends:%Y-%m-%d} 00:00 UTC on (if you do not, it is submitted for you then).",
+                          field="week")
     timesheet.state, timesheet.submitted_at, timesheet.submitted_by = S.SUBMITTED, now, actor
     timesheet.save(update_fields=["state", "submitted_at", "submitted_by"])
     return timesheet

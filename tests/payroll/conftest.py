@@ -12,6 +12,7 @@ from workforce.models import Contractor, OnboardingState, User
 # Wednesday of ISO week 2026-W48 (Monday 23 November 2026).
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 W48 = datetime(2026, 11, 23, tzinfo=UTC)
+W48_ENDED = datetime(2026, 11, 30, tzinfo=UTC)  # Monday 00:00 UTC: from now on W48 may be submitted
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

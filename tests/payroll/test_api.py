@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -262,3 +263,15 @@ def test_the_schema_builds_without_warnings(api: APIClient, tmp_path: Path) -> N
                  "/api/v1/payroll/me/timesheets/{week}/submit/", "/api/v1/payroll/me/statements/{id}/"):
         assert path in schema, path
     assert api.get("/api/schema/").status_code == 403  # staff only (tests/test_api_docs.py)
+
+
+def test_a_running_week_cannot_be_submitted_and_the_refusal_names_the_week(api: APIClient, contractor: Contractor,
+                                                                           batch: Batch) -> None:
+    log(contractor, batch, utc(10, 0), utc(10, 1))  # W46, running on the test clock (Wednesday 11 November)
+    refused = api.post("/api/v1/payroll/me/timesheets/2026-W46/submit/")
+    assert refused.status_code == 400
+    assert "has not ended yet" in " ".join(refused.json()["week"])
+    assert Timesheet.objects.get(week_start=utc(9, 0)).state == TimesheetState.DRAFT
+    with time_machine.travel(utc(16, 0, 1), tick=False):  # Monday 00:00:01 UTC: W46 has ended
+        assert api.post("/api/v1/payroll/me/timesheets/2026-W46/submit/").status_code == 200
+    assert Timesheet.objects.get(week_start=utc(9, 0)).state == TimesheetState.SUBMITTED

@@ -14,7 +14,7 @@ from payroll.services.entries import adjustment_create, time_entry_create, time_
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.factories import batch_assigned, contractor_in_state
-from tests.payroll.conftest import NOW, W48, at
+from tests.payroll.conftest import NOW, W48, W48_ENDED, at
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,7 @@ def test_cap_change_applies_to_the_entries_after_it(contractor: Contractor, batc
 
 def test_locked_weeks_refuse_entries_and_deletes(contractor: Contractor, batch: Batch, staff: User) -> None:
     [entry] = log(contractor, batch, at(23, 9), at(23, 10))
-    timesheet_submit(timesheet=entry.timesheet, actor=contractor.user, now=NOW)
+    timesheet_submit(timesheet=entry.timesheet, actor=contractor.user, now=W48_ENDED)
     with pytest.raises(Conflict, match="2026-W48 is submitted"):
         log(contractor, batch, at(23, 11), at(23, 12))
     with pytest.raises(Conflict):
@@ -159,7 +159,7 @@ def test_contractor_cannot_delete_someone_elses_entry(contractor: Contractor, ba
 
 def test_adjustment_corrects_a_locked_week_at_its_rate(contractor: Contractor, batch: Batch, staff: User) -> None:
     [entry] = log(contractor, batch, at(16, 9), at(16, 10), now=at(16, 12))
-    timesheet_submit(timesheet=entry.timesheet, actor=contractor.user, now=at(17, 0))
+    timesheet_submit(timesheet=entry.timesheet, actor=contractor.user, now=at(23, 0))
     timesheet_decide(timesheet=entry.timesheet, approve=True, actor=staff, now=at(23, 1))
     pay_terms_change(job=batch.job, effective_from=at(23, 0, 0), hourly_rate=Decimal("3.00"),
                      weekly_cap_hours=Decimal("20"), reason="raise", actor=staff, now=at(22, 0))
@@ -209,7 +209,7 @@ def test_week_states_move_through_review(contractor: Contractor, batch: Batch, s
         timesheet_decide(timesheet=sheet, approve=True, actor=contractor.user)
     with pytest.raises(Conflict, match="not waiting for review"):
         timesheet_decide(timesheet=sheet, approve=True, actor=staff)
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=NOW)
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=W48_ENDED)
     with pytest.raises(DomainError, match="reason"):
         timesheet_decide(timesheet=sheet, approve=False, actor=staff, reason="")
     sheet = timesheet_decide(timesheet=sheet, approve=True, actor=staff)

@@ -18,7 +18,7 @@ from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.export_tables import split
 from tests.factories import batch_assigned, contractor_in_state
-from tests.payroll.conftest import NOW, W48, at
+from tests.payroll.conftest import NOW, W48, W48_ENDED, at
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def paid(staff: User) -> Paid:
         time_entry_create(contractor=contractor, batch=batch_assigned(contractor), start=at(23, 8),
                           end=at(23, 8 + minutes // 60, minutes % 60), actor=contractor.user, now=NOW)
     for timesheet in Timesheet.objects.all():
-        timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)
+        timesheet_submit(timesheet=timesheet, actor=staff, now=W48_ENDED)
         timesheet_decide(timesheet=timesheet, approve=True, actor=staff, now=NOW)
     run = pay_run_execute(week_start=W48, actor=staff)
     assert run is not None

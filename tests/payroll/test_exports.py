@@ -25,7 +25,7 @@ from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.export_tables import split
 from tests.factories import batch_assigned, contractor_in_state, job_plain
-from tests.payroll.conftest import NOW, W48, at
+from tests.payroll.conftest import NOW, W48, W48_ENDED, at
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,7 @@ def test_an_empty_week_has_the_header_and_zero_totals_rows_for_every_state() -> 
 def test_totals_row_equals_the_statements_of_the_pay_run_to_the_cent(week: tuple[Contractor, Contractor],
                                                                      staff: User) -> None:
     for timesheet in Timesheet.objects.filter(week_start=W48):
-        timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)
+        timesheet_submit(timesheet=timesheet, actor=staff, now=W48_ENDED)
         timesheet_decide(timesheet=timesheet, approve=True, actor=staff, now=NOW)
     pay_run_execute(week_start=W48, actor=staff)
     _, _, rows, totals = csv_table()
@@ -249,14 +249,14 @@ def test_totals_per_state_match_hand_sums_and_the_total_says_what_it_adds(week: 
     """Ana is paid (3.71), 王小明 waits for approval (3.97), a third contractor is approved, not paid (0.50)."""
     ana, wang = week
     timesheet = Timesheet.objects.get(contractor=ana, week_start=W48)
-    timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)
+    timesheet_submit(timesheet=timesheet, actor=staff, now=W48_ENDED)
     timesheet_decide(timesheet=timesheet, approve=True, actor=staff, now=NOW)
     pay_run_execute(week_start=W48, actor=staff)
-    timesheet_submit(timesheet=Timesheet.objects.get(contractor=wang, week_start=W48), actor=staff, now=NOW)
+    timesheet_submit(timesheet=Timesheet.objects.get(contractor=wang, week_start=W48), actor=staff, now=W48_ENDED)
     third = contractor_in_state(OnboardingState.ACTIVE)
     log(third, batch_assigned(third), at(23, 9), at(23, 9, 15))
     approved = Timesheet.objects.get(contractor=third, week_start=W48)
-    timesheet_submit(timesheet=approved, actor=staff, now=NOW)
+    timesheet_submit(timesheet=approved, actor=staff, now=W48_ENDED)
     timesheet_decide(timesheet=approved, approve=True, actor=staff, now=NOW)
     amount, hours = exports.TIMESHEET_COLUMNS.index("amount"), exports.TIMESHEET_COLUMNS.index("hours")
     status = exports.TIMESHEET_COLUMNS.index("timesheet_status")
@@ -285,7 +285,7 @@ def test_totals_per_state_match_hand_sums_and_the_total_says_what_it_adds(week: 
 def test_an_export_of_some_states_says_so_and_totals_only_them(week: tuple[Contractor, Contractor],
                                                                staff: User) -> None:
     _, wang = week
-    timesheet_submit(timesheet=Timesheet.objects.get(contractor=wang, week_start=W48), actor=staff, now=NOW)
+    timesheet_submit(timesheet=Timesheet.objects.get(contractor=wang, week_start=W48), actor=staff, now=W48_ENDED)
     scope, _, rows, totals = csv_table(states=["submitted", "paid"])
     assert scope["timesheet_states"] == "paid; submitted only"
     assert [int(r[0]) for r in rows] == [wang.pk]
@@ -350,7 +350,7 @@ def test_query_count_does_not_grow_with_the_number_of_contractors(tmp_path: Path
 def test_statement_csv_shows_what_it_pays_and_every_entry(week: tuple[Contractor, Contractor], staff: User) -> None:
     ana, _ = week
     timesheet = Timesheet.objects.get(contractor=ana, week_start=W48)
-    timesheet_submit(timesheet=timesheet, actor=ana.user, now=NOW)
+    timesheet_submit(timesheet=timesheet, actor=ana.user, now=W48_ENDED)
     timesheet_decide(timesheet=timesheet, approve=True, actor=staff, now=NOW)
     pay_run_execute(week_start=W48, actor=staff)
     statement = Statement.objects.get(contractor=ana)

@@ -12,7 +12,7 @@ from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
 from tests.factories import batch_assigned, contractor_in_state
-from tests.payroll.conftest import NOW, W48, at
+from tests.payroll.conftest import NOW, W48, W48_ENDED, at
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def worked(contractor: Contractor, *minutes: int) -> None:
 
 def pay_week(staff: User, **kw: Decimal) -> PayRun:
     for timesheet in Timesheet.objects.filter(week_start=W48):
-        timesheet_submit(timesheet=timesheet, actor=staff, now=NOW)
+        timesheet_submit(timesheet=timesheet, actor=staff, now=W48_ENDED)
         timesheet_decide(timesheet=timesheet, approve=True, actor=staff, now=NOW)
     run = pay_run_execute(week_start=W48, actor=staff, **kw)
     assert run is not None

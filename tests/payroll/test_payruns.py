@@ -8,13 +8,14 @@ from django.core import mail
 from annotations.models import Batch
 from common.errors import NotAllowed
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
+from payroll.selectors.weeks import WEEK
 from payroll.services.entries import adjustment_create, time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.terms import pay_terms_change
 from payroll.services.timesheets import close_pay_weeks, timesheet_decide, timesheet_submit
 from payroll.tasks import close_pay_weeks as close_pay_weeks_task
 from tests.factories import batch_assigned, contractor_in_state, staff_user
-from tests.payroll.conftest import NOW, W48, at
+from tests.payroll.conftest import NOW, W48, W48_ENDED, at
 from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def approved_week(contractor: Contractor, batch: Batch, staff: User, spans: list
         time_entry_create(contractor=contractor, batch=batch, start=start, end=end, actor=contractor.user,
                           now=at(22, 23))
     sheet = Timesheet.objects.get(contractor=contractor, week_start=W47)
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(22, 23))
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(23, 0))  # Monday 00:00 UTC: W47 has ended
     return timesheet_decide(timesheet=sheet, approve=True, actor=staff, now=NOW)
 
 
@@ -83,7 +84,7 @@ def test_below_minimum_payout_is_carried_to_the_next_run(contractor: Contractor,
     time_entry_create(contractor=contractor, batch=batch, start=at(23, 9), end=at(23, 11), actor=contractor.user,
                       now=NOW)
     sheet = Timesheet.objects.get(week_start=W48)
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=NOW)
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=W48_ENDED)
     timesheet_decide(timesheet=sheet, approve=True, actor=staff)
     second = pay_run_execute(week_start=W48, actor=staff, minimum_payout=Decimal("5.00")).statements.get()
     assert (second.earned, second.carried_in, second.payable, second.carried_out) == (
@@ -95,7 +96,7 @@ def test_adjustments_are_paid_at_their_rate(contractor: Contractor, batch: Batch
                       now=NOW)
     adjustment_create(contractor=contractor, job=batch.job, minutes=-15, reason="double-logged", actor=staff, now=NOW)
     sheet = Timesheet.objects.get(week_start=W48)
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=NOW)
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=W48_ENDED)
     timesheet_decide(timesheet=sheet, approve=True, actor=staff)
     statement = pay_run_execute(week_start=W48, actor=staff).statements.get()
     assert (statement.minutes, statement.earned) == (45, Decimal("1.50"))
@@ -144,14 +145,14 @@ def test_a_clawback_beyond_the_week_is_carried_and_offset_next_run(contractor: C
     adjustment_create(contractor=contractor, job=batch.job, minutes=-90, reason="W47 was logged twice",
                       actor=staff, corrects_week=W47, now=NOW)
     sheet = Timesheet.objects.get(week_start=W48)
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=NOW)
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=W48_ENDED)
     timesheet_decide(timesheet=sheet, approve=True, actor=staff)
     owed_back = pay_run_execute(week_start=W48, actor=staff).statements.get()
     assert (owed_back.earned, owed_back.payable, owed_back.carried_out) == (Decimal("-3.00"), 0, Decimal("-3.00"))
     time_entry_create(contractor=contractor, batch=batch, start=at(30, 9), end=at(30, 12), actor=contractor.user,
                       now=at(30, 12))
     sheet = Timesheet.objects.get(week_start=at(30, 0))
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(30, 12))
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(30, 0) + WEEK)  # once W49 has ended
     timesheet_decide(timesheet=sheet, approve=True, actor=staff)
     paid = pay_run_execute(week_start=at(30, 0), actor=staff).statements.get()
     assert (paid.earned, paid.carried_in, paid.payable) == (Decimal("6.00"), Decimal("-3.00"), Decimal("3.00"))

@@ -341,3 +341,35 @@ def test_the_page_costs_the_same_queries_for_one_batch_or_many(tokyo: Contractor
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_the_running_week_has_no_submit_button_and_its_submit_is_refused(tokyo: Contractor, batch: Batch) -> None:
+    log(tokyo, batch, utc(10, 0), utc(10, 1))  # W46 runs on the test clock
+    client = client_for(tokyo.user)
+    page = client.get("/pay/").content.decode()
+    assert "Submit week" not in page
+    assert 'data-testid="submit-later"' in page
+    assert 'action="/pay/entries/"' in page  # the running week still takes entries
+    refused = client.post("/pay/weeks/2026-W46/submit/")
+    assert refused.status_code == 200
+    assert "2026-W46 has not ended yet" in refused.content.decode()
+    assert "week: " not in refused.content.decode()  # the field prefix never reaches the contractor
+    assert Timesheet.objects.get().state == TimesheetState.DRAFT
+
+
+def test_a_submitted_week_shows_no_entry_form(tokyo: Contractor, batch: Batch) -> None:
+    [entry] = log(tokyo, batch, utc(4, 0), utc(4, 1))  # W45 has ended: it may be submitted
+    client = client_for(tokyo.user)
+    before = client.get("/pay/?week=2026-W45").content.decode()
+    assert 'action="/pay/entries/"' in before
+    assert "Submit week" in before
+    timesheet_submit(timesheet=entry.timesheet, actor=tokyo.user)
+    after = client.get("/pay/?week=2026-W45").content.decode()
+    assert 'action="/pay/entries/"' not in after
+    assert 'data-testid="no-logging"' in after
+    assert "Submit week" not in after
+    # The running week of the same contractor still takes entries; a week before the previous one never does.
+    assert 'action="/pay/entries/"' in client.get("/pay/?week=2026-W46").content.decode()
+    older = client.get("/pay/?week=2026-W44").content.decode()
+    assert 'action="/pay/entries/"' not in older
+    assert 'data-testid="no-logging"' in older

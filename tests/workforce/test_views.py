@@ -8,8 +8,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import contractor_in_state, contractor_signed_in, staff_user
+from workforce import validation
 from workforce.models import Contractor, OnboardingState, User
-from workforce.services.profile import profile_update
+from workforce.services.profile import contractor_ui_language_set, profile_update
 from workforce.services.registration import contractor_register
 
 
@@ -162,3 +163,35 @@ def test_delete_my_account_is_styled_as_danger_not_as_the_main_action() -> None:
     client, _ = contractor_signed_in("dana@example.com")
     html = client.get("/privacy/").content.decode()
     assert re.search(r'<button type="submit" class="danger">\s*Delete my account', html)
+
+
+@pytest.mark.django_db
+def test_the_profile_lists_cldr_languages_in_their_own_name_and_the_pages() -> None:
+    contractor = contractor_in_state(OnboardingState.EMAIL_VERIFIED)
+    contractor_ui_language_set(contractor=contractor, language="es")
+    client = Client()
+    client.force_login(contractor.user)
+    page = client.get("/profile/").content.decode()
+    for code, label in (("fil", "filipino"), ("ha", "hausa"), ("yo", "Èdè Yorùbá · yoruba"),
+                        ("am", "አማርኛ · amárico"), ("zu", "isiZulu · zulú"), ("so", "Soomaali · somalí"),
+                        ("sw", "Kiswahili · suajili")):
+        assert f'<option value="{code}">{label}</option>' in page
+    assert 'data-filter="languages"' in page  # the filter box a script puts above the list
+
+
+@pytest.mark.django_db
+def test_the_profile_offers_the_countrys_time_zones_first_and_saves_a_new_language() -> None:
+    contractor = contractor_in_state(OnboardingState.EMAIL_VERIFIED)
+    Contractor.objects.filter(pk=contractor.pk).update(country="KE")  # chosen, the profile not yet saved
+    client = Client()
+    client.force_login(contractor.user)
+    page = client.get("/profile/").content.decode()
+    kenya = page.index('<optgroup label="Time zones of Kenya">')
+    assert page.index('<option value="Africa/Nairobi"', kenya) < page.index('<optgroup label="All time zones">')
+    assert "resolvedOptions().timeZone" in page
+    assert validation.country_zones()["PH"] == ("Asia/Manila",)
+    profile_update(contractor=contractor, legal_name="Amina Yusuf", display_name="Amina", country="NG",
+                            timezone_name="Africa/Lagos", languages=["ha", "yo", "en"], hours_available_per_week=5,
+                            payout_method="paypal", payout_email="amina@example.com", date_of_birth=date(1999, 1, 1))
+    contractor.refresh_from_db()
+    assert contractor.languages == ["en", "ha", "yo"]
