@@ -4,7 +4,8 @@ selector, so no page pays a query for it.
 
 A signed-in contractor also sees every time on their own clock: their profile's time zone is made the current one
 for the request (Django's timezone.activate), so `|date` and `{% get_current_timezone %}` show and name it; staff
-and visitors stay on UTC, and so does the API. The zone is read fresh (one indexed query) so a change on the profile shows at once."""
+and visitors stay on UTC, and so does the API. The zone is read fresh (one indexed query) so a change on the
+profile shows at once."""
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
