@@ -113,7 +113,7 @@ class AgreementPublishForm(AccessibleForm):
 EMAIL_CHOICES = [
     ("batch_assigned", _("A batch is given to me")),
     ("rework", _("A reviewer sends a photo back to me")),
-    ("cap", _("I reach 80% or 100% of the weekly limit")),
+    ("cap", _("I get near or reach the weekly limit")),
     ("announcement", _("The team sends a message")),
 ]
 
