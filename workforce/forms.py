@@ -144,3 +144,25 @@ class AgreementPublishForm(AccessibleForm):
     kind = forms.ChoiceField(choices=AgreementKind.choices)
     title = forms.CharField(max_length=200, validators=[validate_printable])
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), max_length=100_000)
+
+
+# The kinds of email a contractor may turn off, in plain words (pay and account emails always go out).
+EMAIL_CHOICES = [
+    ("batch_assigned", _("A batch is given to me")),
+    ("rework", _("A reviewer sends a photo back to me")),
+    ("cap", _("I get near or reach the weekly limit")),
+    ("announcement", _("The team sends a message")),
+]
+
+
+class NotificationEmailsForm(AccessibleForm):
+    emails_on = forms.MultipleChoiceField(choices=EMAIL_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+                                          label=_("Send me an email when:"))
+
+
+class AnnouncementForm(AccessibleForm):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), max_length=2000, validators=[validate_printable],
+                           help_text="Shown on each contractor's dashboard and emailed as written (not translated).")
+    states = forms.MultipleChoiceField(choices=OnboardingState.choices, required=False,
+                                       widget=forms.CheckboxSelectMultiple, help_text="None chosen: active only.")
+    countries = forms.MultipleChoiceField(choices=countries, required=False, help_text="None chosen: every country.")

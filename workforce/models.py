@@ -103,6 +103,8 @@ class Contractor(models.Model):
     # The language of LabelCrew's pages and emails for this contractor (a code of settings.LANGUAGES), chosen with
     # the selector on every page; empty: the browser's language, else English.
     ui_language = models.CharField(max_length=16, blank=True)
+    # Kinds of notification (NotificationKind) the contractor gets on the dashboard only, without an email.
+    emails_off = models.JSONField(default=list, blank=True)
     hours_available_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
     payout_method = models.CharField(max_length=16, choices=PayoutMethod.choices, blank=True)
     payout_email = models.EmailField(blank=True)
@@ -229,3 +231,36 @@ class PayoutChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_method}:{self.old_email} -> {self.new_method}:{self.new_email}"
+
+
+class NotificationKind(models.TextChoices):
+    BATCH_ASSIGNED = "batch_assigned", "Batch assigned"
+    REWORK = "rework", "Rework requested"
+    CAP = "cap", "Weekly cap"
+    QUALIFICATION = "qualification", "Qualification round ready"
+    ANNOUNCEMENT = "announcement", "Announcement"
+    WEEK_DECIDED = "week_decided", "Week approved or rejected"
+    PAID = "paid", "Paid"
+    ACCOUNT = "account", "Account state"
+
+
+# About pay and account state: always emailed, whatever the contractor turned off.
+NOTIFICATION_KINDS_ALWAYS_EMAILED = frozenset({
+    NotificationKind.QUALIFICATION, NotificationKind.WEEK_DECIDED, NotificationKind.PAID, NotificationKind.ACCOUNT})
+
+
+class Notification(models.Model):
+    """Something the contractor is told: kept for the dashboard (its text is rendered by kind, in the reader's
+    language, from `params`) and emailed once unless its kind is turned off."""
+
+    contractor = models.ForeignKey(Contractor, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["contractor", "read_at"]), models.Index(fields=["contractor", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for contractor {self.contractor_id}"

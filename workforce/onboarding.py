@@ -10,10 +10,10 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from common.errors import Conflict, DomainError, NotAllowed
-from workforce.emails import email_contractor
-from workforce.models import Contractor, OnboardingState, OnboardingTransition, User
+from workforce.models import Contractor, NotificationKind, OnboardingState, OnboardingTransition, User
 from workforce.selectors.agreements import current_agreements, pending_agreements
 from workforce.selectors.profile import profile_missing
+from workforce.services.notifications import notify
 
 logger = logging.getLogger(__name__)
 S = OnboardingState
@@ -32,8 +32,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # States a person decides on; the rest follow from what the contractor did.
 REASON_REQUIRED = frozenset({S.REJECTED, S.PAUSED})
-# The contractor is emailed on entering these: each says what to do next, or why.
-EMAILED_STATES = frozenset({S.QUALIFYING, S.APPROVED, S.REJECTED, S.PAUSED, S.OFFBOARDED, S.ACTIVE})
+# The contractor is notified (and emailed) on entering these: each says what to do next, or why. Qualifying is
+# not here: the annotations app tells the applicant once a job actually opens a qualification round for them.
+NOTIFIED_STATES = frozenset({S.APPROVED, S.REJECTED, S.PAUSED, S.OFFBOARDED, S.ACTIVE})
 REASON_MAX_LENGTH = 500
 # Sent after the transaction that changed a state commits: contractor_id, from_state, to_state, reason.
 # Other apps react here (Label Studio accounts, held batches) without onboarding knowing about them.
@@ -78,18 +79,11 @@ def transition(
     )
     transaction.on_commit(lambda: state_changed.send(sender=Contractor, contractor_id=locked.pk,
                                                      from_state=from_state, to_state=to_state, reason=reason))
-    if to_state in EMAILED_STATES:
-        transaction.on_commit(lambda: _email_contractor(contractor_id=locked.pk, state=to_state, reason=reason))
+    if to_state in NOTIFIED_STATES and not locked.anonymized_at:
+        notify(contractor=locked, kind=NotificationKind.ACCOUNT, state=str(to_state), from_state=str(from_state),
+               reason=reason)
     logger.info("contractor %s: %s -> %s by %s", locked.pk, from_state, to_state, actor or "system")
     return record
-
-
-def _email_contractor(*, contractor_id: int, state: str, reason: str) -> None:
-    contractor = Contractor.objects.select_related("user").get(pk=contractor_id)
-    if contractor.anonymized_at:
-        return
-    email_contractor(contractor=contractor, template="workforce/email/state",
-                     context={"state": S(state), "reason": reason})
 
 
 def advance(contractor: Contractor) -> None:

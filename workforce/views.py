@@ -7,6 +7,7 @@ from django.contrib.auth import logout
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
@@ -18,18 +19,28 @@ from common.roles import DECIDE_APPLICANTS
 from workforce.forms import (
     AgreementAcceptForm,
     AgreementPublishForm,
+    AnnouncementForm,
     ApplicantFilterForm,
+    NotificationEmailsForm,
     ProfileForm,
     StaffDecisionForm,
     TaxDeclarationForm,
 )
 from workforce.middleware import remember_language
-from workforce.models import Agreement, Contractor, OnboardingState
+from workforce.models import Agreement, Contractor, Notification, OnboardingState
 from workforce.selectors.agreements import current_agreements, pending_agreements
 from workforce.selectors.applicants import applicant_list, counts_by_country, counts_by_state
+from workforce.selectors.notifications import notification_list, unread_count
 from workforce.selectors.profile import tax_declaration_latest
 from workforce.services.agreements import agreement_publish, agreements_accept
 from workforce.services.decisions import contractor_start_working, contractors_decide
+from workforce.services.notifications import (
+    OPTIONAL_KINDS,
+    announcement_audience,
+    announcement_send,
+    notification_emails_set,
+    notification_mark_read,
+)
 from workforce.services.privacy import contractor_data_export, contractor_delete
 from workforce.services.profile import contractor_ui_language_set, payout_release, profile_submit
 
@@ -73,7 +84,45 @@ def profile(request: HttpRequest, contractor: Contractor) -> HttpResponse:
                 messages.success(request, _("Profile saved."))
                 return redirect("portal:dashboard")
     return render(request, "workforce/profile.html", {
-        "form": form, "tax_form": tax_form, "declaration": declaration, "contractor": contractor})
+        "form": form, "tax_form": tax_form, "declaration": declaration, "contractor": contractor,
+        "emails_form": _emails_form(contractor)})
+
+
+def _emails_form(contractor: Contractor, data: object = None) -> NotificationEmailsForm:
+    on = [str(kind) for kind in OPTIONAL_KINDS if kind not in contractor.emails_off]
+    return NotificationEmailsForm(data, initial={"emails_on": on}, prefix="emails")
+
+
+@require_POST
+@contractor_required
+def notification_emails(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    form = _emails_form(contractor, request.POST)
+    if form.is_valid() and run_service(request, lambda: notification_emails_set(
+            contractor=contractor, emails_on=form.cleaned_data["emails_on"])).ok:
+        messages.success(request, _("Email settings saved."))
+    return redirect("workforce:profile")
+
+
+@require_GET
+@contractor_required
+def notifications(request: HttpRequest, contractor: Contractor) -> HttpResponse:
+    return render(request, "workforce/notifications.html", {
+        "contractor": contractor, "notices": notification_list(contractor, limit=200),
+        "unread": unread_count(contractor)})
+
+
+@require_POST
+@contractor_required
+def notification_read(request: HttpRequest, contractor: Contractor, notification_id: int | None = None) -> HttpResponse:
+    """Mark one notification (the contractor's own: another's is 404) or all of them read, then go back."""
+    notice = None
+    if notification_id is not None:
+        notice = get_object_or_404(Notification, pk=notification_id, contractor=contractor)
+    notification_mark_read(contractor=contractor, notification=notice)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    return redirect(back or "workforce:notifications")
 
 
 @require_http_methods(["GET", "POST"])
@@ -161,6 +210,22 @@ def payout_release_view(request: HttpRequest, pk: int) -> HttpResponse:
     if run_service(request, lambda: payout_release(contractor=contractor, actor=request.user)).ok:
         messages.success(request, f"{contractor}: payout released; the next pay run pays them.")
     return redirect("portal:staff-applicant", pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_permission_required(DECIDE_APPLICANTS)
+def staff_announcement(request: HttpRequest) -> HttpResponse:
+    """Send a message to the active contractors, or to those in the chosen states and countries."""
+    form = AnnouncementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        outcome = run_service(request, lambda: announcement_send(
+            actor=request.user, text=data["text"], countries=data["countries"], states=data["states"]), form=form)
+        if outcome.ok:
+            messages.success(request, f"Sent to {outcome.value} contractor(s).")
+            return redirect("workforce:staff-announcement")
+    return render(request, "workforce/staff/announcement.html", {
+        "form": form, "active": announcement_audience().count()})
 
 
 @require_http_methods(["GET", "POST"])

@@ -32,8 +32,9 @@ from annotations.selectors.capacity import (
     remaining_capacity_hours,
 )
 from common.errors import Conflict, DomainError
-from workforce.models import Contractor, OnboardingState, User
+from workforce.models import Contractor, NotificationKind, OnboardingState, User
 from workforce.selectors.standing import can_receive_batches
+from workforce.services.notifications import notify
 
 AUTO_ASSIGNED = "auto-assigned"
 
@@ -89,10 +90,12 @@ def _refuse_unless_can_take(*, batch: Batch, contractor: Contractor, now: dateti
 
 def _hand_over(*, batch: Batch, contractor: Contractor, actor: User | None, action: str, reason: str,
                now: datetime) -> AssignmentEvent:
+    deadline = now + timedelta(hours=batch.job.deadline_hours)
     batch_life.transition(batch=batch, to_state=BatchState.ASSIGNED, actor=actor,
                           reason=f"{action}: {reason}" if reason else action, assigned_to=contractor,
-                          assigned_at=now, started_at=None,
-                          deadline_at=now + timedelta(hours=batch.job.deadline_hours))
+                          assigned_at=now, started_at=None, deadline_at=deadline)
+    notify(contractor=contractor, kind=NotificationKind.BATCH_ASSIGNED, job=batch.job.name, number=batch.number,
+           due_at=deadline.isoformat())
     return AssignmentEvent.objects.create(batch=batch, contractor=contractor, action=action, actor=actor,
                                           reason=reason)
 

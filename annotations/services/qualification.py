@@ -20,7 +20,8 @@ from annotations.services import dispatch
 from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.publishing import batch_publish
 from common.errors import Conflict, DomainError
-from workforce.models import Contractor, OnboardingState, User
+from workforce.models import Contractor, NotificationKind, OnboardingState, User
+from workforce.services.notifications import notify
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def qualification_round_open(*, contractor: Contractor, actor: User | None = Non
                                    reason=ROUND_REASON)
     logger.info("qualification round of %s: batch %s on job %s, %s photos", contractor.pk, batch.pk, job.pk,
                 len(chosen))
+    notify(contractor=contractor, kind=NotificationKind.QUALIFICATION)  # only now: a round exists for them
     return batch
 
 

@@ -9,8 +9,8 @@ from annotations.selectors.batch_work import batch_work, reviewable_all_accepted
 from annotations.services.gold import gold_set
 from common.errors import Conflict, DomainError, NotAllowed
 from common.roles import REVIEW_WORK, staff_role_allows
-from workforce.emails import email_contractor
-from workforce.models import User
+from workforce.models import NotificationKind, User
+from workforce.services.notifications import notify
 
 COMMENT_MAX_LENGTH = 2000
 
@@ -45,17 +45,6 @@ def _batch_follows(annotation: Annotation, reviewer: User, decision: str) -> Non
         batch_life.transition(batch=batch, to_state=BatchState.DONE, actor=reviewer, reason="every photo accepted")
 
 
-def _email_rework(*, review_id: int) -> None:
-    review = Review.objects.select_related("annotation__contractor__user", "annotation__batch_task__task",
-                                           "annotation__batch_task__batch__job").get(pk=review_id)
-    contractor = review.annotation.contractor
-    if contractor is None or contractor.anonymized_at:
-        return
-    email_contractor(contractor=contractor, template="annotations/email/rework", context={
-        "review": review, "task": review.annotation.batch_task.task, "batch": review.annotation.batch_task.batch,
-        "quoted": "\n".join(f"> {line}" for line in review.comment.splitlines())})
-
-
 @transaction.atomic
 def annotation_accept(*, annotation: Annotation, reviewer: User, comment: str = "") -> Annotation:
     locked = _locked(annotation, reviewer)
@@ -81,7 +70,10 @@ def annotation_rework(*, annotation: Annotation, reviewer: User, comment: str) -
     locked.save(update_fields=["review_state"])
     made = Review.objects.create(annotation=locked, reviewer=reviewer, decision="rework", comment=comment)
     _batch_follows(locked, reviewer, "rework")
-    transaction.on_commit(lambda: _email_rework(review_id=made.pk))
+    batch_task = locked.batch_task
+    if locked.contractor is not None:
+        notify(contractor=locked.contractor, kind=NotificationKind.REWORK, photo=batch_task.task.key,
+               job=batch_task.batch.job.name, number=batch_task.batch.number, comment=made.comment)
     return locked
 
 

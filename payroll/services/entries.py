@@ -21,9 +21,9 @@ from payroll.models import EntryKind, RunningTimer, TimeEntry, Timesheet, Timesh
 from payroll.selectors.amounts import minutes_as_hmm
 from payroll.selectors.terms import pay_terms_at
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
-from workforce.emails import email_contractor
-from workforce.models import Contractor, User
+from workforce.models import Contractor, NotificationKind, User
 from workforce.selectors.linked import linked_contractor_ids
+from workforce.services.notifications import notify
 
 EDITABLE = (TimesheetState.DRAFT, TimesheetState.REJECTED)
 WARN_AT = ((100, "warned_100_at"), (80, "warned_80_at"))
@@ -116,16 +116,9 @@ def _warn_if_crossed(timesheet: Timesheet, *, cap_minutes: int, now: datetime) -
             setattr(timesheet, field, now)
             if percent == 100:
                 timesheet.warned_80_at = timesheet.warned_80_at or now
-            transaction.on_commit(lambda p=percent, t=timesheet.pk: _email_cap_warning(timesheet_id=t, percent=p))
+            notify(contractor=timesheet.contractor, kind=NotificationKind.CAP, week=week_name(timesheet.week_start),
+                   reached=percent >= 100, logged=minutes_as_hmm(timesheet.work_minutes))
             return
-
-
-def _email_cap_warning(*, timesheet_id: int, percent: int) -> None:
-    timesheet = Timesheet.objects.select_related("contractor__user").get(pk=timesheet_id)
-    contractor = timesheet.contractor
-    email_contractor(contractor=contractor, template="payroll/email/cap", context={
-        "week": week_name(timesheet.week_start), "reached": percent >= 100,
-        "logged": minutes_as_hmm(timesheet.work_minutes)})
 
 
 @transaction.atomic

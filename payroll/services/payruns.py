@@ -11,7 +11,9 @@ from common.roles import RUN_PAYROLL, staff_role_allows
 from payroll.models import PayRun, Statement, Timesheet, TimesheetState
 from payroll.selectors.held_pay import held_timesheets
 from payroll.selectors.timesheets import totals_by_timesheet
-from workforce.models import Contractor, User
+from payroll.selectors.weeks import week_name
+from workforce.models import Contractor, NotificationKind, User
+from workforce.services.notifications import notify_each
 
 # What staff are told when pay_run_execute finds nothing to pay (it returns None).
 NOTHING_TO_PAY = "Nothing to pay: no approved timesheet of the week is waiting for payment."
@@ -64,4 +66,10 @@ def pay_run_execute(*, week_start: datetime, actor: User, minimum_payout: Decima
         timesheet.state = TimesheetState.PAID
     Statement.objects.bulk_create(statements)
     Timesheet.objects.bulk_update(due, ["state"])
+    paid = [s for s in statements if s.payable > 0]
+    notify_each(contractors=[s.contractor for s in paid], kind=NotificationKind.PAID,
+                params={"week": week_name(week_start), "currency": settings.PAYROLL_CURRENCY},
+                params_by_contractor={s.contractor_id: {"amount": str(s.payable),
+                                                        "method": s.payout_method}
+                                      for s in paid})
     return run

@@ -14,7 +14,8 @@ from common.roles import RUN_PAYROLL, staff_holding, staff_role_allows
 from payroll.models import Timesheet, TimesheetState
 from payroll.selectors import review
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
-from workforce.models import User
+from workforce.models import NotificationKind, User
+from workforce.services.notifications import notify, notify_each
 
 S = TimesheetState
 
@@ -61,19 +62,9 @@ def timesheet_decide(*, timesheet: Timesheet, approve: bool, actor: User, reason
     timesheet.decided_at, timesheet.decided_by = now or timezone.now(), actor
     timesheet.rejection_reason = "" if approve else reason[:1000]
     timesheet.save(update_fields=["state", "decided_at", "decided_by", "rejection_reason"])
-    if not approve:
-        transaction.on_commit(lambda: _email_rejection(timesheet_id=timesheet.pk))
+    notify(contractor=timesheet.contractor, kind=NotificationKind.WEEK_DECIDED, week=week_name(timesheet.week_start),
+           approved=approve, reason=timesheet.rejection_reason)
     return timesheet
-
-
-def _email_rejection(*, timesheet_id: int) -> None:
-    timesheet = Timesheet.objects.select_related("contractor__user").get(pk=timesheet_id)
-    user = timesheet.contractor.user
-    body = (f"Your timesheet for {week_name(timesheet.week_start)} was sent back.\n"
-            f"Reason: {timesheet.rejection_reason}\n\nCorrect it and submit it again: "
-            f"{settings.SITE_URL}/pay/\n\n-- LabelCrew\n")
-    send_mass_mail([(f"LabelCrew: timesheet {week_name(timesheet.week_start)} needs a correction", body, None,
-                     [user.email])])
 
 
 def close_pay_weeks(*, now: datetime | None = None) -> int:
@@ -121,8 +112,11 @@ def timesheets_approve(*, timesheet_ids: list[int], week_start: datetime, actor:
             raise DomainError(f"{timesheet.contractor}: flagged ({'; '.join(row.flags)}); review it on its own "
                               "page. Nothing was approved.", field="timesheets")
     # What timesheet_decide writes on approval, for all of them in one statement.
-    return Timesheet.objects.filter(pk__in=wanted).update(state=S.APPROVED, decided_at=now or timezone.now(),
-                                                          decided_by=actor, rejection_reason="")
+    approved = Timesheet.objects.filter(pk__in=wanted).update(state=S.APPROVED, decided_at=now or timezone.now(),
+                                                              decided_by=actor, rejection_reason="")
+    notify_each(contractors=[t.contractor for t in chosen], kind=NotificationKind.WEEK_DECIDED,
+                params={"week": week_name(week_start), "approved": True, "reason": ""})
+    return approved
 
 
 @transaction.atomic

@@ -35,7 +35,7 @@ from annotations.services.sync import annotation_upsert
 from common.errors import Conflict, DomainError, NotAllowed
 from tests.annotations.test_jobs import sample  # noqa: F401 - the module-scoped sample job fixture
 from tests.factories import UserFactory, contractor_in_state, staff_user
-from workforce.models import Contractor, OnboardingState, User
+from workforce.models import Contractor, Notification, NotificationKind, OnboardingState, User
 
 S = BatchState
 
@@ -170,6 +170,8 @@ def test_review_moves_the_batch_and_each_rework_emails_its_comment_once(
     assert mail.outbox[0].to == [ana.user.email]
     assert "> The crack goes on to the edge.\n> Paint it all." in mail.outbox[0].body
     assert work[1].batch_task.task.key in mail.outbox[0].subject
+    notice = Notification.objects.get(contractor=ana, kind=NotificationKind.REWORK)  # also on the dashboard
+    assert notice.params["comment"] == "The crack goes on to the edge.\nPaint it all."
     with pytest.raises(DomainError, match="1 photos sent back for rework are unchanged"):
         batch_hand_in(batch=batch, contractor=ana)
 
