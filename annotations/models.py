@@ -413,6 +413,7 @@ class JobProgress(models.Model):
     n_accepted = models.PositiveIntegerField(default=0)
     n_scored = models.PositiveIntegerField(default=0)
     n_scorable = models.PositiveIntegerField(default=0)
+    n_left = models.PositiveIntegerField(default=0, help_text="Photos without accepted work (the forecast's).")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

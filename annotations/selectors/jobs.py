@@ -34,14 +34,19 @@ def _per_job(rows: QuerySet, job_field: str, counted: str) -> Coalesce:
 
 # The counts a JobProgress row stores, in the order the job list and the job page read them.
 PROGRESS_FIELDS = ("n_tasks", "n_gold", "n_batches", "n_published", "n_annotated", "n_handed_in", "n_reviewed",
-                   "n_accepted", "n_scored", "n_scorable")
+                   "n_accepted", "n_scored", "n_scorable", "n_left")
 
 
 def jobs_with_progress() -> QuerySet[Job]:
-    """Per job: tasks, gold tasks, batches, published batches, annotated, handed-in, reviewed and accepted tasks -
-    one query for all jobs, read from their stored JobProgress rows (services/job_progress.py keeps them). A job
-    without a row is counted live, each count a subquery over its own rows; PostgreSQL's COALESCE evaluates those
-    subqueries only for such jobs."""
+    """Per job: tasks, gold tasks, batches, published batches, annotated, handed-in, reviewed and accepted tasks,
+    read from the jobs' stored JobProgress rows (services/job_progress.py keeps them): one join, no count over a
+    job's rows. Only while some job has no row yet (one exists() query says) is such a job counted live, each count
+    a subquery over its own rows that PostgreSQL's COALESCE evaluates only for the jobs without a row: those
+    subqueries are left out of the plan otherwise, as their estimated cost alone is enough to make PostgreSQL JIT-
+    compile the query (seconds) on a jobs table too small to be analysed."""
+    stored = {name: F(f"progress__{name}") for name in PROGRESS_FIELDS[:8]}
+    if not Job.objects.filter(progress__isnull=True).exists():
+        return Job.objects.annotate(**stored).order_by("-created_at")
     live = Annotation.objects.filter(deleted=False, was_cancelled=False)
     task = "batch_task__task"
     counted = {
@@ -55,14 +60,14 @@ def jobs_with_progress() -> QuerySet[Job]:
                                f"{task}__job", task),
         "n_accepted": _per_job(Annotation.objects.filter(review_state=ReviewState.ACCEPTED), f"{task}__job", task),
     }
-    return Job.objects.annotate(**{name: Coalesce(F(f"progress__{name}"), count) for name, count in counted.items()}
+    return Job.objects.annotate(**{name: Coalesce(stored[name], count) for name, count in counted.items()}
                                 ).order_by("-created_at")
 
 
 def job_progress_live(job: Job) -> dict[str, int]:
     """The job's progress counts (PROGRESS_FIELDS) computed from its rows: its annotations read in one pass (three
-    conditional distinct counts), its tasks, batches and handed-in batch tasks, and the scoring progress; five
-    queries. What services/job_progress.py stores and its repair recomputes."""
+    conditional distinct counts), its tasks, batches and handed-in batch tasks, the scoring progress and the photos
+    left; six queries. What services/job_progress.py stores and its repair recomputes."""
     task = "batch_task__task"
     counts = Annotation.objects.filter(batch_task__task__job=job).aggregate(
         n_annotated=Count(task, distinct=True, filter=Q(deleted=False, was_cancelled=False)),
@@ -75,8 +80,17 @@ def job_progress_live(job: Job) -> dict[str, int]:
     handed_in = (BatchTask.objects.filter(batch__job=job, batch__state__in=HANDED_IN_STATES)
                  .aggregate(n_handed_in=Count("task", distinct=True)))
     scored, scorable = job_scoring_progress(job)
-    found = {**counts, **tasks, **batches, **handed_in, "n_scored": scored, "n_scorable": scorable}
+    found = {**counts, **tasks, **batches, **handed_in, "n_scored": scored, "n_scorable": scorable,
+             "n_left": photos_left(job)}
     return {name: found[name] for name in PROGRESS_FIELDS}
+
+
+def photos_left(job: Job) -> int:
+    """The job's photos without an accepted (not deleted) annotation on a work batch: what the forecast says is
+    left to do."""
+    accepted = Annotation.objects.filter(batch_task__batch__job=job, batch_task__is_gold=False,
+                                         review_state=ReviewState.ACCEPTED, deleted=False).values("batch_task__task_id")
+    return Task.objects.filter(job=job).exclude(pk__in=accepted).count()
 
 
 def job_with_progress(pk: int) -> Job | None:
