@@ -18,6 +18,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from annotations.models import Batch, BatchKind, BatchState, BatchTransition
+from annotations.services.job_progress import job_progress_touch
 from common.errors import Conflict, DomainError
 from workforce.models import User
 
@@ -94,6 +95,7 @@ def transition(*, batch: Batch, to_state: str, actor: User | None = None, reason
         setattr(batch, name, value)
     record = BatchTransition.objects.create(batch=locked, from_state=from_state, to_state=to_state,
                                             contractor_id=locked.assigned_to_id, actor=actor, reason=reason)
+    job_progress_touch(job_ids=[locked.job_id])  # handed in, reviewed: the job's counts follow the batch
     transaction.on_commit(lambda: state_changed.send(sender=Batch, batch_id=locked.pk, from_state=from_state,
                                                      to_state=to_state))
     logger.info("batch %s: %s -> %s by %s (%s)", locked.pk, from_state, to_state, actor or "system", reason)

@@ -396,6 +396,30 @@ class ContractorQualityRollup(models.Model):
         return f"{self.contractor_id}: {self.score} over {self.n}"
 
 
+class JobProgress(models.Model):
+    """A job's progress counts (selectors/jobs.py's job_progress_live), stored so the job list and the job page read
+    one row instead of counting over the job's annotations. Written only by services/job_progress.py, once per
+    transaction that changes them (annotations synced, reviews, batch moves, gold, tasks, scores);
+    `manage.py job_progress_rebuild` recomputes every row. A job without a row is counted live."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="progress")
+    n_tasks = models.PositiveIntegerField(default=0)
+    n_gold = models.PositiveIntegerField(default=0)
+    n_batches = models.PositiveIntegerField(default=0)
+    n_published = models.PositiveIntegerField(default=0)
+    n_annotated = models.PositiveIntegerField(default=0)
+    n_handed_in = models.PositiveIntegerField(default=0)
+    n_reviewed = models.PositiveIntegerField(default=0)
+    n_accepted = models.PositiveIntegerField(default=0)
+    n_scored = models.PositiveIntegerField(default=0)
+    n_scorable = models.PositiveIntegerField(default=0)
+    n_left = models.PositiveIntegerField(default=0, help_text="Photos without accepted work (the forecast's).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"job {self.job_id}: {self.n_annotated} of {self.n_tasks} annotated"
+
+
 # --- delivery to the client ----------------------------------------------------------
 
 class DeliveryState(models.TextChoices):

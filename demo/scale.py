@@ -36,6 +36,7 @@ from annotations.models import (
     ScoreState,
     Task,
 )
+from annotations.services.job_progress import job_progress_rebuild
 from annotations.services.jobs import job_create
 from annotations.services.quality_rollups import quality_rollups_rebuild
 from common.errors import DomainError
@@ -321,6 +322,7 @@ def scale_seed(*, contractors: int = 1000, tasks: int = 10_000, annotations: int
     scored = _scores(made, gold_of, scores, rng)
     entries, sheets, statements = _time(crew, jobs[0], staff, rng, now)
     quality_rollups_rebuild()  # the scores were written around the services that keep the stored rollups
+    job_progress_rebuild()  # and the tasks, batches and annotations around those that keep the jobs' counts
     return ScaleSummary(contractors=len(crew), jobs=len(jobs), tasks=all_tasks, batches=all_batches, rounds=len(crew),
                         annotations=len(made), scores=scored, time_entries=entries, timesheets=sheets,
                         statements=statements)

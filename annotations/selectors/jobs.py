@@ -2,7 +2,7 @@
 progress CSV's rows."""
 from datetime import UTC, date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 
 from annotations.models import (
@@ -32,41 +32,77 @@ def _per_job(rows: QuerySet, job_field: str, counted: str) -> Coalesce:
                              .annotate(n=Count(counted, distinct=True)).values("n")[:1]), 0)
 
 
+# The counts a JobProgress row stores, in the order the job list and the job page read them.
+PROGRESS_FIELDS = ("n_tasks", "n_gold", "n_batches", "n_published", "n_annotated", "n_handed_in", "n_reviewed",
+                   "n_accepted", "n_scored", "n_scorable", "n_left")
+
+
 def jobs_with_progress() -> QuerySet[Job]:
-    """Per job: tasks, annotated, reviewed, accepted and gold tasks, and batches - one query for all jobs, each
-    count a subquery over its own rows (measured on seed_scale's 10,000-task job: see the README)."""
+    """Per job: tasks, gold tasks, batches, published batches, annotated, handed-in, reviewed and accepted tasks,
+    read from the jobs' stored JobProgress rows (services/job_progress.py keeps them): one join, no count over a
+    job's rows. Only while some job has no row yet (one exists() query says) is such a job counted live, each count
+    a subquery over its own rows that PostgreSQL's COALESCE evaluates only for the jobs without a row: those
+    subqueries are left out of the plan otherwise, as their estimated cost alone is enough to make PostgreSQL JIT-
+    compile the query (seconds) on a jobs table too small to be analysed."""
+    stored = {name: F(f"progress__{name}") for name in PROGRESS_FIELDS[:8]}
+    if not Job.objects.filter(progress__isnull=True).exists():
+        return Job.objects.annotate(**stored).order_by("-created_at")
     live = Annotation.objects.filter(deleted=False, was_cancelled=False)
     task = "batch_task__task"
-    return Job.objects.annotate(
-        n_tasks=_per_job(Task.objects.all(), "job", "id"),
-        n_gold=_per_job(Task.objects.filter(gold_result__isnull=False), "job", "id"),
-        n_batches=_per_job(Batch.objects.all(), "job", "id"),
-        n_annotated=_per_job(live, f"{task}__job", task),
-        n_handed_in=_per_job(BatchTask.objects.filter(batch__state__in=HANDED_IN_STATES), "batch__job", "task"),
-        n_reviewed=_per_job(Annotation.objects.filter(review_state__in=[ReviewState.ACCEPTED, ReviewState.REWORK]),
-                            f"{task}__job", task),
-        n_accepted=_per_job(Annotation.objects.filter(review_state=ReviewState.ACCEPTED), f"{task}__job", task),
-    ).order_by("-created_at")
+    counted = {
+        "n_tasks": _per_job(Task.objects.all(), "job", "id"),
+        "n_gold": _per_job(Task.objects.filter(gold_result__isnull=False), "job", "id"),
+        "n_batches": _per_job(Batch.objects.all(), "job", "id"),
+        "n_published": _per_job(Batch.objects.filter(published_at__isnull=False), "job", "id"),
+        "n_annotated": _per_job(live, f"{task}__job", task),
+        "n_handed_in": _per_job(BatchTask.objects.filter(batch__state__in=HANDED_IN_STATES), "batch__job", "task"),
+        "n_reviewed": _per_job(Annotation.objects.filter(review_state__in=[ReviewState.ACCEPTED, ReviewState.REWORK]),
+                               f"{task}__job", task),
+        "n_accepted": _per_job(Annotation.objects.filter(review_state=ReviewState.ACCEPTED), f"{task}__job", task),
+    }
+    return Job.objects.annotate(**{name: Coalesce(stored[name], count) for name, count in counted.items()}
+                                ).order_by("-created_at")
 
 
-def job_with_progress(pk: int) -> Job | None:
-    """One job with the counts jobs_with_progress gives each job (n_tasks ... n_accepted), its annotations read in
-    one pass (three conditional distinct counts) instead of three subqueries, and n_published of its n_batches:
-    the job page, in five queries whatever the job's size."""
-    job = Job.objects.filter(pk=pk).first()
-    if job is None:
-        return None
+def job_progress_live(job: Job) -> dict[str, int]:
+    """The job's progress counts (PROGRESS_FIELDS) computed from its rows: its annotations read in one pass (three
+    conditional distinct counts), its tasks, batches and handed-in batch tasks, the scoring progress and the photos
+    left; six queries. What services/job_progress.py stores and its repair recomputes."""
     task = "batch_task__task"
     counts = Annotation.objects.filter(batch_task__task__job=job).aggregate(
         n_annotated=Count(task, distinct=True, filter=Q(deleted=False, was_cancelled=False)),
         n_reviewed=Count(task, distinct=True, filter=Q(review_state__in=[ReviewState.ACCEPTED, ReviewState.REWORK])),
         n_accepted=Count(task, distinct=True, filter=Q(review_state=ReviewState.ACCEPTED)))
-    tasks = job.tasks.aggregate(n_tasks=Count("id"), n_gold=Count("id", filter=Q(gold_result__isnull=False)))
-    batches = job.batches.aggregate(n_batches=Count("id"),
-                                    n_published=Count("id", filter=Q(published_at__isnull=False)))
+    tasks = Task.objects.filter(job=job).aggregate(n_tasks=Count("id"),
+                                                   n_gold=Count("id", filter=Q(gold_result__isnull=False)))
+    batches = Batch.objects.filter(job=job).aggregate(n_batches=Count("id"),
+                                                      n_published=Count("id", filter=Q(published_at__isnull=False)))
     handed_in = (BatchTask.objects.filter(batch__job=job, batch__state__in=HANDED_IN_STATES)
                  .aggregate(n_handed_in=Count("task", distinct=True)))
-    for name, value in {**counts, **tasks, **batches, **handed_in}.items():
+    scored, scorable = job_scoring_progress(job)
+    found = {**counts, **tasks, **batches, **handed_in, "n_scored": scored, "n_scorable": scorable,
+             "n_left": photos_left(job)}
+    return {name: found[name] for name in PROGRESS_FIELDS}
+
+
+def photos_left(job: Job) -> int:
+    """The job's photos without an accepted (not deleted) annotation on a work batch: what the forecast says is
+    left to do."""
+    accepted = Annotation.objects.filter(batch_task__batch__job=job, batch_task__is_gold=False,
+                                         review_state=ReviewState.ACCEPTED, deleted=False).values("batch_task__task_id")
+    return Task.objects.filter(job=job).exclude(pk__in=accepted).count()
+
+
+def job_with_progress(pk: int) -> Job | None:
+    """One job with the counts jobs_with_progress gives each job plus n_scored of n_scorable, read from its stored
+    JobProgress row in the same query (computed live when it has none): the job page's progress."""
+    job = Job.objects.select_related("progress").filter(pk=pk).first()
+    if job is None:
+        return None
+    stored = getattr(job, "progress", None)
+    values = ({name: getattr(stored, name) for name in PROGRESS_FIELDS} if stored is not None
+              else job_progress_live(job))
+    for name, value in values.items():
         setattr(job, name, value)
     return job
 
@@ -100,13 +136,13 @@ def _bar(done: int, total: int) -> dict[str, int]:
 
 def job_progress(job: Job) -> dict:
     """The job page's progress bars and the background work's, as the page shows them and its poller reads them
-    (JSON-ready): `job` from job_with_progress; three queries.
+    (JSON-ready): `job` from job_with_progress (its n_scored of n_scorable included); two queries.
 
     The work's progress is derived from the rows its Celery tasks write, not from Celery's task meta: batches
     published of the job's batches, scores on the current gold of the annotations to score, each import run's
     and each delivery's own counters. "running" is true while any of them has work left; "watch" names the
     imports and deliveries still running."""
-    scored, scorable = job_scoring_progress(job)
+    scored, scorable = job.n_scored, job.n_scorable
     imports = {str(run.pk): import_run_progress(run) for run in import_runs_recent(job=job)}
     deliveries = {str(d["number"]): {**d, "state_label": DeliveryState(d["state"]).label}
                   for d in delivery_progress(job)}

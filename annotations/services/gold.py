@@ -13,6 +13,7 @@ from django.db.models import Max
 from annotations.models import Annotation, GoldSource, GoldVersion, Job, QualityScore, Task
 from annotations.quality.labelstudio_json import ScoringInputError, masks_from_results, packed_masks_from_results
 from annotations.quality.packed import PackedMask
+from annotations.services.job_progress import job_progress_touch
 from annotations.services.publishing import REF_FIELD
 from annotations.services.scoring_queue import scoring_enqueue
 from common.errors import DomainError
@@ -103,6 +104,7 @@ def _gold_set(*, task: Task, result: Any, source: str, actor: User | None,
                                       source_annotation=annotation, created_by=actor)
     task.gold_result = result
     task.save(update_fields=["gold_result"])
+    job_progress_touch(job_ids=[task.job_id])  # its gold count, and the scores to write again
     stale = list(QualityScore.objects.filter(gold__task=task, gold__version__lt=version)
                  .order_by("annotation_id").values_list("annotation_id", flat=True).distinct())
     scoring_enqueue(annotation_ids=stale)  # after commit

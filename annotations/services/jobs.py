@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from annotations.defects import DEFECT_CLASSES, DefectClass, labeling_config
 from annotations.models import Batch, BatchTask, Job, Task
+from annotations.services.job_progress import job_progress_touch
 from common.errors import DomainError
 from workforce.models import User
 
@@ -140,6 +141,7 @@ def job_create(
         raise DomainError(f"images: the job already has other photos named {', '.join(sorted(clash))}.",
                           field="images")
     Task.objects.bulk_create(new)
+    job_progress_touch(job_ids=[job.pk])
     return job, len(new)
 
 
@@ -171,4 +173,5 @@ def batches_cut(*, job: Job) -> list[Batch]:
             BatchTask.objects.bulk_create(rows)
             made.append(batch)
             number += 1
+    job_progress_touch(job_ids=[job.pk])
     return made

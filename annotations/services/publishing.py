@@ -14,6 +14,7 @@ from annotations import labelstudio
 from annotations.models import Batch, BatchKind, BatchTask, Job
 from annotations.selectors.batches import unpublished_batch_ids
 from annotations.services import dispatch
+from annotations.services.job_progress import job_progress_touch
 
 REF_FIELD = "labelcrew_ref"  # a BatchTask id: says nothing about whether the task is gold
 
@@ -70,6 +71,7 @@ def batch_publish(*, batch_id: int) -> Batch:
         if all(bt.ls_task_id for bt in rows) and batch.published_at is None:
             batch.published_at = timezone.now()
             Batch.objects.filter(pk=batch.pk).update(published_at=batch.published_at)
+            job_progress_touch(job_ids=[batch.job_id])
     return batch
 
 

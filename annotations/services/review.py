@@ -7,6 +7,7 @@ from annotations import batch_life
 from annotations.models import Annotation, Batch, BatchKind, BatchState, GoldSource, Review, ReviewState
 from annotations.selectors.batch_work import batch_work, reviewable_all_accepted
 from annotations.services.gold import gold_set
+from annotations.services.job_progress import job_progress_touch
 from common.errors import Conflict, DomainError, NotAllowed
 from common.roles import REVIEW_WORK, staff_role_allows
 from workforce.models import NotificationKind, User
@@ -27,6 +28,7 @@ def _locked(annotation: Annotation, reviewer: User) -> Annotation:
     if batch.kind == BatchKind.WORK and holders_work and batch.state in batch_life.RECLAIMABLE_STATES:
         raise Conflict(f"Batch #{batch.number} is {batch.get_state_display().lower()}, not handed in yet: it is "
                        "reviewed once its holder hands it in.", field="batch")
+    job_progress_touch(job_ids=[batch.job_id])  # reviewed, accepted: recounted once the decision commits
     return locked
 
 

@@ -28,6 +28,7 @@ from annotations.quality.overlay import render_overlay
 from annotations.quality.packed import PackedMask
 from annotations.services.contractor_quality import contractor_quality_apply
 from annotations.services.gold import gold_current, packed_masks_of_task
+from annotations.services.job_progress import job_progress_touch
 from annotations.services.quality_rollups import quality_rollups_refresh
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,7 @@ def score_annotation(*, annotation_id: int, attempt: int = 1) -> QualityScore | 
             if locked.contractor_id is not None and not locked.unassigned_work:
                 contractor_quality_apply(contractor_id=locked.contractor_id)
             quality_rollups_refresh(contractor_ids=[locked.contractor_id])
+            job_progress_touch(job_ids=[task.job_id])  # scored of scorable
         logger.info("annotation %s vs gold v%s of task %s: %s in %s ms", annotation_id, gold.version, task.pk,
                     score.state, score.duration_ms)
         return score

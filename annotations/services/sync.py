@@ -12,6 +12,7 @@ from annotations import batch_life, labelstudio
 from annotations.models import Annotation, Batch, BatchState, BatchTask, LabelStudioAccount, ReviewState, SyncState
 from annotations.services.agreement import photo_agreement_enqueue
 from annotations.services.edit_evidence import annotation_edits_enqueue
+from annotations.services.job_progress import job_progress_touch
 from annotations.services.quality_rollups import quality_rollups_refresh
 from annotations.services.scoring_queue import annotation_score_enqueue
 from common.errors import DomainError
@@ -160,7 +161,8 @@ def _judged_as(annotation: Annotation) -> tuple:
 def _score_on_commit(annotation: Annotation) -> Annotation:
     """New or changed work is queued for the scoring workers once the sync commits: on a hidden gold task its
     score, on any photo with a pre-annotation what it changed there, on a photo of several annotators their
-    agreement."""
+    agreement. The job's progress counts are recounted too (a cancelled annotation no longer counts)."""
+    job_progress_touch(job_ids=[annotation.batch_task.batch.job_id])
     if annotation.was_cancelled:
         return annotation
     if annotation.batch_task.is_gold:
@@ -182,6 +184,7 @@ def _mark_deleted(annotations: QuerySet[Annotation]) -> int:
     """Mark these annotations deleted; the rolling quality of whoever had a score among them no longer counts it."""
     judged = set(annotations.filter(deleted=False, quality_scores__isnull=False)
                  .values_list("contractor_id", flat=True))
+    job_progress_touch(job_ids=annotations.values_list("batch_task__batch__job_id", flat=True).distinct())
     marked = annotations.update(deleted=True)
     quality_rollups_refresh(contractor_ids=judged)
     return marked

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
-from annotations.models import Annotation, ReviewState
+from annotations.models import Annotation
+from annotations.selectors.jobs import photos_left
 from payroll.selectors.cap import minutes_logged_by_contractor
 from payroll.selectors.terms import pay_terms_at
 from payroll.selectors.weeks import week_start_utc
@@ -82,10 +83,10 @@ def job_forecast(*, job: object, now: datetime, extra_contractors: int = 0,
     left_minutes = sum(max(cap_minutes - minutes, 0) for minutes in logged.values())
     left_minutes += extra_contractors * cap_minutes
     contractors = len(crew) + extra_contractors
-    accepted = Annotation.objects.filter(batch_task__batch__job=job, batch_task__is_gold=False,
-                                         review_state=ReviewState.ACCEPTED, deleted=False).values("batch_task__task_id")
-    photos_left = job.tasks.exclude(pk__in=accepted).count()
-    return forecast(photos_left=photos_left, annotators_per_photo=annotators_per_photo, gold_rate=job.gold_rate,
+    # job_with_progress's job carries the count (from its stored progress row); any other job is counted here.
+    left = getattr(job, "n_left", None)
+    return forecast(photos_left=photos_left(job) if left is None else left,
+                    annotators_per_photo=annotators_per_photo, gold_rate=job.gold_rate,
                     seconds_per_photo=_seconds_per_photo(job.pk), contractors=contractors,
                     hours_this_week=Decimal(left_minutes) / 60,
                     hours_per_week=terms.weekly_cap_hours * contractors, hourly_rate=terms.hourly_rate,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -114,8 +115,9 @@ def test_the_job_page_shows_each_bar_with_the_counts_of_the_work_done(
 def test_the_charts_tables_hold_the_photos_and_hours_of_each_day(
         staff_client: Client, job: Job, staff: User) -> None:  # noqa: F811
     ana, bo = contractor_in_state(OnboardingState.ACTIVE), contractor_in_state(OnboardingState.ACTIVE)
-    first = batch_assign(batch=job.batches.get(number=1), contractor=ana, actor=staff)
-    second = batch_assign(batch=job.batches.get(number=2), contractor=bo, actor=staff)
+    with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):  # held before the time logged on them
+        first = batch_assign(batch=job.batches.get(number=1), contractor=ana, actor=staff)
+        second = batch_assign(batch=job.batches.get(number=2), contractor=bo, actor=staff)
     _annotate(first, ana, days_ago=2)
     _annotate(second, bo, days_ago=0)
     now = timezone.now().replace(second=0, microsecond=0)
@@ -156,7 +158,9 @@ def test_the_job_page_reads_in_as_many_queries_with_more_batches_and_days(
 
     def work(batch: Batch, days_ago: int) -> None:
         holder = contractor_in_state(OnboardingState.ACTIVE)
-        _annotate(batch_assign(batch=batch, contractor=holder, actor=staff), holder, days_ago=days_ago)
+        with time_machine.travel(timezone.now() - timedelta(days=days_ago + 1), tick=False):
+            held = batch_assign(batch=batch, contractor=holder, actor=staff)
+        _annotate(held, holder, days_ago=days_ago)
         time_entry_create(contractor=holder, batch=batch, actor=holder.user,
                           start=timezone.now() - timedelta(days=days_ago, hours=1),
                           end=timezone.now() - timedelta(days=days_ago, minutes=30))
