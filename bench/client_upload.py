@@ -106,7 +106,9 @@ def report(args: argparse.Namespace) -> None:
     var = REPO_ROOT / "var"
     scratch = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=var))
     (scratch / "staff-password").write_text(PASSWORD)
-    call_command("ensure_staff_user", "--email", STAFF, "--password-file", str(scratch / "staff-password"))
+    # Operations: the console's job pages, without the second factor payroll and admin need.
+    call_command("ensure_staff_user", "--email", STAFF, "--password-file", str(scratch / "staff-password"),
+                 "--role", "operations")
     env = {**os.environ, "DATABASE_URL": args.database_url, "CELERY_BROKER_URL": args.broker_url,
            "REDIS_URL": args.broker_url}  # and the settings module this process runs with
     processes: list[subprocess.Popen] = []

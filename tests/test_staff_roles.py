@@ -38,6 +38,8 @@ pytestmark = pytest.mark.django_db
 # A route missing both from here and a declared staff permission fails test_every_route_is_staff_or_listed.
 NOT_STAFF = {
     "healthz", "set_language", "favicon",
+    "workforce:notifications", "workforce:notifications-read", "workforce:notification-read",
+    "workforce:notification-emails",
     "annotations:label-studio-webhook", "annotations:gateway-decide", "annotations:label-studio-sign-in",
     "annotations:my-quality", "annotations:batch-hand-in", "annotations:my-annotation-overlay",
     "annotations:quality-overlay", "annotations:client-delivery", "annotations:client-delivery-zip",
@@ -57,7 +59,7 @@ NOT_STAFF = {
 # Their own apps guard these: Django's admin (superusers) and allauth's account and 2FA pages.
 OWN_GUARD_PREFIXES = ("admin/", "accounts/")
 ARGUMENTS = {"pk": 999_999, "job_pk": 999_999, "index": 0, "week": "2026-W47", "fmt": "csv", "service": "paypal",
-             "against": "gold", "token": "no-such-token", "class_key": "scratch"}
+             "against": "gold", "token": "no-such-token", "class_key": "scratch", "notification_id": 999_999}
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def test_scored_times_are_on_the_contractors_clock_with_the_zone_named_and_on_ut
     assert "UTC" not in scores_table
     assert 'data-label="Scored (Asia/Manila)">2026-03-02 17:00<' in scores_table
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(staff_user(role="reviewer"))
     html = staff.get(f"/console/quality/{manila.pk}/").content.decode()
     assert "Scored (UTC)" in html
     assert "2026-03-02 09:00" in html

@@ -31,8 +31,8 @@ from annotations.selectors.quality import quality_board, quality_board_rows, qua
 from annotations.services import scoring
 from annotations.services.gold import gold_set
 from annotations.services.sync import annotation_mark_deleted, annotation_upsert
-from tests.factories import ContractorFactory, batch_held_by, contractor_in_state
-from workforce.models import Contractor, OnboardingState, User
+from tests.factories import ContractorFactory, batch_held_by, contractor_in_state, staff_user
+from workforce.models import Contractor, OnboardingState
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client() -> Client:
     client = Client()
-    client.force_login(User.objects.create_superuser("lead@labelcrew.test", "a-long-test-password"))
+    client.force_login(staff_user(role="reviewer"))
     return client
 
 

@@ -136,7 +136,7 @@ def review(page: Page, live_server: LiveServer, annotation: Annotation, decision
     if comment:
         page.get_by_label("Comment").fill(comment)
     page.get_by_role("button", name="Record decision").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Annotation {annotation.ls_annotation_id}")
+    expect(page.locator("ul.messages")).to_contain_text(f"Annotation {annotation.ls_annotation_id}")
 
 
 @pytest.mark.labelstudio
@@ -199,7 +199,7 @@ def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the
         # 2. Auto-assign: each batch goes to one of the crew.
         staff.goto(f"{live_server.url}/console/jobs/{job.pk}/capacity/")
         staff.get_by_role("button", name="Auto-assign open batches").click()
-        expect(staff.get_by_role("status")).to_contain_text("Auto-assigned 2 batch(es).")
+        expect(staff.locator("ul.messages")).to_contain_text("Auto-assigned 2 batch(es).")
         holders = {b.assigned_to for b in job.batches.select_related("assigned_to__user")}
         assert None not in holders
 
@@ -219,7 +219,7 @@ def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the
                                            regions=len(bt.task.prediction["result"]))
                 page.goto(live_server.url + "/dashboard/")
                 page.get_by_test_id(f"batch-{batch.number}").get_by_role("button", name="Hand in").click()
-                expect(page.get_by_role("status")).to_contain_text("handed in for review")
+                expect(page.locator("ul.messages")).to_contain_text("handed in for review")
         assert set(job.batches.values_list("state", flat=True)) == {BatchState.HANDED_IN}
         work = list(Annotation.objects.filter(batch_task__batch__job=job).select_related("batch_task__task")
                     .order_by("batch_task__task__key"))
@@ -250,7 +250,7 @@ def test_a_client_job_goes_from_the_clients_files_to_a_delivered_zip_through_the
         page.goto(live_server.url + "/dashboard/")
         batch = sent_back.batch_task.batch
         page.get_by_test_id(f"batch-{batch.number}").get_by_role("button", name="Hand in").click()
-        expect(page.get_by_role("status")).to_contain_text("handed in for review")
+        expect(page.locator("ul.messages")).to_contain_text("handed in for review")
         sent_back.refresh_from_db()
         assert sent_back.review_state == ReviewState.PENDING
         assert sent_back.result != sent_back.batch_task.task.prediction["result"]

@@ -123,7 +123,7 @@ def test_staff_create_publish_assign_and_review_a_job_through_the_console(
 
         expect(page).to_have_url(re.compile(r"/console/jobs/\d+/$"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("Screens E2E")
-        expect(page.get_by_role("status")).to_contain_text("5 new photo(s), 3 new batch(es)")
+        expect(page.locator("ul.messages")).to_contain_text("5 new photo(s), 3 new batch(es)")
         job = Job.objects.get(name="Screens E2E")
         assert job.quality_threshold == Decimal("0.5")
         assert job.batches.count() == 3
@@ -135,8 +135,8 @@ def test_staff_create_publish_assign_and_review_a_job_through_the_console(
         page.get_by_role("link", name="Capacity board and assignment").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Capacity board")
         page.get_by_role("button", name="Auto-assign open batches").click()
-        expect(page.get_by_role("status")).to_contain_text(AUTO_ASSIGNED)
-        assigned = int(AUTO_ASSIGNED.search(page.get_by_role("status").inner_text()).group(1))
+        expect(page.locator("ul.messages")).to_contain_text(AUTO_ASSIGNED)
+        assigned = int(AUTO_ASSIGNED.search(page.locator("ul.messages").inner_text()).group(1))
         assert assigned >= 1
         row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=str(contractor), exact=True))
         expect(row).to_have_count(1)
@@ -185,13 +185,13 @@ def test_staff_create_publish_assign_and_review_a_job_through_the_console(
         page.get_by_role("radio", name="Accept", exact=True).check()
         page.get_by_role("button", name="Record decision").click()
         expect(page).to_have_url(re.compile(r"/console/review/$"))
-        expect(page.get_by_role("status")).to_contain_text(f"Annotation {made.id}: accept recorded.")
+        expect(page.locator("ul.messages")).to_contain_text(f"Annotation {made.id}: accept recorded.")
         expect(page.get_by_role("link", name=f"#{made.id}", exact=True)).to_have_count(0)
 
         page.goto(f"{live_server.url}/console/review/{annotation.pk}/")
         page.get_by_role("radio", name=re.compile(r"^Promote to gold")).check()
         page.get_by_role("button", name="Record decision").click()
-        expect(page.get_by_role("status")).to_contain_text(f"Annotation {made.id}: promote recorded.")
+        expect(page.locator("ul.messages")).to_contain_text(f"Annotation {made.id}: promote recorded.")
         annotation.refresh_from_db()
         bt.task.refresh_from_db()
         assert annotation.review_state == ReviewState.ACCEPTED

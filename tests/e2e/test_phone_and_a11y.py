@@ -26,7 +26,7 @@ from payroll.selectors.weeks import week_name, week_start_utc
 from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import UserFactory, batch_held_by, contractor_in_state, job_plain
+from tests.factories import batch_assigned, contractor_in_state, job_plain, staff_user
 from workforce.models import Contractor, OnboardingState, User
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -53,8 +53,8 @@ def session_cookie(user: User, live_server: LiveServer) -> dict:
 def worked_and_paid(contractor: Contractor, staff: User) -> Statement:
     """Two sessions in last week, submitted, approved and paid; one in this week (a draft)."""
     job = job_plain(hourly_rate=Decimal("2.00"), weekly_cap_hours=Decimal("20"))
-    batch = batch_held_by(contractor, job=job)
     last_week = week_start_utc(timezone.now()) - timedelta(days=7)
+    batch = batch_assigned(contractor, job=job, since=last_week)
     for day, hours in ((1, 2), (2, 3)):
         start = last_week + timedelta(days=day, hours=3)
         time_entry_create(contractor=contractor, batch=batch, start=start, end=start + timedelta(hours=hours),
@@ -180,7 +180,7 @@ def problems(report: list[dict], *, staff: bool = False) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_contractor_pages_fit_a_phone_and_pass_axe_in_english_and_arabic(walk: Walk,
                                                                          live_server: LiveServer) -> None:
-    staff = UserFactory(is_staff=True)
+    staff = staff_user(role="admin", mfa=True)
     contractor = contractor_in_state(OnboardingState.ACTIVE, display_name="Maria", timezone_name=ZONE,
                                      country="PH")
     # The job page before any gold exists (the scored photo below has an empty gold, with no crop to show).
@@ -198,7 +198,7 @@ def test_contractor_pages_fit_a_phone_and_pass_axe_in_english_and_arabic(walk: W
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_main_staff_pages_fit_a_phone_and_pass_axe(walk: Walk, live_server: LiveServer) -> None:
-    staff = UserFactory(is_staff=True)
+    staff = staff_user(role="admin", mfa=True)
     contractor = contractor_in_state(OnboardingState.ACTIVE, display_name="Maria", timezone_name=ZONE)
     statement = worked_and_paid(contractor, staff)
     job = statement.timesheet.entries.first().job

@@ -101,7 +101,7 @@ def test_an_applicant_takes_the_round_reads_the_score_and_staff_approve(
     expect(round_card.get_by_test_id("qualification-score")).to_have_text(f"{mean:.2f}")
     expect(round_card.get_by_test_id("qualification-outcome")).to_contain_text(
         "Passed" if mean >= settings.QUALITY_QUALIFICATION_PASS else "Below the pass mark")
-    expect(round_card).to_contain_text("Your round is complete. Staff now decide")
+    expect(round_card).to_contain_text("Your qualification round is complete. Staff now decide")
     page.screenshot(path=artifacts / "qualification-dashboard.png", full_page=True)
 
     page.get_by_role("link", name="Scores and overlays of each reference photo").click()
@@ -129,7 +129,7 @@ def test_an_applicant_takes_the_round_reads_the_score_and_staff_approve(
         staff.get_by_label("Action").select_option(label="Approve")
         staff.get_by_label("Reason").fill("Qualification round scored; overlays checked.")
         staff.get_by_role("button", name="Apply", exact=True).click()
-        expect(staff.get_by_role("status")).to_contain_text("now approved")
+        expect(staff.locator("ul.messages")).to_contain_text("now approved")
         staff.screenshot(path=artifacts / "qualification-staff.png", full_page=True)
     finally:
         staff_context.close()

@@ -110,7 +110,7 @@ def test_a_contractor_signs_up_qualifies_is_approved_by_staff_and_starts_working
 
     # 5. The dashboard sends them to the agreements; they accept both.
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
-    expect(page.get_by_role("status")).to_contain_text("Profile saved.")
+    expect(page.locator("ul.messages")).to_contain_text("Profile saved.")
     expect(status(page)).to_have_text("Status: Profile complete")
     expect(page.get_by_test_id("next-step")).to_contain_text(re.compile(r"accept the contractor agreement", re.I))
     page.get_by_role("link", name="Continue").click()
@@ -158,7 +158,7 @@ def test_a_contractor_signs_up_qualifies_is_approved_by_staff_and_starts_working
         staff.get_by_label("Reason").fill("Qualification photos match the reviewed answers.")
         staff.get_by_label("Qualification score").fill("0.9")
         staff.get_by_role("button", name="Apply", exact=True).click()
-        expect(staff.get_by_role("status")).to_contain_text("now approved")
+        expect(staff.locator("ul.messages")).to_contain_text("now approved")
         expect(staff.get_by_test_id("state")).to_have_text("Approved")
         staff.screenshot(path=artifacts / "staff-review.png", full_page=True)
     finally:
@@ -172,7 +172,7 @@ def test_a_contractor_signs_up_qualifies_is_approved_by_staff_and_starts_working
     expect(status(page)).to_have_text("Status: Approved")
     page.get_by_role("button", name="Start working").click()
     expect(status(page)).to_have_text("Status: Active")
-    expect(page.get_by_role("status")).to_contain_text("You are active")
+    expect(page.locator("ul.messages")).to_contain_text("You are active")
     expect(page.get_by_role("button", name="Start working")).to_have_count(0)
     page.screenshot(path=artifacts / "dashboard-active.png", full_page=True)
     contractor.refresh_from_db()

@@ -35,3 +35,16 @@ def test_bad_input_is_refused_and_nothing_is_saved(tmp_path: Path, email: str, p
     with pytest.raises(CommandError, match=message):
         call_command("ensure_staff_user", "--email", email, "--password-file", str(secret))
     assert not get_user_model().objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_role_makes_staff_of_that_role_only_not_a_superuser(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("a-long-operations-password")
+    call_command("ensure_staff_user", "--email", "ops@example.com", "--password-file", str(secret),
+                 "--role", "operations")
+    user = get_user_model().objects.get(email="ops@example.com")
+    assert user.is_staff
+    assert not user.is_superuser
+    assert user.has_perm("annotations.operate_jobs")
+    assert not user.has_perm("payroll.run_payroll")

@@ -223,7 +223,8 @@ def test_a_zip_of_png_masks_gives_the_same_masks_pixel_for_pixel() -> None:
 
 
 @pytest.mark.parametrize(("files", "expected"), [
-    ({"a_scratch.png": b"\x89PNG\r\n\x1a\n broken"}, "m.zip: a_scratch.png, photo a: cannot be read as a PNG"),
+    ({"a_scratch.png": b"\x89PNG\r\n\x1a\n broken"},
+     "m.zip: a_scratch.png, photo a: is a PNG cut short before its header ends"),
     ({"a_scratch.png": png(np.ones((3, 3), bool))}, "m.zip: a_scratch.png, photo a: is 3x3 but the photo is 37x23"),
     ({"../a_scratch.png": png(np.ones((23, 37), bool))}, "m.zip: unsafe file names"),
     ({"zz_scratch.png": png(np.ones((23, 37), bool))}, "m.zip: 1 file\\(s\\) name no task and class"),
