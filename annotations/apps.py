@@ -13,8 +13,11 @@ class AnnotationsConfig(AppConfig):
             receivers,  # noqa: F401 - connects the receivers
             tasks,  # noqa: F401 - registers the tasks, which dispatch sends by name
         )
-        from annotations.selectors.privacy import annotation_references, quality_scores_export
-        from workforce.privacy import register_export_section
+        from annotations.selectors.privacy import (  # models load only once ready
+            annotation_references,
+            quality_scores_export,
+        )
+        from workforce.privacy import register_export_section  # with the sections, which load models
 
         register_export_section("quality_scores", quality_scores_export)
         register_export_section("annotations", annotation_references)

@@ -14,9 +14,13 @@ class PayrollConfig(AppConfig):
         from annotations.selectors.weekly_hours import weekly_hours_register  # models load only once ready
         from payroll import receivers  # noqa: F401 - connects the receivers; models load only once ready
         from payroll.selectors.job_costs import payroll_job_cost  # models load only once ready
-        from payroll.selectors.privacy import statements_export, time_entries_export, timesheets_export
+        from payroll.selectors.privacy import (  # models load only once ready
+            statements_export,
+            time_entries_export,
+            timesheets_export,
+        )
         from payroll.selectors.weekly_hours import PAYROLL_WEEKLY_HOURS  # models load only once ready
-        from workforce.privacy import register_export_section
+        from workforce.privacy import register_export_section  # with the sections, which load models
 
         weekly_hours_register(PAYROLL_WEEKLY_HOURS)
         job_costs_register(payroll_job_cost)

@@ -33,7 +33,7 @@ def log(contractor: Contractor, batch: Batch, spans: list[tuple]) -> None:
 
 def approve_w47(contractor: Contractor, staff: User) -> Timesheet:
     sheet = Timesheet.objects.get(contractor=contractor, week_start=W47)
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(22, 23))
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(23, 0))  # Monday 00:00 UTC: W47 has ended
     return timesheet_decide(timesheet=sheet, approve=True, actor=staff, now=NOW)
 
 

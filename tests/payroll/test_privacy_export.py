@@ -15,7 +15,7 @@ from payroll.models import Timesheet
 from payroll.services.entries import time_entry_create
 from payroll.services.payruns import pay_run_execute
 from payroll.services.timesheets import timesheet_decide, timesheet_submit
-from tests.factories import UserFactory, batch_assigned, contractor_in_state
+from tests.factories import batch_assigned, contractor_in_state, staff_user
 from tests.payroll.conftest import NOW, at
 from workforce.models import Contractor, OnboardingState, User
 from workforce.services.privacy import contractor_data_export
@@ -33,7 +33,7 @@ def _worked(contractor: Contractor, staff: User, *, entries: int) -> dict:
         time_entry_create(contractor=contractor, batch=batch, start=start, end=start + timedelta(minutes=10),
                           actor=contractor.user, now=at(22, 23))
     sheet = Timesheet.objects.get(contractor=contractor, week_start=W47)
-    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(22, 23))
+    timesheet_submit(timesheet=sheet, actor=contractor.user, now=at(23, 0))  # Monday 00:00 UTC: W47 has ended
     timesheet_decide(timesheet=sheet, approve=True, actor=staff, now=NOW)
     statement = pay_run_execute(week_start=W47, actor=staff).statements.get(contractor=contractor)
     annotation, score = _scored_annotation(contractor, batch)
@@ -57,7 +57,7 @@ def _scored_annotation(contractor: Contractor, batch: Batch) -> tuple[Annotation
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(is_staff=True)
+    return staff_user(role="payroll", mfa=True)
 
 
 def test_the_export_holds_hours_timesheets_statements_scores_and_annotations_and_nothing_of_another(

@@ -122,7 +122,8 @@ def _week(contractor: Contractor, staff: object) -> Timesheet:
                       end=datetime(2026, 11, 17, 12, tzinfo=UTC), actor=contractor.user,
                       now=datetime(2026, 11, 22, 23, tzinfo=UTC))
     sheet = Timesheet.objects.get(contractor=contractor, week_start=W47)
-    return timesheet_submit(timesheet=sheet, actor=contractor.user, now=datetime(2026, 11, 22, 23, tzinfo=UTC))
+    # W47 has ended at Monday 00:00 UTC.
+    return timesheet_submit(timesheet=sheet, actor=contractor.user, now=datetime(2026, 11, 23, tzinfo=UTC))
 
 
 def test_week_rejected_with_the_reason_then_approved_then_paid(active: Contractor, commits: Callable) -> None:
