@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotations.defects import DEFECT_CLASSES
@@ -323,9 +323,18 @@ def scale_seed(*, contractors: int = 1000, tasks: int = 10_000, annotations: int
     entries, sheets, statements = _time(crew, jobs[0], staff, rng, now)
     quality_rollups_rebuild()  # the scores were written around the services that keep the stored rollups
     job_progress_rebuild()  # and the tasks, batches and annotations around those that keep the jobs' counts
+    _statistics_refresh()
     return ScaleSummary(contractors=len(crew), jobs=len(jobs), tasks=all_tasks, batches=all_batches, rounds=len(crew),
                         annotations=len(made), scores=scored, time_entries=entries, timesheets=sheets,
                         statements=statements)
+
+
+def _statistics_refresh() -> None:
+    """After a bulk load, the planner's statistics (as autovacuum would gather them minutes later): measured pages
+    otherwise run on plans made for empty tables (the job page took 1.4 s instead of 0.08 s)."""
+    if connection.vendor == "postgresql":  # ANALYZE may run inside the seeding transaction
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
