@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
@@ -203,9 +204,17 @@ def _hours(**kwargs: object) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, rounding=ROUND_HALF_UP, **kwargs)
 
 
+class ConsoleListSchema(AutoSchema):
+    """A console list's query parameters in the schema: its FilterSerializer's fields, declared once here."""
+
+    def get_override_parameters(self) -> list:
+        return [*super().get_override_parameters(), self.view.FilterSerializer]
+
+
 class ConsoleListApi(generics.ListAPIView):
     """A staff list read through a selector, a page at a time, its query checked by FilterSerializer."""
 
+    schema = ConsoleListSchema()
     pagination_class = ConsolePage
     filter_backends: list = []
     FilterSerializer: type[serializers.Serializer] = serializers.Serializer
@@ -268,9 +277,6 @@ class JobListApi(ConsoleListApi):
         search = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                        help_text="Part of the job's name or client.")
 
-    @extend_schema(parameters=[FilterSerializer])
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Job]:
         search = self.filters().get("search", "").strip()
@@ -375,9 +381,6 @@ class JobCapacityApi(ConsoleListApi):
         receiving = serializers.BooleanField(required=False, default=False,
                                              help_text="Only those who can receive a batch of the job now.")
 
-    @extend_schema(parameters=[FilterSerializer])
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> list[CapacityRow]:
         job = get_object_or_404(Job, pk=self.kwargs["pk"])
@@ -456,9 +459,6 @@ class BatchListApi(ConsoleListApi):
         kind = serializers.ChoiceField(choices=BatchKind.choices, required=False)
         contractor = serializers.IntegerField(min_value=1, required=False, help_text="Held by this contractor.")
 
-    @extend_schema(parameters=[FilterSerializer])
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Batch]:
         filters = self.filters()
@@ -550,9 +550,6 @@ class StaleListApi(ConsoleListApi):
     FilterSerializer = StaleFilter
     queryset = Batch.objects.none()
 
-    @extend_schema(parameters=[StaleFilter])
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> list[dict]:
         chosen = self.filters()
@@ -672,9 +669,6 @@ class ReviewQueueApi(ConsoleListApi):
         job = serializers.IntegerField(min_value=1, required=False)
         contractor = serializers.IntegerField(min_value=1, required=False)
 
-    @extend_schema(parameters=[FilterSerializer])
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Annotation]:
         filters = self.filters()
@@ -828,9 +822,6 @@ class QualityBoardApi(ConsoleListApi):
     FilterSerializer = QualityBoardFilter
     queryset = Contractor.objects.none()
 
-    @extend_schema(parameters=[QualityBoardFilter])
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Contractor]:
         return quality_board(search=self.filters()["search"].strip())
