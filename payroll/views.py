@@ -52,7 +52,6 @@ from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetSta
 from payroll.selectors import exports, payouts, review
 from payroll.selectors.amounts import minutes_as_hmm, minutes_as_hours, seconds_as_hours
 from payroll.selectors.contractor_weeks import (
-    contractor_zone,
     loggable_batches,
     statements_of,
     timer_batches,
@@ -81,6 +80,7 @@ from payroll.services.timesheets import (
     timesheets_approve_matching,
 )
 from workforce.models import Contractor
+from workforce.validation import contractor_zone
 
 # The service names the moment it refuses; the page asks for it as a time of day.
 FORM_FIELD = {"start": "start_time", "end": "end_time"}

@@ -31,7 +31,7 @@ from common.errors import DomainError
 from common.pages import run_service
 from common.roles import DECIDE_APPLICANTS, OPERATE_JOBS
 from payroll.forms import PayTermsForm
-from payroll.selectors.contractor_weeks import contractor_zone, statements_of, week_summary
+from payroll.selectors.contractor_weeks import statements_of, week_summary
 from payroll.selectors.job_hours import job_hours_per_day
 from payroll.selectors.terms import pay_terms_default, pay_terms_history
 from payroll.selectors.weeks import week_name, week_start_utc
@@ -46,6 +46,7 @@ from workforce.selectors.linked import link_evidence
 from workforce.selectors.profile import profile_missing, tax_declaration_latest
 from workforce.selectors.standing import next_step
 from workforce.services.decisions import contractor_decide
+from workforce.validation import contractor_zone
 
 CHART_DAYS = 30  # the job page's charts cover this many days
 

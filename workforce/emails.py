@@ -1,25 +1,17 @@
 """Emails to a contractor, written as templates (a subject and a body) and rendered in the contractor's language."""
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from workforce.models import Contractor
+from workforce.validation import contractor_zone
 
 
 def contractor_language(contractor: Contractor) -> str:
     """The language the contractor chose (or signed up in), else the site's default (English)."""
     return contractor.ui_language if contractor.ui_language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
-
-def contractor_zone(contractor: Contractor) -> ZoneInfo:
-    """The contractor's time zone (times in their emails are on their clock), else UTC."""
-    try:
-        return ZoneInfo(contractor.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def email_contractor(*, contractor: Contractor, template: str, context: dict, to: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ for the request (Django's timezone.activate), so `|date` and `{% get_current_tim
 and visitors stay on UTC, and so does the API. The zone is read fresh (one indexed query) so a change on the
 profile shows at once."""
 from collections.abc import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as USER_ID_KEY
@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
 from workforce.models import Contractor
+from workforce.validation import zone_named
 
 SESSION_KEY = "ui_language"
 
@@ -47,8 +48,4 @@ def _contractor_zone(user_id: object) -> ZoneInfo | None:
     before the profile names one."""
     if not user_id:
         return None
-    name = Contractor.objects.filter(user_id=user_id).values_list("timezone", flat=True).first()
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return zone_named(Contractor.objects.filter(user_id=user_id).values_list("timezone", flat=True).first())

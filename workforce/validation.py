@@ -53,6 +53,20 @@ def language_label(code: str, *, page_language: str) -> str:
 _LOCALES = frozenset(localedata.locale_identifiers())
 
 
+def zone_named(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The IANA time zone `name`; None when it is empty or not one."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def contractor_zone(contractor: Any) -> zoneinfo.ZoneInfo:
+    """The contractor's own clock, for showing times (pages and emails): their profile's zone, UTC until it names
+    one."""
+    return zone_named(contractor.timezone) or zoneinfo.ZoneInfo("UTC")
+
+
 def available_timezones() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 

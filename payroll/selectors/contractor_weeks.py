@@ -2,7 +2,6 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
@@ -64,10 +63,6 @@ class WeekSummary:
     def cap_hmm(self) -> str:
         return minutes_as_hmm(self.cap_minutes)
 
-
-def contractor_zone(contractor: Contractor) -> ZoneInfo:
-    """The contractor's own clock, for showing times; UTC until their profile names one."""
-    return ZoneInfo(contractor.timezone or "UTC")
 
 
 def cap_minutes_for(*, contractor: Contractor, timesheet: Timesheet | None, moment: datetime) -> int:
