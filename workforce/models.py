@@ -19,9 +19,10 @@ GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 def normalize_payout_address(email: str) -> str:
     """The one spelling of a payout mailbox: lower-cased; for Gmail also without dots and +tags, on gmail.com."""
-    local, _, domain = email.strip().lower().rpartition("@")
+    address = normalize_email_address(email)
+    local, _, domain = address.rpartition("@")
     if not local:
-        return email.strip().lower()
+        return address
     if domain in GMAIL_DOMAINS:
         local, domain = local.split("+", 1)[0].replace(".", ""), "gmail.com"
     return f"{local}@{domain}"
