@@ -414,6 +414,12 @@ class JobProgress(models.Model):
     n_scored = models.PositiveIntegerField(default=0)
     n_scorable = models.PositiveIntegerField(default=0)
     n_left = models.PositiveIntegerField(default=0, help_text="Photos without accepted work (the forecast's).")
+    seconds_per_photo = models.FloatField(
+        null=True, blank=True, help_text="Median lead time of the job's latest submitted annotations (the forecast's "
+                                         "speed); empty until one has a lead time.")
+    photos_per_day = models.JSONField(
+        default=dict, blank=True, help_text="Annotations submitted per UTC day (ISO date: count) of the last days "
+                                            "kept, as of the last refresh (the job page's chart).")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

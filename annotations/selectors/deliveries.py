@@ -152,10 +152,15 @@ class JobDeliveries:
 
 
 def job_deliveries(job: Job) -> JobDeliveries:
+    """The job's deliveries and how many of its photos a delivery would hold now: from the stored progress row of a
+    job_with_progress job (its photos left are those without an accepted mask), else counted."""
     deliveries = list(Delivery.objects.filter(job=job).defer("report", "items").order_by("-number"))
+    if hasattr(job, "n_left"):
+        photos, accepted = job.n_tasks, job.n_tasks - job.n_left
+    else:
+        photos, accepted = Task.objects.filter(job=job).count(), accepted_annotations(job).count()
     return JobDeliveries(
-        deliveries=deliveries, photos=Task.objects.filter(job=job).count(),
-        accepted=accepted_annotations(job).count(),
+        deliveries=deliveries, photos=photos, accepted=accepted,
         busy=any(d.state in (DeliveryState.QUEUED, DeliveryState.RUNNING) for d in deliveries))
 
 

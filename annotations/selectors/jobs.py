@@ -1,9 +1,11 @@
 """Reads of jobs for the staff console: progress counts, the background work's progress, photos per day and the
 progress CSV's rows."""
 from datetime import UTC, date, datetime
+from statistics import median
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from annotations.models import (
     Annotation,
@@ -34,7 +36,11 @@ def _per_job(rows: QuerySet, job_field: str, counted: str) -> Coalesce:
 
 # The counts a JobProgress row stores, in the order the job list and the job page read them.
 PROGRESS_FIELDS = ("n_tasks", "n_gold", "n_batches", "n_published", "n_annotated", "n_handed_in", "n_reviewed",
-                   "n_accepted", "n_scored", "n_scorable", "n_left")
+                   "n_accepted", "n_scored", "n_scorable", "n_left", "seconds_per_photo", "photos_per_day")
+# The forecast's speed: the median lead time of this many of the job's latest submitted annotations.
+SPEED_SAMPLE = 500
+# Days of annotations per day the stored row keeps (the job page's chart shows up to this many).
+PER_DAY_KEPT = 90
 
 
 def jobs_with_progress() -> QuerySet[Job]:
@@ -64,10 +70,11 @@ def jobs_with_progress() -> QuerySet[Job]:
                                 ).order_by("-created_at")
 
 
-def job_progress_live(job: Job) -> dict[str, int]:
+def job_progress_live(job: Job, *, now: datetime | None = None) -> dict[str, int]:
     """The job's progress counts (PROGRESS_FIELDS) computed from its rows: its annotations read in one pass (three
-    conditional distinct counts), its tasks, batches and handed-in batch tasks, the scoring progress and the photos
-    left; six queries. What services/job_progress.py stores and its repair recomputes."""
+    conditional distinct counts), its tasks, batches and handed-in batch tasks, the scoring progress, the photos
+    left, the speed and the annotations per day up to `now`; eight queries. What services/job_progress.py stores
+    and its repair recomputes."""
     task = "batch_task__task"
     counts = Annotation.objects.filter(batch_task__task__job=job).aggregate(
         n_annotated=Count(task, distinct=True, filter=Q(deleted=False, was_cancelled=False)),
@@ -81,14 +88,15 @@ def job_progress_live(job: Job) -> dict[str, int]:
                  .aggregate(n_handed_in=Count("task", distinct=True)))
     scored, scorable = job_scoring_progress(job)
     found = {**counts, **tasks, **batches, **handed_in, "n_scored": scored, "n_scorable": scorable,
-             "n_left": photos_left(job)}
+             "n_left": photos_left(job), "seconds_per_photo": seconds_per_photo(job_id=job.pk),
+             "photos_per_day": _photos_per_day_live(job, now=now or timezone.now(), days=PER_DAY_KEPT)}
     return {name: found[name] for name in PROGRESS_FIELDS}
 
 
 def photos_left(job: Job) -> int:
-    """The job's photos without an accepted (not deleted) annotation on a work batch: what the forecast says is
-    left to do."""
-    accepted = Annotation.objects.filter(batch_task__batch__job=job, batch_task__is_gold=False,
+    """The job's photos without an accepted (live) annotation on a work batch: what the forecast says is left to
+    do, and the photos a delivery would miss (deliveries.accepted_annotations reads the same annotations)."""
+    accepted = Annotation.objects.filter(batch_task__batch__job=job, batch_task__is_gold=False, was_cancelled=False,
                                          review_state=ReviewState.ACCEPTED, deleted=False).values("batch_task__task_id")
     return Task.objects.filter(job=job).exclude(pk__in=accepted).count()
 
@@ -163,12 +171,30 @@ def job_progress(job: Job) -> dict:
     }
 
 
+def seconds_per_photo(*, job_id: int | None) -> float | None:
+    """The median Label Studio lead time of the latest SPEED_SAMPLE submitted annotations of the job (of any job
+    for None); None without any."""
+    live = Annotation.objects.filter(deleted=False, was_cancelled=False, lead_time__gt=0)
+    if job_id is not None:
+        live = live.filter(batch_task__batch__job_id=job_id)
+    times = list(live.order_by("-ls_created_at").values_list("lead_time", flat=True)[:SPEED_SAMPLE])
+    return float(median(times)) if times else None
+
+
+def _photos_per_day_live(job: Job, *, now: datetime, days: int) -> dict[str, int]:
+    since = datetime.combine(last_days(days=days, now=now)[0], datetime.min.time(), tzinfo=UTC)
+    return {day.isoformat(): n for day, n in
+            Annotation.objects.filter(batch_task__batch__job=job, deleted=False, was_cancelled=False,
+                                      ls_created_at__gte=since)
+            .annotate(day=TruncDate("ls_created_at", tzinfo=UTC)).order_by().values("day")
+            .annotate(n=Count("id")).values_list("day", "n")}
+
+
 def job_photos_per_day(job: Job, *, now: datetime, days: int = 30) -> list[tuple[date, int]]:
     """Annotations submitted on the job per UTC day over the last `days` days (0 on a day without any), by Label
-    Studio's creation time; one aggregated query."""
-    since = datetime.combine(last_days(days=days, now=now)[0], datetime.min.time(), tzinfo=UTC)
-    per_day = dict(Annotation.objects.filter(batch_task__batch__job=job, deleted=False, was_cancelled=False,
-                                             ls_created_at__gte=since)
-                   .annotate(day=TruncDate("ls_created_at", tzinfo=UTC)).order_by().values("day")
-                   .annotate(n=Count("id")).values_list("day", "n"))
-    return [(day, per_day.get(day, 0)) for day in last_days(days=days, now=now)]
+    Studio's creation time: from the stored row of a job_with_progress job (refreshed by every change to the
+    job's annotations, so a day after the refresh had none), else one aggregated query."""
+    per_day = getattr(job, "photos_per_day", None)
+    if per_day is None or days > PER_DAY_KEPT:
+        per_day = _photos_per_day_live(job, now=now, days=days)
+    return [(day, per_day.get(day.isoformat(), 0)) for day in last_days(days=days, now=now)]

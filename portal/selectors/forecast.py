@@ -15,16 +15,16 @@ page states it:
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from statistics import median
 
-from annotations.models import Annotation
-from annotations.selectors.jobs import photos_left
-from payroll.selectors.cap import minutes_logged_by_contractor
+from django.db.models import Sum
+from django.db.models.functions import Least
+
+from annotations.selectors.jobs import photos_left, seconds_per_photo
+from payroll.models import Timesheet
 from payroll.selectors.terms import pay_terms_at
 from payroll.selectors.weeks import week_start_utc
 from workforce.models import Contractor, OnboardingState
 
-SPEED_SAMPLE = 500
 WEEK = timedelta(days=7)
 CENT = Decimal("0.01")
 
@@ -62,13 +62,10 @@ def forecast(*, photos_left: int, annotators_per_photo: int, gold_rate: Decimal,
                     cost=(hours * hourly_rate).quantize(CENT, rounding=ROUND_HALF_UP), currency=currency)
 
 
-def _seconds_per_photo(job_id: int) -> float | None:
-    live = Annotation.objects.filter(deleted=False, was_cancelled=False, lead_time__gt=0)
-    for scope in (live.filter(batch_task__batch__job_id=job_id), live):
-        times = list(scope.order_by("-ls_created_at").values_list("lead_time", flat=True)[:SPEED_SAMPLE])
-        if times:
-            return float(median(times))
-    return None
+def _seconds_per_photo(job: object) -> float | None:
+    """The job's speed (stored on a job_with_progress job, else read), else any job's."""
+    speed = getattr(job, "seconds_per_photo", None) if hasattr(job, "n_left") else seconds_per_photo(job_id=job.pk)
+    return speed if speed is not None else seconds_per_photo(job_id=None)
 
 
 def job_forecast(*, job: object, now: datetime, extra_contractors: int = 0,
@@ -76,18 +73,20 @@ def job_forecast(*, job: object, now: datetime, extra_contractors: int = 0,
     """The forecast of `job` at `now`; the what-if adds contractors or annotators per photo."""
     terms = pay_terms_at(job=job, moment=now)
     week_start = week_start_utc(now)
-    crew = list(Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
-                .values_list("pk", flat=True))
     cap_minutes = int(terms.weekly_cap_hours * 60)
-    logged = minutes_logged_by_contractor(crew, week_start=week_start)
-    left_minutes = sum(max(cap_minutes - minutes, 0) for minutes in logged.values())
-    left_minutes += extra_contractors * cap_minutes
-    contractors = len(crew) + extra_contractors
+    crew = Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
+    # What the cap leaves the crew this week: the whole cap each, less what each logged (up to the cap); two
+    # aggregates, whatever the crew's size.
+    used = (Timesheet.objects.filter(contractor__in=crew, week_start=week_start)
+            .aggregate(minutes=Sum(Least("work_minutes", cap_minutes)))["minutes"] or 0)
+    contractors = crew.count()
+    left_minutes = contractors * cap_minutes - used + extra_contractors * cap_minutes
+    contractors += extra_contractors
     # job_with_progress's job carries the count (from its stored progress row); any other job is counted here.
     left = getattr(job, "n_left", None)
     return forecast(photos_left=photos_left(job) if left is None else left,
                     annotators_per_photo=annotators_per_photo, gold_rate=job.gold_rate,
-                    seconds_per_photo=_seconds_per_photo(job.pk), contractors=contractors,
+                    seconds_per_photo=_seconds_per_photo(job), contractors=contractors,
                     hours_this_week=Decimal(left_minutes) / 60,
                     hours_per_week=terms.weekly_cap_hours * contractors, hourly_rate=terms.hourly_rate,
                     currency=terms.currency, now=now, week_end=week_start + WEEK)
