@@ -85,7 +85,7 @@ from workforce.validation import contractor_zone
 # The service names the moment it refuses; the page asks for it as a time of day.
 FORM_FIELD = {"start": "start_time", "end": "end_time"}
 MINUTE = timedelta(minutes=1)
-ROWS_PER_PAGE = 100
+ROWS_PER_PAGE = 50
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
@@ -312,8 +312,7 @@ def home(request: HttpRequest) -> HttpResponse:
     rows = review.timesheet_rows(list(page.object_list), week_start=week_start)
     totals = review.state_totals(week_start=week_start)
     waiting = next(t for t in totals if t.state == TimesheetState.SUBMITTED)
-    matching = review.approvable_in_bulk(week_start=week_start, state=state, flagged_only=flagged,
-                                         search=search).count()
+    matching = review.approvable_count(week_start=week_start, state=state, flagged_only=flagged, search=search)
     keep = {"week": week_name(week_start), "state": state, "flagged": "on" if flagged else "", "q": search}
     return render(request, "payroll/console/home.html", {
         "filters": filters, "week": week_name(week_start), "week_start": week_start, "week_end": week_start + WEEK,

@@ -26,10 +26,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Lower, NullIf, Round
+from django.db.models.functions import Coalesce, Lower, NullIf
 
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
-from payroll.selectors.amounts import minutes_as_hmm, minutes_as_hours
+from payroll.selectors.amounts import amount_of, minutes_as_hmm, minutes_as_hours
 from payroll.selectors.evidence import Evidence, evidence_annotations, evidence_by_contractor, timesheet_flags
 from payroll.selectors.timesheets import WeekTotals, totals_by_timesheet
 from payroll.selectors.weeks import WEEK
@@ -166,6 +166,21 @@ def approvable_in_bulk(*, week_start: datetime, state: str | None = None, flagge
     return week_timesheets(week_start=week_start, state=TimesheetState.SUBMITTED, flagged=False, search=search)
 
 
+def approvable_count(*, week_start: datetime, state: str | None = None, flagged_only: bool = False,
+                     search: str = "") -> int:
+    """How many timesheets approvable_in_bulk holds, for the week page's select-all: the submitted ones the filter
+    matches (one query) that timesheet_flags finds clean against the week's evidence of every contractor (one
+    grouped query over the week's annotations), instead of two correlated subqueries per timesheet. Bulk approval
+    itself runs approvable_in_bulk's SQL and refuses when the count it finds differs from the one shown."""
+    if (state and state != TimesheetState.SUBMITTED) or flagged_only:
+        return 0
+    submitted = (week_timesheets(week_start=week_start, state=TimesheetState.SUBMITTED, search=search)
+                 .order_by().values_list("contractor_id", "work_minutes"))
+    evidence = evidence_by_contractor(None, week_start=week_start)
+    return sum(1 for contractor_id, minutes in submitted
+               if not timesheet_flags(minutes=minutes, evidence=evidence.get(contractor_id)))
+
+
 @dataclass(frozen=True)
 class StateTotal:
     """A week's timesheets in one state: how many, their minutes and their amounts (each rounded as its
@@ -187,15 +202,21 @@ class StateTotal:
 
 
 def state_totals(*, week_start: datetime) -> list[StateTotal]:
-    """Every state's total for the week, zero ones too, in STATE_ORDER, in one query."""
-    rows = (_with_sums(Timesheet.objects.filter(week_start=week_start)).values("state")
-            .annotate(n=Count("id"), minutes=Sum("minutes_total"),
-                      amount=Sum(Round(F("minutes_x_rate") / 60, 2, output_field=_MONEY)))
-            .order_by())
-    found = {r["state"]: r for r in rows}
+    """Every state's total for the week, zero ones too, in STATE_ORDER, in two queries: the timesheets per state,
+    and each timesheet's minutes and minutes x rate from one grouped pass over the week's entries, each amount
+    rounded as its statement rounds it (amount_of) before the state's are added."""
+    counts = state_counts(week_start=week_start)
+    minutes: dict[str, int] = defaultdict(int)
+    amounts: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    per_timesheet = (TimeEntry.objects.filter(timesheet__week_start=week_start)
+                     .values("timesheet_id", "timesheet__state").order_by()
+                     .annotate(sum_minutes=Sum("minutes"),
+                               sum_x_rate=Sum(F("minutes") * F("hourly_rate"), output_field=_MONEY)))
+    for row in per_timesheet:
+        minutes[row["timesheet__state"]] += row["sum_minutes"]
+        amounts[row["timesheet__state"]] += amount_of(row["sum_x_rate"])
     labels = dict(TimesheetState.choices)
-    return [StateTotal(s, labels[s], found[s]["n"] if s in found else 0, found[s]["minutes"] if s in found else 0,
-                       found[s]["amount"] if s in found else Decimal("0.00")) for s in STATE_ORDER]
+    return [StateTotal(s, labels[s], counts[s], minutes[s], amounts[s]) for s in STATE_ORDER]
 
 
 def timesheet_row(timesheet: Timesheet) -> TimesheetRow:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from annotations.models import Annotation, Batch, BatchTask, Job, Task
 from payroll import views
 from payroll.models import EntryKind, PayRun, Statement, TimeEntry, Timesheet, TimesheetState
+from payroll.selectors import review
 from payroll.selectors.terms import pay_terms_changes
 from payroll.selectors.weeks import WEEK, week_name, week_start_utc
 from payroll.services.entries import time_entry_create
@@ -558,11 +559,15 @@ def test_select_all_approves_exactly_the_matching_submitted_timesheets_across_pa
     monkeypatch.setattr(views, "ROWS_PER_PAGE", 2)
     wanted = [worked_week(display_name=f"Kim {i}", user=UserFactory(email=f"kim{i}@example.com")) for i in range(5)]
     flagged = worked_week(display_name="Kim Flagged", annotations=0)
+    slow = worked_week(display_name="Kim Slow", minutes=240, active_seconds=60)  # 4 h logged, 1 min in Label Studio
     draft = worked_week(display_name="Kim Draft", submit=False)
     other = worked_week(display_name="Lee Other", user=UserFactory(email="lee@example.com"))
     old = worked_week(display_name="Kim Old", week_start=last_week() - WEEK)
     html = page(staff_client, "/console/payroll/", q="kim")
     assert "Select all 5 submitted, unflagged timesheets matching this filter, on every page" in html
+    # The page counts in Python (timesheet_flags) what bulk approval selects in SQL (FLAGGED): the same rows.
+    assert review.approvable_count(week_start=last_week(), search="kim") == 5 == review.approvable_in_bulk(
+        week_start=last_week(), search="kim").count()
     week = week_name(last_week())
     changed = staff_client.post("/console/payroll/approve-matching/", {"week": week, "q": "kim", "expected": "4"},
                                 follow=True)
@@ -572,7 +577,8 @@ def test_select_all_approves_exactly_the_matching_submitted_timesheets_across_pa
     done = staff_client.post("/console/payroll/approve-matching/", {"week": week, "q": "kim", "expected": "5"})
     assert done["Location"] == f"/console/payroll/?week={week}&q=kim"
     assert set(Timesheet.objects.filter(state=S.APPROVED).values_list("pk", flat=True)) == {t.pk for t in wanted}
-    for untouched, state in ((flagged, S.SUBMITTED), (draft, S.DRAFT), (other, S.SUBMITTED), (old, S.SUBMITTED)):
+    for untouched, state in ((flagged, S.SUBMITTED), (slow, S.SUBMITTED), (draft, S.DRAFT), (other, S.SUBMITTED),
+                             (old, S.SUBMITTED)):
         untouched.refresh_from_db()
         assert untouched.state == state
     wanted[0].refresh_from_db()
