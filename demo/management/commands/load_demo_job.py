@@ -158,7 +158,7 @@ class Command(BaseCommand):
         self._step(started, f"6. synced {seen} annotations from Label Studio; the job has {synced}")
 
         started = time.perf_counter()
-        gold = job.tasks.filter(gold_result__isnull=False).count()
+        gold = job.tasks.filter(gold_result__isnull=False, public_example=False).count()
         job = qualification.job_qualification_set(job=job, tasks=min(QUALIFICATION_TASKS, gold))
         self._step(started, f"7. qualification round: each new applicant labels {job.qualification_tasks} of the "
                             f"job's {gold} gold photos in Label Studio")
