@@ -4,10 +4,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from annotations.models import Job
 from payroll.selectors.terms import PayTerms, pay_terms_of_jobs
 from workforce.validation import LANGUAGE_CODES, language_label
+
+
+# The kinds of work LabelCrew runs: a job named exactly so is listed under its title in the page's language.
+TRANSLATED_TITLES = frozenset({gettext_noop("Smartphone screen defect annotation")})
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,7 @@ class Listing:
 
     @property
     def title(self) -> str:
-        return self.job.name
+        return gettext(self.job.name) if self.job.name in TRANSLATED_TITLES else self.job.name
 
     @property
     def class_names(self) -> str:
