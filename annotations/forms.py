@@ -29,6 +29,8 @@ class GuidelineLanguagesField(forms.CharField):
         return [code for code in re.split(r"[\s,;]+", super().to_python(value)) if code]
 
     def validate(self, value: list[str]) -> None:
+        if not value and not self.required:
+            return
         try:
             validate_languages(value)
         except forms.ValidationError as exc:
@@ -88,7 +90,9 @@ class JobCreateForm(AccessibleForm):
     weekly_cap_hours = forms.DecimalField(min_value=1, max_value=60, decimal_places=2,
                                           initial=settings.DEFAULT_WEEKLY_CAP_HOURS)
     listed = forms.BooleanField(required=False, label="Listed: open for applications on the public job list")
-    guideline_languages = GuidelineLanguagesField(initial=["en"])
+    guideline_languages = GuidelineLanguagesField(initial=["en"], required=False,
+                                                  help_text="Language codes the job's guidelines are written in, "
+                                                            "e.g. en, es, fil (empty: en).")
 
 
     def clean(self) -> dict:

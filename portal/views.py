@@ -197,7 +197,7 @@ def _job_with_batches(*, request: HttpRequest, data: dict) -> tuple[Job, int, li
         gold_rate=data["gold_rate"], hourly_rate=data["hourly_rate"],
         weekly_cap_hours=data["weekly_cap_hours"], quality_threshold=data["quality_threshold"],
         classes=data["classes"], annotators_per_photo=data["annotators_per_photo"] or 1,
-        listed=data["listed"], guideline_languages=data["guideline_languages"],
+        listed=data["listed"], guideline_languages=data["guideline_languages"] or None,
     )
     return job, added, jobs.batches_cut(job=job)
 
@@ -218,7 +218,7 @@ def _job_from_zip(*, request: HttpRequest, data: dict) -> ImportRun:
             quality_threshold=data["quality_threshold"], hourly_rate=data["hourly_rate"],
             weekly_cap_hours=data["weekly_cap_hours"], classes=data["classes"],
             annotators_per_photo=data["annotators_per_photo"] or 1, listed=data["listed"],
-            guideline_languages=data["guideline_languages"])
+            guideline_languages=data["guideline_languages"] or None)
     except DomainError:  # refused: nothing of it is kept
         for token in (photos, later):
             client_import.import_upload_discard(job=None, token=token)
