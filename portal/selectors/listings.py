@@ -10,7 +10,6 @@ from annotations.models import Job
 from payroll.selectors.terms import PayTerms, pay_terms_of_jobs
 from workforce.validation import LANGUAGE_CODES, language_label
 
-
 # The kinds of work LabelCrew runs: a job named exactly so is listed under its title in the page's language.
 TRANSLATED_TITLES = frozenset({gettext_noop("Smartphone screen defect annotation")})
 
