@@ -370,3 +370,12 @@ def test_the_listing_pages_are_for_staff_with_the_jobs_role_only(client: Client)
     assert client.get(url)["Location"].startswith("/accounts/login/")
     client.force_login(staff_user(role="payroll", mfa=True))
     assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_console_api_says_whether_a_job_is_listed_and_its_guideline_languages(staff_client: Client) -> None:
+    job = job_plain(name=SCREENS, listed=True, guideline_languages=["en", "sw"])
+    response = staff_client.get(f"/api/v1/console/jobs/{job.pk}/")
+    assert response.status_code == 200
+    assert response.json()["listed"] is True
+    assert response.json()["guideline_languages"] == ["en", "sw"]
