@@ -3,6 +3,7 @@
 Only photos staff made public examples are cut (annotations.services.listings): they are never hidden gold, so a
 close-up cannot tell a contractor which photo of a batch is the gold one. The URL names the job and the class only,
 and the JPEG carries no metadata."""
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -41,7 +42,7 @@ def job_close_up(*, job: Job, class_key: str) -> bytes | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for old in path.parent.glob("*.jpg"):  # an older stamp's
         old.unlink(missing_ok=True)
-    partial = path.with_suffix(".part")
+    partial = path.with_suffix(f".{uuid.uuid4().hex}.part")  # each writer its own
     partial.write_bytes(jpeg)
     partial.replace(path)  # whole or not at all, for a reader at the same moment
     return jpeg or None
