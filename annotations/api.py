@@ -251,6 +251,9 @@ class JobOutputSerializer(serializers.Serializer):
     quality_threshold = serializers.DecimalField(max_digits=4, decimal_places=3)
     annotators_per_photo = serializers.IntegerField()
     max_open_batches = serializers.IntegerField()
+    listed = serializers.BooleanField(help_text="Open for applications on the public job list (/jobs/).")
+    guideline_languages = serializers.ListField(child=serializers.CharField(),
+                                                help_text="Language codes the job's guidelines are written in.")
     progress = ProgressOutputSerializer(source="*")
 
 

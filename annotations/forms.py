@@ -1,4 +1,5 @@
 """Forms of the staff console."""
+import re
 from decimal import Decimal
 
 from django import forms
@@ -10,6 +11,48 @@ from annotations.models import ImportFormat, ImportKind, Job
 from annotations.quality.preannotations import IGNORE
 from common.forms import AccessibleForm
 from common.validators import validate_printable
+from workforce.validation import validate_languages
+
+
+class GuidelineLanguagesField(forms.CharField):
+    """Language codes typed with commas or spaces between them ("en, es"), as a list of known codes."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("label", "Guideline languages")
+        kwargs.setdefault("help_text", "Language codes the job's guidelines are written in, e.g. en, es, fil.")
+        super().__init__(max_length=500, **kwargs)
+
+    def prepare_value(self, value: object) -> object:
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value: object) -> list[str]:
+        return [code for code in re.split(r"[\s,;]+", super().to_python(value)) if code]
+
+    def validate(self, value: list[str]) -> None:
+        if not value and not self.required:
+            return
+        try:
+            validate_languages(value)
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+
+
+class JobListingForm(AccessibleForm):
+    """A job's public listing: open or closed for applications, and its guidelines' languages."""
+
+    listed = forms.BooleanField(required=False, label="Listed: open for applications on the public job list")
+    guideline_languages = GuidelineLanguagesField()
+
+
+class JobExamplesForm(AccessibleForm):
+    """Gold photos made public examples: the listing's close-ups are cut from them."""
+
+    task_keys = forms.CharField(max_length=2000, label="Photos to make public examples",
+                                help_text="Task keys of gold photos no batch has used, comma-separated. For good: "
+                                          "a public example is never hidden gold again.")
+
+    def clean_task_keys(self) -> list[str]:
+        return [key for key in re.split(r"[\s,;]+", self.cleaned_data["task_keys"]) if key]
 
 
 class JobCreateForm(AccessibleForm):
@@ -46,6 +89,10 @@ class JobCreateForm(AccessibleForm):
                                      initial=Decimal(settings.DEFAULT_HOURLY_RATE_USD), label="Hourly rate (USD)")
     weekly_cap_hours = forms.DecimalField(min_value=1, max_value=60, decimal_places=2,
                                           initial=settings.DEFAULT_WEEKLY_CAP_HOURS)
+    listed = forms.BooleanField(required=False, label="Listed: open for applications on the public job list")
+    guideline_languages = GuidelineLanguagesField(initial=["en"], required=False,
+                                                  help_text="Language codes the job's guidelines are written in, "
+                                                            "e.g. en, es, fil (empty: en).")
 
 
     def clean(self) -> dict:

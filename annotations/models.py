@@ -8,6 +8,11 @@ from django.db import models
 from workforce.models import Contractor
 
 
+def guideline_languages_default() -> list[str]:
+    """A job's guidelines are written in English unless staff say otherwise."""
+    return ["en"]
+
+
 class Job(models.Model):
     """A client's labeling job: its photos, classes and how work is cut and checked (payroll holds its pay terms)."""
 
@@ -30,6 +35,10 @@ class Job(models.Model):
     start_within_hours = models.PositiveIntegerField(default=24)
     deadline_hours = models.PositiveIntegerField(default=72)
     image_source = models.CharField(max_length=500, help_text="Folder or manifest the photos came from.")
+    # The public listing (portal's /jobs/): its rate and cap are the job's pay terms, which payroll holds.
+    listed = models.BooleanField(default=False, help_text="Open for applications: shown on the public job list.")
+    guideline_languages = models.JSONField(default=guideline_languages_default,
+                                           help_text="Language codes the job's guidelines are written in.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -60,6 +69,8 @@ class Task(models.Model):
     height = models.PositiveIntegerField()
     prediction = models.JSONField(null=True, blank=True)
     gold_result = models.JSONField(null=True, blank=True)
+    # A gold photo staff made public: the listing's close-ups are cut from it, so it is never hidden gold again.
+    public_example = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

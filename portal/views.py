@@ -3,27 +3,29 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations.defects import DEFECT_CLASSES
-from annotations.forms import GoldImportForm, JobCreateForm, QualificationForm
+from annotations.forms import GoldImportForm, JobCreateForm, JobExamplesForm, JobListingForm, QualificationForm
 from annotations.models import ImportRun, Job
 from annotations.selectors.accounts import label_studio_account_active
 from annotations.selectors.agreement import SHOWN, job_agreements
 from annotations.selectors.batch_work import contractor_work_batches
 from annotations.selectors.batches import batch_state_counts, contractor_batches, job_batches
 from annotations.selectors.deliveries import job_deliveries
+from annotations.selectors.gold_examples import classes_with_examples
 from annotations.selectors.jobs import job_photos_per_day, job_progress, job_with_progress
+from annotations.selectors.listings import listed_job, listed_jobs
 from annotations.selectors.qualification import qualification_round
 from annotations.selectors.quality import quality_rollups
-from annotations.services import client_import, jobs, publishing
+from annotations.services import client_import, jobs, listings, publishing
 from annotations.services.accounts import label_studio_password
 from common.charts import bar_chart
 from common.decorators import contractor_page, contractor_required, staff_permission_required
@@ -33,11 +35,13 @@ from common.roles import DECIDE_APPLICANTS, OPERATE_JOBS
 from payroll.forms import PayTermsForm
 from payroll.selectors.contractor_weeks import statements_of, week_summary
 from payroll.selectors.job_hours import job_hours_per_day
-from payroll.selectors.terms import pay_terms_default, pay_terms_history
+from payroll.selectors.terms import pay_terms_at, pay_terms_default, pay_terms_history
 from payroll.selectors.weeks import week_name, week_start_utc
 from portal.forms import ForecastForm
-from portal.selectors.examples import defect_close_up, has_examples
+from portal.selectors.examples import job_close_up
 from portal.selectors.forecast import job_forecast
+from portal.selectors.listings import job_listings
+from portal.structured_data import job_posting, json_ld
 from workforce.forms import StaffDecisionForm
 from workforce.models import Contractor
 from workforce.selectors.agreements import pending_agreements
@@ -56,26 +60,59 @@ SOURCE_FIELDS = {"image_source": "source_path", "images": "source_path"}
 
 # --- public ---------------------------------------------------------------------------
 
+JOBS_PER_PAGE = 20
+
+
 @require_GET
 def job_page(request: HttpRequest) -> HttpResponse:
-    terms = pay_terms_default()
+    """The site's front door, the job page's address before jobs had their own: the one open job's page, else the
+    list of open jobs (a redirect that follows the listings, so it is never kept by a cache)."""
+    open_jobs = list(listed_jobs().values_list("pk", flat=True)[:2])
+    if len(open_jobs) == 1:
+        return redirect("portal:job-listing", pk=open_jobs[0])
+    return redirect("portal:jobs")
+
+
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(listed_jobs(), JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "portal/jobs.html", {
+        "page": page, "listings": job_listings(list(page.object_list), now=timezone.now())})
+
+
+@require_GET
+def job_listing(request: HttpRequest, pk: int) -> HttpResponse:
+    job = listed_job(pk)
+    if job is None:  # closed, or never listed: its name stays unsaid
+        return render(request, "portal/job_closed.html", status=404)
+    listing = job_listings([job], now=timezone.now())[0]
+    with_examples = classes_with_examples(job)
+    page_url = request.build_absolute_uri(reverse("portal:job-listing", args=[job.pk]))
+    description = render_to_string("portal/_job_work.html", request=request)
     return render(request, "portal/job.html", {
-        "rate": terms.hourly_rate, "weekly_cap_hours": terms.weekly_cap_hours,
-        "defect_classes": DEFECT_CLASSES, "has_examples": has_examples(),
+        "listing": listing, "with_examples": with_examples,
+        "json_ld": json_ld(job_posting(listing=listing, url=page_url, description=description)),
     })
 
 
 @require_GET
 @cache_control(public=True, max_age=3600)
-def defect_example(request: HttpRequest, class_key: str) -> HttpResponse:
-    key = f"defect-example:{class_key}:{settings.SAMPLE_JOB_DIR}"
-    jpeg = cache.get(key)
+def job_example(request: HttpRequest, pk: int, class_key: str) -> HttpResponse:
+    """A close-up of one of an open job's classes, cut from a gold photo staff made public (never hidden gold)."""
+    job = listed_job(pk)
+    jpeg = job_close_up(job=job, class_key=class_key) if job is not None else None
     if jpeg is None:
-        jpeg = defect_close_up(class_key)
-        if jpeg is None:
-            raise Http404("No example of this defect class.")
-        cache.set(key, jpeg, 3600)
+        raise Http404("No example of this defect class.")
     return HttpResponse(jpeg, content_type="image/jpeg")
+
+
+@require_GET
+def defect_example(request: HttpRequest, class_key: str) -> HttpResponse:
+    """The close-up's address before jobs had their own: the newest open job's close-up of the class."""
+    job = listed_jobs().filter(label_classes__contains=[{"key": class_key}]).first()
+    if job is None:
+        raise Http404("No open job has this defect class.")
+    return redirect("portal:job-example", pk=job.pk, class_key=class_key)
 
 
 # --- contractor -----------------------------------------------------------------------
@@ -160,6 +197,7 @@ def _job_with_batches(*, request: HttpRequest, data: dict) -> tuple[Job, int, li
         gold_rate=data["gold_rate"], hourly_rate=data["hourly_rate"],
         weekly_cap_hours=data["weekly_cap_hours"], quality_threshold=data["quality_threshold"],
         classes=data["classes"], annotators_per_photo=data["annotators_per_photo"] or 1,
+        listed=data["listed"], guideline_languages=data["guideline_languages"] or None,
     )
     return job, added, jobs.batches_cut(job=job)
 
@@ -179,7 +217,8 @@ def _job_from_zip(*, request: HttpRequest, data: dict) -> ImportRun:
             instructions=data["instructions"], batch_size=data["batch_size"], gold_rate=data["gold_rate"],
             quality_threshold=data["quality_threshold"], hourly_rate=data["hourly_rate"],
             weekly_cap_hours=data["weekly_cap_hours"], classes=data["classes"],
-            annotators_per_photo=data["annotators_per_photo"] or 1)
+            annotators_per_photo=data["annotators_per_photo"] or 1, listed=data["listed"],
+            guideline_languages=data["guideline_languages"] or None)
     except DomainError:  # refused: nothing of it is kept
         for token in (photos, later):
             client_import.import_upload_discard(job=None, token=token)
@@ -208,6 +247,40 @@ def job_create(request: HttpRequest) -> HttpResponse:
                                       f"{queued} batch(es) to Label Studio in the background.")
             return redirect("portal:console-job", pk=job.pk)
     return render(request, "portal/console/job_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_permission_required(OPERATE_JOBS)
+def job_listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's public listing: open or closed, its guidelines' languages, and the gold photos made public for its
+    close-ups. Its rate and cap are the job's pay terms (changed from the job page)."""
+    job = get_object_or_404(Job, pk=pk)
+    posted = request.POST.get("form") if request.method == "POST" else None
+    listing_form = JobListingForm(request.POST if posted == "listing" else None,
+                                  initial={"listed": job.listed, "guideline_languages": job.guideline_languages})
+    examples_form = JobExamplesForm(request.POST if posted == "examples" else None)
+    if posted == "listing" and listing_form.is_valid():
+        data = listing_form.cleaned_data
+        if run_service(request, lambda: listings.job_listing_update(
+                job=job, listed=data["listed"], guideline_languages=data["guideline_languages"],
+                actor=request.user), form=listing_form).ok:
+            messages.success(request, f"{job}: {'listed' if data['listed'] else 'not listed'}, guidelines in "
+                                      f"{', '.join(data['guideline_languages'])}.")
+            return redirect("portal:console-job-listing", pk=job.pk)
+    elif posted == "examples" and examples_form.is_valid():
+        made = run_service(request, lambda: listings.job_examples_publish(
+            job=job, task_keys=examples_form.cleaned_data["task_keys"], actor=request.user), form=examples_form)
+        if made.ok:
+            messages.success(request, f"{job}: {len(made.value)} public example photo(s).")
+            return redirect("portal:console-job-listing", pk=job.pk)
+    response = render(request, "portal/console/job_listing.html", {
+        "job": job, "listing_form": listing_form, "examples_form": examples_form,
+        "examples": job.tasks.filter(public_example=True).order_by("key").values_list("key", flat=True),
+        "terms": pay_terms_at(job=job, moment=timezone.now()),
+    })
+    if posted:  # reached only when the form was refused
+        response.status_code = 400
+    return response
 
 
 @require_GET

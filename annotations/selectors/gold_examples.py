@@ -1,4 +1,6 @@
-"""Reads for showing what a defect class looks like: the largest defect a current gold mask paints, on its photo."""
+"""Reads for showing what a defect class looks like: the largest defect a current gold mask of one of a job's public
+example photos paints, on its photo. Only public examples: a close-up of hidden gold would tell a contractor which
+photo of their batch is the gold one."""
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +20,8 @@ CANDIDATES = 8
 class GoldExample:
     photo: Path  # the task's photo on disk
     box: Box  # (top, left, bottom, right) around the largest defect of the class's gold mask on it
-
-
-def gold_exists() -> bool:
-    """Whether any job has gold (a gold version, or a gold answer not yet recorded as one)."""
-    return GoldVersion.objects.exists() or Task.objects.filter(gold_result__isnull=False).exists()
+    task_id: int  # for staff and logs only: never in a public URL or page
+    digest: str  # names the close-up: changes when the photo or the box does
 
 
 def _painting(label: str) -> list[dict]:
@@ -31,15 +30,17 @@ def _painting(label: str) -> list[dict]:
 
 
 def _current_golds(job: Job, label: str) -> list[tuple[Task, list]]:
-    """(task, current gold result) of the job's tasks whose current gold paints the label, newest first.
+    """(task, current gold result) of the job's public examples whose current gold paints the label, newest first.
 
     A task's current gold is its highest gold version, or its gold_result while no version was recorded."""
     paints = _painting(label)
     newest = GoldVersion.objects.filter(task=OuterRef("task")).order_by("-version").values("pk")[:1]
-    versions = (GoldVersion.objects.filter(task__job=job, pk=Subquery(newest), result__contains=paints)
+    versions = (GoldVersion.objects.filter(task__job=job, task__public_example=True, pk=Subquery(newest),
+                                           result__contains=paints)
                 .select_related("task").order_by("-created_at", "-pk")[:CANDIDATES])
     found = [(version.task, version.result) for version in versions]
-    unrecorded = (Task.objects.filter(job=job, gold_versions__isnull=True, gold_result__contains=paints)
+    unrecorded = (Task.objects.filter(job=job, public_example=True, gold_versions__isnull=True,
+                                      gold_result__contains=paints)
                   .order_by("-pk")[:CANDIDATES - len(found)])
     return found + [(task, task.gold_result) for task in unrecorded]
 
@@ -63,17 +64,23 @@ def _mask_box(task: Task, result: list, label: str) -> tuple[int, Box] | None:
     return area, (box[0] + top, box[1] + left, box[0] + bottom, box[1] + right)
 
 
-def gold_example(*, class_key: str) -> GoldExample | None:
-    """The largest defect a current gold mask of the class paints, on the newest job that has one, or None when no
-    gold paints it.
+def gold_example(*, job: Job, class_key: str) -> GoldExample | None:
+    """The largest defect of the class that the current gold of one of the job's public examples paints, or None.
 
-    The class is found by its key in each job's classes, since jobs may give it another label."""
-    for job in Job.objects.filter(label_classes__contains=[{"key": class_key}]).order_by("-created_at", "-pk"):
-        label = next(c["label"] for c in job.label_classes if c.get("key") == class_key)
-        measured = [(size_box, task) for task, result in _current_golds(job, label)
-                    if (size_box := _mask_box(task, result, label)) is not None
-                    and (settings.VAR_DIR / task.image_path).is_file()]
-        if measured:
-            (_, box), task = max(measured, key=lambda item: item[0][0])
-            return GoldExample(photo=settings.VAR_DIR / task.image_path, box=box)
-    return None
+    The class is found by its key in the job's classes, since jobs may give it another label."""
+    label = next((c["label"] for c in job.label_classes if c.get("key") == class_key), None)
+    if label is None:
+        return None
+    measured = [(size_box, task) for task, result in _current_golds(job, label)
+                if (size_box := _mask_box(task, result, label)) is not None
+                and (settings.VAR_DIR / task.image_path).is_file()]
+    if not measured:
+        return None
+    (_, box), task = max(measured, key=lambda item: item[0][0])
+    return GoldExample(photo=settings.VAR_DIR / task.image_path, box=box, task_id=task.pk,
+                       digest=f"{task.image_sha256[:16]}-{'-'.join(map(str, box))}")
+
+
+def classes_with_examples(job: Job) -> set[str]:
+    """Keys of the job's classes that some current gold of its public examples paints (found without decoding)."""
+    return {c["key"] for c in job.label_classes if _current_golds(job, c["label"])}

@@ -277,14 +277,16 @@ PHOTOS_DIR = "media/uploads"  # under VAR_DIR, where Label Studio serves the pho
 
 def _job_params(*, name: str, client: str, instructions: str, batch_size: int, gold_rate: Decimal,
                 quality_threshold: Decimal, hourly_rate: Decimal | None, weekly_cap_hours: Decimal | None,
-                classes: tuple[DefectClass, ...], annotators_per_photo: int = 1) -> dict:
+                classes: tuple[DefectClass, ...], annotators_per_photo: int = 1, listed: bool = False,
+                guideline_languages: list[str] | None = None) -> dict:
     """job_create's arguments as JSON, for the Celery message."""
     return {"name": name, "client": client, "instructions": instructions, "batch_size": batch_size,
             "annotators_per_photo": annotators_per_photo,
             "gold_rate": str(gold_rate), "quality_threshold": str(quality_threshold),
             "hourly_rate": None if hourly_rate is None else str(hourly_rate),
             "weekly_cap_hours": None if weekly_cap_hours is None else str(weekly_cap_hours),
-            "classes": [[c.key, c.label, c.colour] for c in classes]}
+            "classes": [[c.key, c.label, c.colour] for c in classes],
+            "listed": listed, "guideline_languages": guideline_languages}
 
 
 @transaction.atomic
@@ -293,7 +295,7 @@ def job_from_zip_enqueue(*, archive_token: str, actor: User | None, preannotatio
     """Queue the making of a job from an uploaded ZIP of photos (kept by import_upload_store with job None), its
     batches and, when given, its pre-annotations (imported before the batches are published); returns the run.
     `job` holds job_create's settings: name, client, instructions, batch_size, gold_rate, quality_threshold,
-    hourly_rate, weekly_cap_hours, classes, annotators_per_photo."""
+    hourly_rate, weekly_cap_hours, classes, annotators_per_photo, listed, guideline_languages."""
     archive = import_upload_path(job=None, token=archive_token)
     if preannotations_token and preannotations_format not in ImportFormat.values:
         raise DomainError(f"preannotations_format: one of {', '.join(ImportFormat.values)}.",
@@ -367,6 +369,7 @@ def job_from_zip_execute(*, run_id: int) -> ImportRun:
                 specs=jobs.specs_from_folder(dest), image_source=f"{run.file_name} (uploaded)",
                 actor=run.created_by, batch_size=params["batch_size"], **decimal,
                 annotators_per_photo=params.get("annotators_per_photo", 1),
+                listed=params.get("listed", False), guideline_languages=params.get("guideline_languages"),
                 classes=tuple(DefectClass(*c) for c in params["classes"]))
             jobs.batches_cut(job=job)
             ImportRun.objects.filter(pk=run.pk).update(job=job, tasks_total=added, tasks_published=added,

@@ -15,8 +15,9 @@ from django.dispatch import Signal
 from PIL import Image, UnidentifiedImageError
 
 from annotations.defects import DEFECT_CLASSES, DefectClass, labeling_config
-from annotations.models import Batch, BatchTask, Job, Task
+from annotations.models import Batch, BatchTask, Job, Task, guideline_languages_default
 from annotations.services.job_progress import job_progress_touch
+from annotations.services.listings import guideline_languages_checked
 from common.errors import DomainError
 from workforce.models import User
 
@@ -97,12 +98,14 @@ def job_create(
     *, name: str, client: str, instructions: str, specs: list[ImageSpec], image_source: str, actor: User | None,
     batch_size: int = 10, gold_rate: Decimal = Decimal("0.1"), hourly_rate: Decimal | None = None,
     weekly_cap_hours: Decimal | None = None, quality_threshold: Decimal = Decimal("0.5"),
-    classes: tuple[DefectClass, ...] = DEFECT_CLASSES, annotators_per_photo: int = 1,
+    classes: tuple[DefectClass, ...] = DEFECT_CLASSES, annotators_per_photo: int = 1, listed: bool = False,
+    guideline_languages: list[str] | None = None,
 ) -> tuple[Job, int]:
     """Create the job (or find it by name and client) and add the photos it does not hold yet.
 
     Returns the job and the number of tasks added: running it again with the same photos adds none.
-    hourly_rate and weekly_cap_hours go with job_created to payroll, for a new job only.
+    hourly_rate and weekly_cap_hours go with job_created to payroll, for a new job only; listed and
+    guideline_languages (English unless given) make its public listing.
     Every photo is checked first; one bad photo refuses the lot and nothing is written.
     """
     if not 1 <= batch_size <= 500:
@@ -111,6 +114,8 @@ def job_create(
         raise DomainError("gold_rate: between 0 and 1.", field="gold_rate")
     if not 1 <= annotators_per_photo <= 5:
         raise DomainError("annotators_per_photo: between 1 and 5.", field="annotators_per_photo")
+    languages = guideline_languages_checked(guideline_languages_default() if guideline_languages is None
+                                            else guideline_languages)
     seen: dict[str, str] = {}
     checked = []
     for spec in specs:
@@ -126,6 +131,7 @@ def job_create(
             "label_classes": [{"key": c.key, "label": c.label, "colour": c.colour} for c in classes],
             "labeling_config": labeling_config(classes), "batch_size": batch_size, "gold_rate": gold_rate,
             "quality_threshold": quality_threshold, "annotators_per_photo": annotators_per_photo,
+            "listed": listed, "guideline_languages": languages,
         },
     )
     if created:
@@ -156,7 +162,9 @@ def batches_cut(*, job: Job) -> list[Batch]:
     job = Job.objects.select_for_update().get(pk=job.pk)
     copies = Counter(BatchTask.objects.filter(batch__job=job, is_gold=False).values_list("task_id", flat=True))
     tasks = list(job.tasks.order_by("id"))
-    gold_pool = list(job.tasks.filter(gold_result__isnull=False).order_by("id").values_list("pk", flat=True))
+    # A public example is gold everyone has seen: never hidden in a batch.
+    gold_pool = list(job.tasks.filter(gold_result__isnull=False, public_example=False).order_by("id")
+                     .values_list("pk", flat=True))
     number = (job.batches.aggregate(n=Max("number"))["n"] or 0) + 1
     made = []
     for copy in range(job.annotators_per_photo):

@@ -31,7 +31,7 @@ ROUND_REASON = "qualification round"
 def qualification_job() -> Job | None:
     """The newest job that runs a qualification round and has gold for it, or None."""
     for job in Job.objects.filter(qualification_tasks__gt=0).order_by("-created_at", "-id"):
-        if job.tasks.filter(gold_result__isnull=False).count() >= job.qualification_tasks:
+        if job.tasks.filter(gold_result__isnull=False, public_example=False).count() >= job.qualification_tasks:
             return job
     return None
 
@@ -42,7 +42,7 @@ def job_qualification_set(*, job: Job, tasks: int) -> Job:
     if not 0 <= tasks <= 50:
         raise DomainError("qualification_tasks: between 0 and 50.", field="qualification_tasks")
     job = Job.objects.select_for_update().get(pk=job.pk)
-    gold = job.tasks.filter(gold_result__isnull=False).count()
+    gold = job.tasks.filter(gold_result__isnull=False, public_example=False).count()
     if tasks > gold:
         raise DomainError(f"qualification_tasks: the job has {gold} photo(s) with gold; a round of {tasks} needs "
                           "that many.", field="qualification_tasks")
@@ -75,7 +75,8 @@ def qualification_round_open(*, contractor: Contractor, actor: User | None = Non
                           "with gold first.", field="job")
     job = Job.objects.select_for_update().get(pk=job.pk)  # batch numbers are handed out under the job's lock
     seen = {task_id for task_id, _ in photos_held_before([contractor.pk])[contractor.pk]}
-    pool = [pk for pk in job.tasks.filter(gold_result__isnull=False).order_by("id").values_list("pk", flat=True)
+    pool = [pk for pk in job.tasks.filter(gold_result__isnull=False, public_example=False).order_by("id")
+            .values_list("pk", flat=True)
             if pk not in seen]  # a gold photo is never given twice to the same person
     if len(pool) < job.qualification_tasks:
         raise DomainError(f"{contractor} was already given all but {len(pool)} of the job's gold photos; a round "

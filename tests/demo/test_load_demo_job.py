@@ -57,6 +57,14 @@ def test_it_publishes_the_job_onboards_contractors_assigns_and_syncs_annotations
         assert f"\n{step}. " in f"\n{output}"
 
     job = Job.objects.get(name=f"{JOB_NAME} (640x427)", client=JOB_CLIENT)
+    # Listed at the seed posting's terms, its close-ups cut from gold photos that no batch hides.
+    assert job.listed
+    examples = set(job.tasks.filter(public_example=True).values_list("pk", flat=True))
+    assert examples
+    assert not BatchTask.objects.filter(task_id__in=examples, is_gold=True).exists()
+    listing = Client().get(f"/jobs/{job.pk}/").content.decode()
+    assert "USD 2.00 per hour" in listing
+    assert f'src="/jobs/{job.pk}/examples/' in listing
     batches = list(job.batches.order_by("number"))
     assert len(batches) == 3  # five photos in batches of two
     assert all(b.ls_project_id and b.published_at for b in batches)

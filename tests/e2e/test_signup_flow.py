@@ -11,6 +11,7 @@ from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from tests.e2e.test_console_flow import staff_authenticator, type_the_code
+from tests.factories import job_plain
 from workforce.models import Contractor, OnboardingState
 
 PASSWORD = "plum-orbit-canvas-42"
@@ -90,7 +91,8 @@ def test_a_contractor_signs_up_qualifies_is_approved_by_staff_and_starts_working
     page: Page, browser: Browser, live_server: LiveServer, mailoutbox: list[EmailMessage], artifacts: Path,
     tmp_path: Path,
 ) -> None:
-    # 1. The job page tells the rate, the hours and what is marked.
+    # 1. The job page tells the rate, the hours and what is marked (/ leads to the one open job's page).
+    job_plain(name="Smartphone screen defect annotation", listed=True)
     page.goto(live_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Smartphone screen defect annotation")
     expect(page.get_by_text("USD 2.00 per hour")).to_be_visible()

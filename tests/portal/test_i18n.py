@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.signals import setting_changed
 from django.utils import translation
 
-from tests.factories import contractor_in_state, contractor_signed_in, staff_user
+from tests.factories import contractor_in_state, contractor_signed_in, job_plain, staff_user
 from workforce import onboarding
 from workforce.models import Contractor, OnboardingState
 from workforce.selectors.profile import PROFILE_FIELDS
@@ -71,8 +71,9 @@ def test_each_language_is_known_to_django_with_its_own_name(code: str) -> None:
 
 @pytest.mark.django_db
 def test_a_spanish_browser_gets_the_job_page_and_the_signup_page_in_spanish() -> None:
+    job_plain(name="Smartphone screen defect annotation", listed=True)  # the front door leads to its page
     client = Client(headers={"accept-language": "es-VE,es;q=0.9,en;q=0.5"})
-    job = client.get("/").content.decode()
+    job = client.get("/", follow=True).content.decode()
     assert '<html lang="es" dir="ltr">' in job
     assert "Anotación de defectos en pantallas de teléfonos" in job
     assert "Postúlate ahora" in job
@@ -81,7 +82,7 @@ def test_a_spanish_browser_gets_the_job_page_and_the_signup_page_in_spanish() ->
     assert '<html lang="es"' in signup
     assert "Iniciar sesión" in signup
     assert "Sign in" not in signup
-    english = Client().get("/").content.decode()  # no preference at all: English
+    english = Client().get("/", follow=True).content.decode()  # no preference at all: English
     assert '<html lang="en" dir="ltr">' in english
     assert "Apply now" in english
 
@@ -89,14 +90,14 @@ def test_a_spanish_browser_gets_the_job_page_and_the_signup_page_in_spanish() ->
 @pytest.mark.django_db
 def test_a_tagalog_browser_gets_filipino() -> None:
     for asked in ("tl", "tl-PH", "fil-PH"):
-        page = Client(headers={"accept-language": asked}).get("/").content.decode()
+        page = Client(headers={"accept-language": asked}).get("/", follow=True).content.decode()
         assert '<html lang="fil"' in page
         assert "Mag-apply na" in page
 
 
 @pytest.mark.django_db
 def test_arabic_pages_are_right_to_left() -> None:
-    page = Client(headers={"accept-language": "ar-EG"}).get("/").content.decode()
+    page = Client(headers={"accept-language": "ar-EG"}).get("/", follow=True).content.decode()
     assert '<html lang="ar" dir="rtl">' in page
     client, _ = contractor_signed_in("amal@example.org")
     dashboard = client.get("/dashboard/", headers={"accept-language": "ar"}).content.decode()
@@ -120,7 +121,7 @@ def test_the_selector_saves_the_choice_on_the_profile_and_it_wins_over_the_brows
     assert '<html lang="fr"' in page
     assert "Heures et paie" in page
     # Signed out, the browser's language is used again.
-    assert '<html lang="es"' in Client(headers={"accept-language": "es"}).get("/").content.decode()
+    assert '<html lang="es"' in Client(headers={"accept-language": "es"}).get("/jobs/").content.decode()
 
 
 @pytest.mark.django_db
@@ -222,7 +223,7 @@ def test_every_contractor_page_renders_in_each_language(code: str) -> None:
     contractor_ui_language_set(contractor=contractor, language=code)
     client = Client()
     client.force_login(contractor.user)
-    for url in ("/dashboard/", "/pay/", "/quality/", "/profile/", "/agreements/", "/privacy/", "/"):
+    for url in ("/dashboard/", "/pay/", "/quality/", "/profile/", "/agreements/", "/privacy/", "/jobs/"):
         response = client.get(url)
         assert response.status_code == 200, url
         assert f'<html lang="{code}"' in response.content.decode(), url

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations import labelstudio
 from annotations.models import Annotation, Batch, BatchState, Job, Task
-from annotations.services import jobs, qualification
+from annotations.services import jobs, listings, qualification
 from annotations.services.accounts import label_studio_account_ensure
 from annotations.services.assignment import batch_assign, batches_auto_assign
 from annotations.services.hand_in import batch_hand_in
@@ -33,6 +33,9 @@ JOB_INSTRUCTIONS = (
 )
 GOLD_RATE = Decimal("0.25")
 LOW_SCORE = Decimal("0.45")  # below the job's quality threshold (0.5): auto-assignment skips them
+# The seed job posting (the OpenTrain listing this demo follows): USD 2.00 an hour, under 20 hours a week.
+HOURLY_RATE = Decimal("2.00")
+WEEKLY_CAP_HOURS = Decimal(20)
 QUALIFICATION_TASKS = 3  # gold photos of the demo job in each new applicant's qualification round
 ANNOTATED_BATCHES = 3  # held batches of which about half of the other photos are annotated too
 OVERLAP_PHOTOS = 4  # the second demo job: these first photos of the sample, each labelled by OVERLAP people
@@ -158,7 +161,7 @@ class Command(BaseCommand):
         self._step(started, f"6. synced {seen} annotations from Label Studio; the job has {synced}")
 
         started = time.perf_counter()
-        gold = job.tasks.filter(gold_result__isnull=False).count()
+        gold = job.tasks.filter(gold_result__isnull=False, public_example=False).count()
         job = qualification.job_qualification_set(job=job, tasks=min(QUALIFICATION_TASKS, gold))
         self._step(started, f"7. qualification round: each new applicant labels {job.qualification_tasks} of the "
                             f"job's {gold} gold photos in Label Studio")
@@ -181,8 +184,10 @@ class Command(BaseCommand):
         job, added = jobs.job_create(
             name=name, client=JOB_CLIENT, instructions=JOB_INSTRUCTIONS,
             specs=specs, image_source=str(settings.SAMPLE_JOB_DIR), actor=staff,
-            batch_size=batch_size, gold_rate=GOLD_RATE,
+            batch_size=batch_size, gold_rate=GOLD_RATE, hourly_rate=HOURLY_RATE, weekly_cap_hours=WEEKLY_CAP_HOURS,
+            listed=True, guideline_languages=["en"],
         )
+        self._public_examples(job=job, staff=staff)  # before any batch hides them as gold
         cut = jobs.batches_cut(job=job)
         published = 0
         for batch_id in job.batches.order_by("number").values_list("pk", flat=True):
@@ -190,6 +195,23 @@ class Command(BaseCommand):
             if batch_publish(batch_id=batch_id).published_at is not None:
                 published += 1
         return job, added, len(cut), published
+
+    def _public_examples(self, *, job: Job, staff: User) -> None:
+        """Make the fewest gold photos that paint every class public examples, for the job page's close-ups (once:
+        a second run finds them, or batches that already used the gold)."""
+        if job.tasks.filter(public_example=True).exists() or job.batches.exists():
+            return
+        painted = {task.key: {label for r in task.gold_result for label in r.get("value", {}).get("brushlabels", [])}
+                   for task in job.tasks.filter(gold_result__isnull=False).order_by("key")}
+        wanted, chosen = set(job.labels), []
+        while wanted and painted:
+            key = max(painted, key=lambda k: len(painted[k] & wanted))
+            if not painted[key] & wanted:
+                break
+            wanted -= painted.pop(key)
+            chosen.append(key)
+        if chosen and len(painted) >= QUALIFICATION_TASKS:  # enough gold stays hidden for batches and the round
+            listings.job_examples_publish(job=job, task_keys=chosen, actor=staff)
 
     def _overlap_job(self, *, staff: User, contractors: list[Contractor], skill_of: dict[int, float],
                      seed: int) -> tuple[Job | None, int]:
