@@ -46,7 +46,6 @@ console_urlpatterns = [
     path("quality/", views.quality_console, name="quality"),
     path("quality/<int:pk>/", views.quality_contractor, name="quality-contractor"),
     path("jobs/<int:pk>/deliver/", views.job_deliver, name="job-deliver"),
-    path("jobs/<int:pk>/deliveries.json", views.job_delivery_progress, name="job-delivery-progress"),
     path("deliveries/<int:pk>/", views.delivery_report, name="delivery"),
     path("deliveries/<int:pk>/delivery.zip", views.delivery_zip, name="delivery-zip"),
     path("deliveries/<int:pk>/report.json", views.delivery_report_json, name="delivery-report-json"),

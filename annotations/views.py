@@ -45,7 +45,7 @@ from annotations.models import (
 )
 from annotations.selectors.batches import open_published_batches, stale_batches
 from annotations.selectors.capacity import capacity_board, crew_hours
-from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token, delivery_progress
+from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token
 from annotations.selectors.evidence import annotation_overlay
 from annotations.selectors.gateway import contractor_holding
 from annotations.selectors.imports import coco_awaited, import_run_progress
@@ -534,13 +534,6 @@ def job_deliver(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Delivery {done.value.number}: writing {done.value.photos_total} photo(s) in the "
                                   "background.")
     return redirect("portal:console-job", pk=pk)
-
-
-@require_GET
-@staff_permission_required(OPERATE_JOBS)
-def job_delivery_progress(request: HttpRequest, pk: int) -> JsonResponse:
-    """The job's deliveries' states and counters, which the job page polls while one is being written."""
-    return JsonResponse({"deliveries": delivery_progress(get_object_or_404(Job, pk=pk))})
 
 
 def _delivery_page(request: HttpRequest, found: Delivery, *, urls: dict[str, str], client_link: str = "",

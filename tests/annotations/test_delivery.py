@@ -294,8 +294,8 @@ def test_staff_deliver_from_the_job_page_and_download_the_zip_and_report(
     assert "1 photo(s) have no accepted mask" in response.content.decode()
     client.post(f"/console/jobs/{job.pk}/deliver/", {"partial": "on"})
     started = Delivery.objects.get()
-    assert client.get(f"/console/jobs/{job.pk}/deliveries.json").json() == {
-        "deliveries": [{"number": 1, "state": "queued", "written": 0, "total": 4}]}
+    assert client.get(f"/console/jobs/{job.pk}/progress.json").json()["deliveries"] == {
+        "1": {"number": 1, "state": "queued", "written": 0, "total": 4, "state_label": "Queued"}}
     assert "<progress" in client.get(f"/console/jobs/{job.pk}/").content.decode()
     delivering.delivery_build(delivery_id=started.pk)
     delivering.delivery_write_photos(delivery_id=started.pk, task_ids=[t for t, *_ in started.items])
@@ -321,7 +321,7 @@ def test_contractors_and_visitors_cannot_start_or_download_deliveries(
     _accept_all(job, staff)
     delivery = _deliver(job, staff)
     urls = [f"/console/deliveries/{delivery.pk}/delivery.zip", f"/console/deliveries/{delivery.pk}/report.json",
-            f"/console/deliveries/{delivery.pk}/", f"/console/jobs/{job.pk}/deliveries.json"]
+            f"/console/deliveries/{delivery.pk}/", f"/console/jobs/{job.pk}/progress.json"]
     for url in urls:
         assert client.get(url)["Location"].startswith("/accounts/login/")
     assert client.post(f"/console/jobs/{job.pk}/deliver/")["Location"].startswith("/accounts/login/")
