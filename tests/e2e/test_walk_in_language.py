@@ -126,7 +126,8 @@ def test_a_contractor_walks_from_the_job_page_to_quality_in_the_language_their_b
         assert go_to.split("%(activate_url)s")[0].strip() in message.body, message.body
         assert "To confirm this is correct" not in message.body
         link = LINK.search(message.body)
-        assert link and link.group(0).startswith(live_server.url), message.body
+        assert link, message.body
+        assert link.group(0).startswith(live_server.url), message.body
         page.goto(link.group(0))
         walk.check("confirm", words(language, "Confirm Email Address"))
         page.locator("main form button[type=submit]").click()
@@ -195,4 +196,4 @@ def test_a_contractor_walks_from_the_job_page_to_quality_in_the_language_their_b
     finally:
         context.close()
     print(f"{language} walk: {len(walk.shots)} pages in {time.monotonic() - began:.1f} s")
-    assert walk.problems == []
+    assert not walk.problems, "\n".join(walk.problems)
