@@ -434,7 +434,8 @@ def hand_in(request: HttpRequest, contractor: Contractor, pk: int) -> HttpRespon
     """The dashboard's "Hand in": another contractor's batch is not found, not refused, so ids reveal nothing."""
     batch = get_object_or_404(Batch, pk=pk, assigned_to=contractor)
     if run_service(request, lambda: batch_hand_in(batch=batch, contractor=contractor)).ok:
-        messages.success(request, f"{batch.job.name}, batch {batch.number}: handed in for review.")
+        messages.success(request, gettext("%(job)s, batch %(number)s: handed in for review.") % {
+            "job": batch.job.name, "number": batch.number})
     return redirect("portal:dashboard")
 
 

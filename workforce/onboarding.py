@@ -45,7 +45,8 @@ state_changed = Signal()
 class InvalidTransition(Conflict):
     def __init__(self, from_state: str, to_state: str) -> None:
         super().__init__(
-            f"A contractor who is {S(from_state).label.lower()} cannot become {S(to_state).label.lower()}.",
+            gettext("A contractor who is %(state)s cannot become %(to)s.") % {
+                "state": S(from_state).label.lower(), "to": S(to_state).label.lower()},
             field="to_state",
         )
 
