@@ -193,6 +193,7 @@ def test_a_contractor_walks_from_the_job_page_to_quality_in_the_language_their_b
         page.get_by_role("link", name=words(language, "Scores and overlays of each reference photo")).click()
         expect(page).to_have_url(re.compile(r"/quality/$"))
         walk.check("quality", words(language, "My quality"), words(language, "Quality on gold, week by week"))
+        expect(page.locator("body")).not_to_contain_text("Mean score on gold photos")  # the chart's description
     finally:
         context.close()
     print(f"{language} walk: {len(walk.shots)} pages in {time.monotonic() - began:.1f} s")
