@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotations.models import Batch, BatchKind, BatchState, BatchTransition
 from annotations.services.job_progress import job_progress_touch
@@ -54,9 +55,13 @@ state_changed = Signal()
 
 class InvalidBatchTransition(Conflict):
     def __init__(self, batch: Batch, from_state: str, to_state: str) -> None:
-        what = "qualification round" if batch.kind == BatchKind.QUALIFICATION else "batch"
-        super().__init__(f"Batch #{batch.number} is {S(from_state).label.lower()}; a {what} in that state cannot "
-                         f"become {S(to_state).label.lower()}.", field="batch")
+        if batch.kind == BatchKind.QUALIFICATION:
+            text = gettext("Batch #%(number)s is %(state)s; a qualification round in that state cannot become "
+                           "%(to)s.")
+        else:
+            text = gettext("Batch #%(number)s is %(state)s; a batch in that state cannot become %(to)s.")
+        super().__init__(text % {"number": batch.number, "state": S(from_state).label.lower(),
+                                 "to": S(to_state).label.lower()}, field="batch")
 
 
 def transitions_of(batch: Batch) -> dict[str, frozenset[str]]:

@@ -4,6 +4,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from workforce.models import Contractor
 
@@ -84,18 +86,18 @@ class Task(models.Model):
 
 
 class BatchState(models.TextChoices):
-    OPEN = "open", "Open"
-    ASSIGNED = "assigned", "Assigned"
-    IN_PROGRESS = "in_progress", "In progress"
-    HANDED_IN = "handed_in", "Handed in"
-    IN_REVIEW = "in_review", "In review"
-    REWORK = "rework", "Rework"
-    DONE = "done", "Done"
+    OPEN = "open", pgettext_lazy("batch state", "Open")
+    ASSIGNED = "assigned", pgettext_lazy("batch state", "Assigned")
+    IN_PROGRESS = "in_progress", pgettext_lazy("batch state", "In progress")
+    HANDED_IN = "handed_in", pgettext_lazy("batch state", "Handed in")
+    IN_REVIEW = "in_review", pgettext_lazy("batch state", "In review")
+    REWORK = "rework", pgettext_lazy("batch state", "Rework")
+    DONE = "done", pgettext_lazy("batch state", "Done")
 
 
 class BatchKind(models.TextChoices):
-    WORK = "work", "Work"
-    QUALIFICATION = "qualification", "Qualification round"
+    WORK = "work", _("Work")
+    QUALIFICATION = "qualification", _("Qualification round")
 
 
 class Batch(models.Model):

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -433,7 +434,8 @@ def hand_in(request: HttpRequest, contractor: Contractor, pk: int) -> HttpRespon
     """The dashboard's "Hand in": another contractor's batch is not found, not refused, so ids reveal nothing."""
     batch = get_object_or_404(Batch, pk=pk, assigned_to=contractor)
     if run_service(request, lambda: batch_hand_in(batch=batch, contractor=contractor)).ok:
-        messages.success(request, f"{batch.job.name}, batch {batch.number}: handed in for review.")
+        messages.success(request, gettext("%(job)s, batch %(number)s: handed in for review.") % {
+            "job": batch.job.name, "number": batch.number})
     return redirect("portal:dashboard")
 
 
@@ -454,11 +456,15 @@ def my_annotation_overlay(request: HttpRequest, contractor: Contractor, pk: int)
 def _quality_chart(contractor: Contractor) -> Chart:
     """The contractor's mean score on gold week by week, against the score below which work pauses."""
     weeks = contractor_quality_per_week(contractor_id=contractor.pk, now=timezone.now())
-    return line_chart([(f"{start:%Y-%m-%d}", mean) for start, mean in weeks], title="Quality on gold, week by week",
-                      label_heading="Week from (UTC)", value_heading="Mean score",
-                      reference=settings.QUALITY_PAUSE_BELOW, reference_label="pause below",
-                      description=f"Mean score on gold photos each week of the last {len(weeks)} weeks (1 is a "
-                                  "perfect match); a week without scored photos has no point.")
+    return line_chart([(f"{start:%Y-%m-%d}", mean) for start, mean in weeks],
+                      title=gettext("Quality on gold, week by week"),
+                      label_heading=gettext("Week from (UTC)"), value_heading=gettext("Mean score"),
+                      reference=settings.QUALITY_PAUSE_BELOW, reference_label=gettext("pause below"),
+                      description=ngettext(
+                          "Mean score on gold photos each week of the last week (1 is a perfect match); a week "
+                          "without scored photos has no point.",
+                          "Mean score on gold photos each week of the last %(weeks)s weeks (1 is a perfect match); a "
+                          "week without scored photos has no point.", len(weeks)) % {"weeks": len(weeks)})
 
 
 @require_GET

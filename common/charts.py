@@ -8,6 +8,7 @@ from decimal import Decimal
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 Value = int | float | Decimal | None  # None: no value that day (a gap in a line, no bar)
 
@@ -15,6 +16,8 @@ WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 34  # room for the axis labels
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MAX_X_LABELS = 8  # more labels than this overlap: every k-th is written (each bar or point keeps its own tooltip)
+# Every chart is drawn left to right (direction="ltr" on the SVG), on a right-to-left page too: inherited rtl would
+# flip each text-anchor and push the axis and reference labels out of the plot.
 INK, BRAND, CAP = "#4a5561", "#0b4f9c", "#a4161a"
 
 _ids = itertools.count(1)  # the <title>/<desc> ids aria-labelledby names: unique within a page
@@ -63,7 +66,7 @@ def _frame(chart_id: int, *, title: str, description: str, top: float, body: lis
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
         f'height="{HEIGHT}" style="max-width:100%;height:auto" aria-labelledby="chart-{chart_id}-t chart-{chart_id}-d"'
-        ' font-family="system-ui, sans-serif" font-size="11">',
+        ' font-family="system-ui, sans-serif" font-size="11" direction="ltr">',
         f'<title id="chart-{chart_id}-t">{escape(title)}</title>',
         f'<desc id="chart-{chart_id}-d">{escape(description)}</desc>',
         f'<line x1="{LEFT}" y1="{TOP + PLOT_H}" x2="{LEFT + PLOT_W}" y2="{TOP + PLOT_H}" stroke="{INK}"/>',
@@ -95,7 +98,7 @@ def _chart(series: Sequence[tuple[str, Value]], draw: Callable[[list[Value], flo
     body, xs = draw(values, top) if series else ([], [])
     if not series:
         body = [f'<text x="{LEFT + PLOT_W / 2}" y="{TOP + PLOT_H / 2}" text-anchor="middle" fill="{INK}">'
-                'Nothing yet</text>']
+                f'{escape(gettext("Nothing yet."))}</text>']
     svg = _frame(next(_ids), title=title, description=description, top=top, body=body,
                  labels=list(zip(xs, labels, strict=True)), reference=reference, reference_label=reference_label)
     return Chart(title=title, description=description, label_heading=label_heading, value_heading=value_heading,

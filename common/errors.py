@@ -1,4 +1,8 @@
-"""Domain errors: what went wrong in words a user can act on, and the HTTP status it maps to."""
+"""Domain errors: what went wrong in words a user can act on, and the HTTP status it maps to.
+
+A message a contractor may read is translated where it is raised (gettext, in the request's language); a
+"field: " prefix stays outside the translation, so pages can drop it beside the field it names."""
+from django.utils.translation import gettext
 
 
 class DomainError(Exception):
@@ -27,7 +31,8 @@ class CapExceeded(Conflict):
 
     def __init__(self, *, remaining_minutes: int, week: str) -> None:
         remaining = max(remaining_minutes, 0)
-        super().__init__(f"Weekly cap reached for {week}: {remaining} minutes left this week.", field="end")
+        super().__init__(gettext("Weekly cap reached for %(week)s: %(minutes)s minutes left this week.") % {
+            "week": week, "minutes": remaining}, field="end")
         self.remaining_minutes = remaining
 
     def details(self) -> dict[str, object]:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from annotations.models import Batch, Job
 from workforce.models import Contractor
@@ -47,11 +48,11 @@ class PayTermsChange(models.Model):
 
 
 class TimesheetState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    PAID = "paid", "Paid"
+    DRAFT = "draft", pgettext_lazy("timesheet state", "Draft")
+    SUBMITTED = "submitted", pgettext_lazy("timesheet state", "Submitted")
+    APPROVED = "approved", pgettext_lazy("timesheet state", "Approved")
+    REJECTED = "rejected", pgettext_lazy("timesheet state", "Rejected")
+    PAID = "paid", pgettext_lazy("timesheet state", "Paid")
 
 
 class Timesheet(models.Model):

@@ -8,6 +8,7 @@ import logging
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common.errors import Conflict, DomainError, NotAllowed
 from workforce.models import Contractor, NotificationKind, OnboardingState, OnboardingTransition, User
@@ -44,7 +45,8 @@ state_changed = Signal()
 class InvalidTransition(Conflict):
     def __init__(self, from_state: str, to_state: str) -> None:
         super().__init__(
-            f"A contractor who is {S(from_state).label.lower()} cannot become {S(to_state).label.lower()}.",
+            gettext("A contractor who is %(state)s cannot become %(to)s.") % {
+                "state": S(from_state).label.lower(), "to": S(to_state).label.lower()},
             field="to_state",
         )
 
@@ -100,4 +102,4 @@ def lock_fresh(contractor: Contractor) -> None:
     Contractor.objects.select_for_update().filter(pk=contractor.pk).first()
     contractor.refresh_from_db()
     if contractor.state in (S.OFFBOARDED, S.REJECTED):
-        raise NotAllowed("This account is closed; it can no longer be changed.")
+        raise NotAllowed(gettext("This account is closed; it can no longer be changed."))

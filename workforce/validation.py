@@ -141,11 +141,12 @@ def checked(field: str, validator: Callable[[Any], None], value: Any) -> None:
 def checked_text(field: str, value: Any, *, max_length: int, required: bool = True) -> str:
     """Typed text for a service: trimmed, required unless told, at most max_length, printable."""
     if not isinstance(value, str):
-        raise DomainError(f"{field}: must be text.", field=field)
+        raise DomainError(f"{field}: " + _("must be text."), field=field)
     value = value.strip()
     if required and not value:
-        raise DomainError(f"{field}: this field is required.", field=field)
+        raise DomainError(f"{field}: " + _("this field is required."), field=field)
     if len(value) > max_length:
-        raise DomainError(f"{field}: at most {max_length} characters (got {len(value)}).", field=field)
+        raise DomainError(f"{field}: " + _("at most %(max)s characters (got %(got)s).") % {
+            "max": max_length, "got": len(value)}, field=field)
     checked(field, validate_printable, value)
     return value

@@ -2,6 +2,8 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+from django.utils.translation import gettext
+
 from common.errors import DomainError
 
 WEEK = timedelta(days=7)
@@ -29,14 +31,16 @@ def week_parse(name: str, *, field: str = "week") -> datetime:
     2000 to 2100; DomainError (400) naming `field` otherwise."""
     match = ISO_WEEK.fullmatch(name) if isinstance(name, str) else None
     if not match:
-        raise DomainError(f"{field}: write the ISO week as YYYY-Www, e.g. 2026-W48 (got {str(name)[:40]!r}).",
-                          field=field)
+        raise DomainError(f"{field}: " + gettext("write the ISO week as YYYY-Www, e.g. 2026-W48 (got %(got)s).") % {
+            "got": repr(str(name)[:40])}, field=field)
     year, week = int(match[1]), int(match[2])
     if not YEARS[0] <= year <= YEARS[1]:
-        raise DomainError(f"{field}: {name} is outside the years {YEARS[0]} to {YEARS[1]}.", field=field)
+        raise DomainError(f"{field}: " + gettext("%(week)s is outside the years %(first)s to %(last)s.") % {
+            "week": name, "first": YEARS[0], "last": YEARS[1]}, field=field)
     try:
         day = datetime.fromisocalendar(year, week, 1)
     except ValueError:
-        raise DomainError(f"{field}: {name} is not a week of that year ({year} has "
-                          f"{datetime(year, 12, 28).isocalendar()[1]} weeks).", field=field) from None
+        raise DomainError(f"{field}: " + gettext(
+            "%(week)s is not a week of that year (%(year)s has %(weeks)s weeks).") % {
+                "week": name, "year": year, "weeks": datetime(year, 12, 28).isocalendar()[1]}, field=field) from None
     return day.replace(tzinfo=UTC)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from annotations.models import Batch, Job
 from annotations.selectors.held_periods import held_periods
@@ -28,11 +29,14 @@ from workforce.services.notifications import notify
 EDITABLE = (TimesheetState.DRAFT, TimesheetState.REJECTED)
 WARN_AT = ((100, "warned_100_at"), (80, "warned_80_at"))
 MINUTE = timedelta(minutes=1)
+# How a period of holding a batch ended (annotations.selectors.held_periods), in the contractor's words.
+ENDED_BY = {"handed in": gettext_lazy("handed in"), "taken back": gettext_lazy("taken back"),
+            "reassigned": gettext_lazy("reassigned"), "finished": gettext_lazy("finished")}
 
 
 def _to_minute(moment: datetime, field: str) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None:
-        raise DomainError(f"{field}: give a date and time with its timezone.", field=field)
+        raise DomainError(f"{field}: " + gettext("give a date and time with its timezone."), field=field)
     return moment.replace(second=0, microsecond=0)
 
 
@@ -56,8 +60,9 @@ def _locked_person_week(*, contractor: Contractor, week_start: datetime, linked:
 def _check_editable(timesheet: Timesheet, field: str) -> None:
     if timesheet.state not in EDITABLE:
         state = timesheet.get_state_display().lower()
-        raise Conflict(f"{field}: the week {week_name(timesheet.week_start)} is {state}; it can no longer change. "
-                       "Ask staff for an adjustment.", field=field)
+        raise Conflict(f"{field}: " + gettext("the week %(week)s is %(state)s; it can no longer change. Ask staff for "
+                                              "an adjustment.") % {"week": week_name(timesheet.week_start),
+                                                                    "state": state}, field=field)
 
 
 def _moment(moment: datetime) -> str:
@@ -72,31 +77,37 @@ def _check_recent(start: datetime, now: datetime) -> None:
     """Contractors log time in the current or the previous pay week; an older week is corrected by staff."""
     earliest = week_start_utc(now) - WEEK
     if start < earliest:
-        raise DomainError(f"start: time can be logged only in this pay week or the previous one, from "
-                          f"{week_name(earliest)} (Monday {_moment(earliest)}) on; for an older week ask staff "
-                          "for an adjustment.", field="start")
+        raise DomainError("start: " + gettext(
+            "time can be logged only in this pay week or the previous one, from %(week)s (Monday %(moment)s) on; "
+            "for an older week ask staff for an adjustment.") % {"week": week_name(earliest),
+                                                                  "moment": _moment(earliest)}, field="start")
 
 
 def _check_held_then(*, contractor: Contractor, batch: Batch, start: datetime, end: datetime) -> None:
     """The whole span falls in one period during which the contractor held the batch, give or take the grace."""
     periods = held_periods(batch_id=batch.pk, contractor_id=contractor.pk)
     if not periods:
-        raise NotAllowed("batch: you can only log time on a batch assigned to you.", field="batch")
+        raise NotAllowed("batch: " + gettext("you can only log time on a batch assigned to you."), field="batch")
     grace = _grace()
     if any(p.start - grace <= start and (p.end is None or end <= p.end + grace) for p in periods):
         return
-    name = f"batch #{batch.number}"
-    allowance = f"up to {settings.TIME_ENTRY_GRACE_MINUTES} minutes either side are accepted"
+    words = {"number": batch.number, "minutes": settings.TIME_ENTRY_GRACE_MINUTES}
     if start < periods[0].start - grace:
-        raise DomainError(f"start: this is before you held {name} (assigned {_moment(periods[0].start)}; "
-                          f"{allowance}).", field="start")
+        raise DomainError("start: " + gettext(
+            "this is before you held batch #%(number)s (assigned %(moment)s; up to %(minutes)s minutes either side "
+            "are accepted).") % {**words, "moment": _moment(periods[0].start)}, field="start")
     for period in periods:
         if period.start - grace <= start and (period.end is None or start < period.end + grace):
-            raise DomainError(f"end: this is after you held {name} ({period.ended_by} {_moment(period.end)}; "
-                              f"{allowance}); log the time up to then.", field="end")
+            raise DomainError("end: " + gettext(
+                "this is after you held batch #%(number)s (%(ended)s %(moment)s; up to %(minutes)s minutes either "
+                "side are accepted); log the time up to then.") % {
+                    **words, "ended": ENDED_BY.get(period.ended_by, period.ended_by), "moment": _moment(period.end)},
+                field="end")
     last = [p for p in periods if p.start - grace <= start][-1]
-    raise DomainError(f"start: this is after you held {name} ({last.ended_by} {_moment(last.end)}; "
-                      f"{allowance}).", field="start")
+    raise DomainError("start: " + gettext(
+        "this is after you held batch #%(number)s (%(ended)s %(moment)s; up to %(minutes)s minutes either side are "
+        "accepted).") % {**words, "ended": ENDED_BY.get(last.ended_by, last.ended_by), "moment": _moment(last.end)},
+        field="start")
 
 
 def _week_pieces(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -134,16 +145,16 @@ def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, 
     now = now or timezone.now()
     start, end = _to_minute(start, "start"), _to_minute(end, "end")
     if end > now:
-        raise DomainError("end: the entry ends in the future; log time once it is worked.", field="end")
+        raise DomainError("end: " + gettext("the entry ends in the future; log time once it is worked."), field="end")
     if end <= start:
-        raise DomainError("end: must be at least one minute after start.", field="end")
+        raise DomainError("end: " + gettext("must be at least one minute after start."), field="end")
     longest = timedelta(hours=settings.PAYROLL_MAX_ENTRY_HOURS)
     if end - start > longest:
-        raise DomainError(f"end: one entry may span at most {settings.PAYROLL_MAX_ENTRY_HOURS} hours; "
-                          "log longer work as several entries.", field="end")
+        raise DomainError("end: " + gettext("one entry may span at most %(hours)s hours; log longer work as several "
+                                            "entries.") % {"hours": settings.PAYROLL_MAX_ENTRY_HOURS}, field="end")
     note = (note or "").strip()
     if len(note) > 500:
-        raise DomainError("note: at most 500 characters.", field="note")
+        raise DomainError("note: " + gettext("at most 500 characters."), field="note")
     _check_recent(start, now)
     _check_held_then(contractor=contractor, batch=batch, start=start, end=end)
     pieces = _week_pieces(start, end)
@@ -157,8 +168,8 @@ def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, 
     clash = (TimeEntry.objects.filter(contractor=contractor, kind=EntryKind.WORK, start__lt=end, end__gt=start)
              .order_by("start").first())
     if clash:
-        raise Conflict(f"start: overlaps your entry from {clash.start:%Y-%m-%d %H:%M} to {clash.end:%H:%M} UTC.",
-                       field="start")
+        raise Conflict("start: " + gettext("overlaps your entry from %(start)s to %(end)s UTC.") % {
+            "start": f"{clash.start:%Y-%m-%d %H:%M}", "end": f"{clash.end:%H:%M}"}, field="start")
     job = batch.job
     entries = []
     for (piece_start, piece_end), timesheet, others in zip(pieces, weeks, linked_minutes, strict=True):
@@ -182,7 +193,7 @@ def time_entry_create(*, contractor: Contractor, batch: Batch, start: datetime, 
 def time_entry_delete(*, entry: TimeEntry, contractor: Contractor) -> None:
     """A contractor removes one of their own work entries while the week is still editable."""
     if entry.contractor_id != contractor.pk or entry.kind != EntryKind.WORK:
-        raise NotAllowed("entry: not one of your time entries.", field="entry")
+        raise NotAllowed("entry: " + gettext("not one of your time entries."), field="entry")
     timesheet = _locked_week(contractor=contractor, week_start=entry.timesheet.week_start)
     _check_editable(timesheet, "entry")
     TimeEntry.objects.filter(pk=entry.pk).delete()
@@ -222,11 +233,11 @@ def timer_start(*, contractor: Contractor, batch: Batch, now: datetime | None = 
     now = now or timezone.now()
     periods = held_periods(batch_id=batch.pk, contractor_id=contractor.pk)
     if not periods or periods[-1].end is not None:
-        raise NotAllowed("batch: you can only time a batch you hold now.", field="batch")
+        raise NotAllowed("batch: " + gettext("you can only time a batch you hold now."), field="batch")
     with transaction.atomic():
         Contractor.objects.select_for_update().get(pk=contractor.pk)
         if RunningTimer.objects.filter(contractor=contractor).exists():
-            raise Conflict("batch: a timer is already running; stop it first.", field="batch")
+            raise Conflict("batch: " + gettext("a timer is already running; stop it first."), field="batch")
         return RunningTimer.objects.create(contractor=contractor, batch=batch, started_at=now.replace(microsecond=0))
 
 
@@ -244,29 +255,31 @@ def timer_stop(*, contractor: Contractor, now: datetime | None = None) -> TimerR
     with transaction.atomic():
         timer = RunningTimer.objects.select_for_update().filter(contractor=contractor).first()
         if timer is None:
-            raise Conflict("No timer is running.")
+            raise Conflict(gettext("No timer is running."))
         start = timer.started_at
         end = min(now, start + timedelta(hours=settings.PAYROLL_MAX_ENTRY_HOURS))
         message = ""
         if end < now:
-            message = f"Stopped at the {settings.PAYROLL_MAX_ENTRY_HOURS}-hour limit of one entry. "
+            message = gettext("Stopped at the %(hours)s-hour limit of one entry.") % {
+                "hours": settings.PAYROLL_MAX_ENTRY_HOURS} + " "
         held = [p for p in held_periods(batch_id=timer.batch_id, contractor_id=contractor.pk)
                 if p.start - _grace() <= start and (p.end is None or start < p.end + _grace())]
         if held and held[0].end is not None and end > held[0].end + _grace():
             end = held[0].end + _grace()
-            message = f"Stopped when the batch was {held[0].ended_by} ({_moment(held[0].end)}) and the grace ended. "
+            message = gettext("Stopped when the batch was %(ended)s (%(moment)s) and the grace ended.") % {
+                "ended": ENDED_BY.get(held[0].ended_by, held[0].ended_by), "moment": _moment(held[0].end)} + " "
         entries: list[TimeEntry] = []
         try:
             if start < week_start_utc(now) - WEEK:
-                message = ("The timer started before the previous pay week: nothing logged; ask staff for an "
-                           "adjustment.")
+                message = gettext("The timer started before the previous pay week: nothing logged; ask staff for "
+                                  "an adjustment.")
             elif not held:
-                message = "You no longer held the batch when the timer started: nothing logged."
+                message = gettext("You no longer held the batch when the timer started: nothing logged.")
             elif _to_minute(end, "end") > _to_minute(start, "start"):
                 entries = time_entry_create(contractor=contractor, batch=timer.batch, start=start, end=end,
                                             actor=contractor.user, now=now)
             else:
-                message += "Under a minute: nothing logged."
+                message += gettext("Under a minute: nothing logged.")
         except CapExceeded as exc:
             if exc.remaining_minutes <= 0:
                 message += str(exc)
@@ -274,7 +287,8 @@ def timer_stop(*, contractor: Contractor, now: datetime | None = None) -> TimerR
                 entries = time_entry_create(contractor=contractor, batch=timer.batch, start=start,
                                             end=_to_minute(start, "start") + exc.remaining_minutes * MINUTE,
                                             actor=contractor.user, now=now)
-                message += f"Logged up to the weekly cap ({exc.remaining_minutes} minutes)."
+                message += gettext("Logged up to the weekly cap (%(minutes)s minutes).") % {
+                    "minutes": exc.remaining_minutes}
         timer.delete()
     logged = sum(e.minutes for e in entries)
-    return TimerResult(entries, message.strip() or f"Logged {minutes_as_hmm(logged)} h.")
+    return TimerResult(entries, message.strip() or gettext("Logged %(hmm)s h.") % {"hmm": minutes_as_hmm(logged)})

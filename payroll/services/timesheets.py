@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common.errors import Conflict, DomainError, NotAllowed
 from common.roles import RUN_PAYROLL, staff_holding, staff_role_allows
@@ -30,15 +31,16 @@ def timesheet_submit(*, timesheet: Timesheet, actor: User, now: datetime | None 
     now = now or timezone.now()
     timesheet = _locked(timesheet)
     if timesheet.contractor.user_id != actor.pk and not staff_role_allows(actor, RUN_PAYROLL):
-        raise NotAllowed("Not your timesheet.")
+        raise NotAllowed(gettext("Not your timesheet."))
     if timesheet.state not in (S.DRAFT, S.REJECTED):
         state = timesheet.get_state_display().lower()
-        raise Conflict(f"The week {week_name(timesheet.week_start)} is already {state}.")
+        raise Conflict(gettext("The week %(week)s is already %(state)s.") % {
+            "week": week_name(timesheet.week_start), "state": state})
     if timesheet.week_start + WEEK > now:  # a running week can still gain entries: it is handed in once it ended
         ends = timesheet.week_start + WEEK
-        raise DomainError(f"week: {week_name(timesheet.week_start)} has not ended yet; submit it from Monday "
-                          f"{ends:%Y-%m-%d} 00:00 UTC on (if you do not, it is submitted for you then).",
-                          field="week")
+        raise DomainError("week: " + gettext(
+            "%(week)s has not ended yet; submit it from Monday %(day)s 00:00 UTC on (if you do not, it is submitted "
+            "for you then).") % {"week": week_name(timesheet.week_start), "day": f"{ends:%Y-%m-%d}"}, field="week")
     timesheet.state, timesheet.submitted_at, timesheet.submitted_by = S.SUBMITTED, now, actor
     timesheet.save(update_fields=["state", "submitted_at", "submitted_by"])
     return timesheet

@@ -172,7 +172,7 @@ def test_review_moves_the_batch_and_each_rework_emails_its_comment_once(
     assert work[1].batch_task.task.key in mail.outbox[0].subject
     notice = Notification.objects.get(contractor=ana, kind=NotificationKind.REWORK)  # also on the dashboard
     assert notice.params["comment"] == "The crack goes on to the edge.\nPaint it all."
-    with pytest.raises(DomainError, match="1 photos sent back for rework are unchanged"):
+    with pytest.raises(DomainError, match="1 photo sent back for rework is unchanged"):
         batch_hand_in(batch=batch, contractor=ana)
 
     client = Client()

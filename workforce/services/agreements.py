@@ -6,6 +6,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common.errors import DomainError, NotAllowed
 from workforce import onboarding, validation
@@ -54,13 +55,13 @@ def agreements_accept(
     pending = {a.pk: a for a in pending_agreements(contractor)}
     ids = set(agreement_ids)
     if not ids:
-        raise DomainError("agreements: choose the agreements you accept.", field="agreements")
+        raise DomainError("agreements: " + gettext("choose the agreements you accept."), field="agreements")
     unknown = ids - set(pending)
     if unknown:
-        raise DomainError(f"agreements: {sorted(unknown)} are not current versions awaiting your acceptance.",
-                          field="agreements")
+        raise DomainError("agreements: " + gettext("%(ids)s are not current versions awaiting your acceptance.") % {
+            "ids": sorted(unknown)}, field="agreements")
     if contractor.state in (S.OFFBOARDED, S.REJECTED):
-        raise NotAllowed("This account is closed.")
+        raise NotAllowed(gettext("This account is closed."))
     accepted = [
         AgreementAcceptance.objects.create(contractor=contractor, agreement=pending[pk], ip_address=ip_address,
                                            user_agent=user_agent[:500])

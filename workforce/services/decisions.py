@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from common.errors import DomainError, NotAllowed
 from common.roles import DECIDE_APPLICANTS, staff_role_allows
@@ -63,6 +64,6 @@ def contractors_decide(*, contractor_ids: list[int], action: str, actor: User, r
 @transaction.atomic
 def contractor_start_working(*, contractor: Contractor) -> Contractor:
     if pending_agreements(contractor):
-        raise DomainError("Accept the current agreement and guidelines first.", field="agreements")
+        raise DomainError(gettext("Accept the current agreement and guidelines first."), field="agreements")
     onboarding.transition(contractor=contractor, to_state=S.ACTIVE, actor=contractor.user, reason="started working")
     return contractor

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common.errors import DomainError, NotAllowed
 from workforce.emails import email_contractor
@@ -85,7 +86,7 @@ def notification_mark_read(*, contractor: Contractor, notification: Notification
     rows = Notification.objects.filter(contractor=contractor, read_at__isnull=True)
     if notification is not None:
         if notification.contractor_id != contractor.pk:
-            raise NotAllowed("Not your notification.")
+            raise NotAllowed(gettext("Not your notification."))
         rows = rows.filter(pk=notification.pk)
     return rows.update(read_at=timezone.now())
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common.errors import Conflict, DomainError, NotAllowed
 from common.roles import DECIDE_APPLICANTS, RUN_PAYROLL, staff_role_allows
@@ -50,13 +51,15 @@ def profile_update(
     validation.checked("timezone", validation.validate_timezone, timezone_name)
     validation.checked("languages", validation.validate_languages, languages)
     if not isinstance(hours_available_per_week, int) or isinstance(hours_available_per_week, bool):
-        raise DomainError("hours_available_per_week: must be a whole number.", field="hours_available_per_week")
+        raise DomainError("hours_available_per_week: " + gettext("must be a whole number."),
+                          field="hours_available_per_week")
     validation.checked("hours_available_per_week", validation.validate_hours_available, hours_available_per_week)
     if payout_method not in PayoutMethod.values:
-        raise DomainError(f"payout_method: choose one of {', '.join(PayoutMethod.values)}.", field="payout_method")
+        raise DomainError("payout_method: " + gettext("choose one of %(methods)s.") % {
+            "methods": ", ".join(PayoutMethod.values)}, field="payout_method")
     validation.checked("payout_email", validate_email, payout_email)
     if not isinstance(date_of_birth, date):
-        raise DomainError("date_of_birth: a date (YYYY-MM-DD) is required.", field="date_of_birth")
+        raise DomainError("date_of_birth: " + gettext("a date (YYYY-MM-DD) is required."), field="date_of_birth")
     validation.checked("date_of_birth", validation.validate_adult, date_of_birth)
     contractor.country, contractor.timezone = country, timezone_name
     contractor.languages = sorted(set(languages))
@@ -81,8 +84,8 @@ def profile_update(
 def _payout_change_record(*, contractor: Contractor, old_method: str, old_email: str,
                           current_password: str | None, ip_address: str | None) -> PayoutChange:
     if not current_password or not contractor.user.check_password(current_password):
-        raise NotAllowed("current_password: enter your current password to change the payout method or address.",
-                         field="current_password")
+        raise NotAllowed("current_password: " + gettext(
+            "enter your current password to change the payout method or address."), field="current_password")
     change = PayoutChange.objects.create(
         contractor=contractor, old_method=old_method, old_email=old_email, new_method=contractor.payout_method,
         new_email=contractor.payout_email, ip_address=ip_address)
@@ -128,7 +131,8 @@ def payout_release(*, contractor: Contractor, actor: User) -> Contractor:
 def contractor_ui_language_set(*, contractor: Contractor, language: str) -> Contractor:
     """The language of the contractor's pages and emails: one of settings.LANGUAGES."""
     if language not in dict(settings.LANGUAGES):
-        raise DomainError(f"ui_language: {language!r} is not a language of LabelCrew's pages.", field="ui_language")
+        raise DomainError("ui_language: " + gettext("%(language)s is not a language of LabelCrew's pages.") % {
+            "language": repr(language)}, field="ui_language")
     Contractor.objects.filter(pk=contractor.pk).update(ui_language=language)
     contractor.ui_language = language
     return contractor
@@ -145,12 +149,13 @@ def tax_declare(
     signature = validation.checked_text("signature", signature, max_length=validation.NAME_MAX_LENGTH)
     validation.checked("country_of_residence", validation.validate_country, country_of_residence)
     if not certified:
-        raise DomainError("certified: you must certify that the information is true.", field="certified")
+        raise DomainError("certified: " + gettext("you must certify that the information is true."), field="certified")
     if signature.casefold() != legal_name.casefold():
-        raise DomainError("signature: type your full legal name exactly as above to sign.", field="signature")
+        raise DomainError("signature: " + gettext("type your full legal name exactly as above to sign."),
+                          field="signature")
     if country_of_residence == "US" and not is_us_person:
-        raise DomainError("is_us_person: residents of the United States are US persons for tax purposes.",
-                          field="is_us_person")
+        raise DomainError("is_us_person: " + gettext("residents of the United States are US persons for tax "
+                                                     "purposes."), field="is_us_person")
     declaration = TaxDeclaration.objects.create(
         contractor=contractor, form=TaxForm.W9 if is_us_person else TaxForm.W8BEN, legal_name=legal_name,
         country_of_residence=country_of_residence, is_us_person=is_us_person, certified=True,
