@@ -20,7 +20,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from annotations.models import BatchState
 from tests.e2e.test_phone_and_a11y import AXE, PHONE, SCREENSHOTS, axe_violations, width, worked_and_paid
-from tests.factories import staff_user
+from tests.factories import job_plain, staff_user
 from workforce.models import Contractor, OnboardingState
 from workforce.services.decisions import contractor_decide
 
@@ -103,8 +103,10 @@ def test_a_contractor_walks_from_the_job_page_to_quality_in_the_language_their_b
     try:
         # 1. The public job listing, then its own link to signup (a listing of several jobs leads there through
         #    the job's page).
+        job_plain(name="Smartphone screen defect annotation", listed=True)  # the one open job: "/" is its page
         page.goto(live_server.url + "/")
-        walk.check("job", words(language, "Apply now"))
+        expect(page).to_have_url(re.compile(r"/jobs/\d+/$"))
+        walk.check("job", words(language, "Apply now"), "USD 2")
         signup = page.locator("main a[href*='/accounts/signup/']")
         if not signup.count():
             page.locator("main a[href*='/jobs/']").first.click()
