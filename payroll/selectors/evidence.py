@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncWeek
+from django.utils.translation import gettext
 
 from annotations.models import Annotation
 from payroll.selectors.amounts import seconds_as_hours
@@ -55,13 +56,14 @@ def evidence_by_week(*, contractor: Contractor, week_starts: Iterable[datetime])
 
 
 def timesheet_flags(*, minutes: int, evidence: Evidence | None, factor: Decimal | None = None) -> list[str]:
-    """Why a reviewer should look twice: hours with no annotation, or hours well above Label Studio's time."""
+    """Why a reviewer should look twice: hours with no annotation, or hours well above Label Studio's time; in the
+    active language (the contractor's on /pay/, English on staff pages, exports and the API by default)."""
     if minutes <= 0:
         return []
     factor = settings.PAYROLL_FLAG_FACTOR if factor is None else factor
     evidence = evidence or Evidence(0, 0.0)
     if evidence.annotation_count == 0:
-        return ["no annotations"]
+        return [gettext("no annotations")]
     if Decimal(minutes) * 60 > factor * Decimal(str(evidence.active_seconds)):
-        return [f"logged more than {factor}x Label Studio time"]
+        return [gettext("logged more than %(factor)sx Label Studio time") % {"factor": factor}]
     return []

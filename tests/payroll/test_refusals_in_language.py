@@ -10,6 +10,7 @@ from django.utils import translation
 from annotations import batch_life
 from annotations.models import Batch, BatchState
 from payroll.models import TimeEntry, TimesheetState
+from payroll.selectors.evidence import timesheet_flags
 from payroll.services.entries import time_entry_create
 from tests.factories import batch_assigned, contractor_in_state
 from workforce.models import Contractor, OnboardingState
@@ -90,3 +91,14 @@ def test_a_batch_handed_in_twice_is_refused_in_spanish_with_its_state_in_spanish
     assert spanish("Batch #%(number)s is %(state)s; there is nothing to hand in.", number=batch.number,
                    state="entregado") in again
     assert "nothing to hand in" not in again
+
+
+def test_the_reviewers_flags_on_pay_are_in_spanish_and_stay_english_for_staff(lucia: Contractor, batch: Batch,
+                                                                              client: Client) -> None:
+    time_entry_create(contractor=lucia, batch=batch, start=datetime(2026, 11, 4, 9, tzinfo=UTC),
+                      end=datetime(2026, 11, 4, 11, tzinfo=UTC), actor=lucia.user)  # 2 h, no annotation synced
+    html = client.get("/pay/", {"week": "2026-W45"}).content.decode()
+    assert spanish("no annotations") in html
+    assert ">no annotations<" not in html
+    with translation.override("en"):  # staff pages, exports and the API by default read it in English
+        assert timesheet_flags(minutes=120, evidence=None) == ["no annotations"]
