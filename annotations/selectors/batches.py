@@ -15,9 +15,11 @@ def batch_task_counts(batch_ids: Iterable[int]) -> dict[int, int]:
     return {row["batch_id"]: row["n"] for row in rows}
 
 
-def held_task_counts(contractor_ids: Iterable[int]) -> dict[int, int]:
-    """Tasks in the batches each contractor holds and has not handed in, across all jobs (hours are hours)."""
-    rows = (BatchTask.objects.filter(batch__assigned_to_id__in=list(contractor_ids), batch__state__in=HELD_STATES)
+def held_task_counts(contractors: Iterable[int] | QuerySet[Contractor]) -> dict[int, int]:
+    """Tasks in the batches each contractor holds and has not handed in, across all jobs (hours are hours).
+    `contractors` is their ids, or a query of them (read as a subquery: cheaper than a thousand ids)."""
+    chosen = contractors.values("pk") if isinstance(contractors, QuerySet) else list(contractors)
+    rows = (BatchTask.objects.filter(batch__assigned_to_id__in=chosen, batch__state__in=HELD_STATES)
             .values("batch__assigned_to_id").annotate(n=Count("id")).values_list("batch__assigned_to_id", "n"))
     return dict(rows)
 
