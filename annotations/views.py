@@ -364,7 +364,7 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job, "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "q": q,
         "receiving": receiving, "open_batches": offered, "more_open": len(open_batches),
         # The same options in every row's select: rendered once, not once per row.
-        "batch_options": format_html_join("", '<option value="{}">#{}</option>', ((b.pk, b.number) for b in offered)),
+        "batch_options": format_html_join("", '<option value="{}">#{}</option>', offered),
         "order": order, "orders": [(key, label) for key, (label, _) in CAPACITY_ORDERS.items()],
         "hours_chart": hours_chart,
     })

@@ -86,10 +86,10 @@ def contractor_batches(*, contractor: Contractor) -> list[Batch]:
     )
 
 
-def open_published_batches(*, job_id: int) -> list[Batch]:
-    """The job's published batches nobody holds yet, by number (what can be assigned)."""
+def open_published_batches(*, job_id: int) -> list[tuple[int, int]]:
+    """(id, number) of the job's published batches nobody holds yet, by number (what can be assigned)."""
     return list(Batch.objects.filter(job_id=job_id, state=BatchState.OPEN, published_at__isnull=False)
-                .order_by("number"))
+                .order_by("number").values_list("pk", "number"))
 
 
 def unpublished_batch_ids(*, job_id: int) -> list[int]:

@@ -77,8 +77,9 @@ def estimated_batch_hours(*, contractor: Contractor, batch: Batch) -> Decimal:
     return batch.batch_tasks.count() * per_task
 
 
-def _hours_logged_by_contractor(contractor_ids: Iterable[int], *, now: datetime) -> dict[int, Decimal]:
-    minutes = weekly_hours().minutes_logged(contractor_ids, now)
+def _hours_logged_by_contractor(contractors: Iterable[int] | QuerySet[Contractor], *,
+                                now: datetime) -> dict[int, Decimal]:
+    minutes = weekly_hours().minutes_logged(contractors, now)
     return {cid: Decimal(m) / 60 for cid, m in minutes.items()}
 
 
@@ -164,25 +165,25 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
         .values_list("pk", "display_name", "user__email", "qualification_score", "rolling_score", "open_batches",
                      "accepted", named=True)
     )
-    # The crew's medians and held tasks are read by subquery rather than by a list of their thousand ids.
+    # The crew's medians, held tasks and hours are read by subquery rather than by a list of their thousand ids.
     medians = _median_lead_times(crew)
     held_tasks = held_task_counts(crew)
-    logged = _hours_logged_by_contractor([c.pk for c in contractors], now=now)
+    logged = _hours_logged_by_contractor(crew, now=now)
     cap = weekly_hours().weekly_cap_hours(job, now)
     smallest = (Batch.objects.filter(job=job, kind=BatchKind.WORK, state=BatchState.OPEN, assigned_to__isnull=True,
                                      published_at__isnull=False)
                 .annotate(n=Count("batch_tasks")).aggregate(smallest=Min("n"))["smallest"] or 0)
     rows = []
     for c in contractors:
-        per_task = _per_task(medians.get(c.pk))
+        per_task, hours = _per_task(medians.get(c.pk)), logged.get(c.pk, Decimal(0))
         reserved = held_tasks.get(c.pk, 0) * per_task
         row = CapacityRow(
             contractor_id=c.pk, name=c.display_name or c.user__email,
             agreements_accepted=c.accepted == len(agreement_ids),
             quality=(c.qualification_score if c.rolling_score is None
                      else Decimal(str(round(c.rolling_score, 4)))),
-            cap=cap, logged=logged[c.pk].quantize(HOURS),
-            reserved=reserved.quantize(HOURS), remaining=(cap - logged[c.pk] - reserved),
+            cap=cap, logged=hours.quantize(HOURS),
+            reserved=reserved.quantize(HOURS), remaining=(cap - hours - reserved),
             hours_per_task=per_task, open_batches=c.open_batches, smallest_open_batch_tasks=smallest,
         )
         can, why_not = receive_verdict(row, job)
