@@ -52,12 +52,13 @@ def stale_reason(batch: Batch, *, started: bool, now: datetime) -> str | None:
 def stale_batches(*, now: datetime, job_id: int | None = None, search: str = "") -> QuerySet[Batch]:
     """Held batches the periodic reclaim would take back now (of one job, of holders whose email or name holds
     `search`, when given), by deadline: stale_reason's rule written in SQL, so the page counts and pages them in
-    the database; stale_rows says which rule each batch of a page broke."""
+    the database; stale_rows says which rule each batch of a page broke (`started_by` is the holder's annotation
+    that started a batch, None when they synced none)."""
     start_by = ExpressionWrapper(F("assigned_at") + F("job__start_within_hours") * Value(timedelta(hours=1)),
                                  output_field=DateTimeField())
     held = (Batch.objects.select_related("job", "assigned_to__user")
             .filter(state__in=RECLAIMABLE_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
-            .alias(start_by=start_by, started_by=_holder_annotation())
+            .alias(start_by=start_by).annotate(started_by=_holder_annotation())
             .filter(Q(deadline_at__lte=now)
                     | Q(state=BatchState.ASSIGNED, started_at__isnull=True, start_by__lte=now,
                         started_by__isnull=True)))
@@ -71,10 +72,9 @@ def stale_batches(*, now: datetime, job_id: int | None = None, search: str = "")
 
 
 def stale_rows(batches: Iterable[Batch], *, now: datetime) -> list[tuple[Batch, str]]:
-    """(batch, the rule it broke in words) for stale batches, e.g. one page of stale_batches: one query."""
-    batches = list(batches)
-    started = batches_started_by_holder([b.pk for b in batches])
-    return [(b, reason) for b in batches if (reason := stale_reason(b, started=b.pk in started, now=now))]
+    """(batch, the rule it broke in words) for batches of stale_batches, e.g. one page of them (each carries
+    `started_by`, the holder's annotation that started it, so no query is made here)."""
+    return [(b, reason) for b in batches if (reason := stale_reason(b, started=b.started_by is not None, now=now))]
 
 
 def contractor_batches(*, contractor: Contractor) -> list[Batch]:
