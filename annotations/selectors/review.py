@@ -2,7 +2,16 @@
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from annotations.batch_life import RECLAIMABLE_STATES
-from annotations.models import Annotation, Batch, QualityScore, Review, ReviewState, ScoreState, Task
+from annotations.models import (
+    Annotation,
+    AnnotationEdits,
+    Batch,
+    QualityScore,
+    Review,
+    ReviewState,
+    ScoreState,
+    Task,
+)
 from workforce.models import Contractor
 
 # How the review queue may be ordered: the form's choice -> ORDER BY.
@@ -49,8 +58,11 @@ def review_queue(*, job_id: int | None = None, search: str = "", flag: str = "",
         photos = Task.objects.filter(key__icontains=search)
         qs = qs.filter(Q(contractor__in=contractors.values("pk")) | Q(batch_task__task__in=photos.values("pk")))
     if flag == "unchanged":
-        stamped = QualityScore.objects.filter(annotation=OuterRef("pk"), rubber_stamp=True)
-        qs = qs.filter(Q(edits__unchanged=True) | Exists(stamped))
+        # The few annotations flagged, each set read once (edits_unchanged and the scores' rubber stamps), rather
+        # than a join and a subquery tried on every pending annotation.
+        unchanged = AnnotationEdits.objects.filter(unchanged=True).values("annotation_id")
+        stamped = QualityScore.objects.filter(rubber_stamp=True).values("annotation_id")
+        qs = qs.filter(Q(pk__in=unchanged) | Q(pk__in=stamped))
     elif flag == "not-holder":
         qs = qs.filter(unassigned_work=True)
     return qs.order_by(*QUEUE_ORDERS.get(order, QUEUE_ORDERS["oldest"]))
