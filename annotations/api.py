@@ -28,7 +28,13 @@ from annotations.models import (
     PhotoAgreement,
     ScoreState,
 )
-from annotations.selectors.batches import batch_state_counts, batch_task_counts, job_batches, stale_batches
+from annotations.selectors.batches import (
+    batch_state_counts,
+    batch_task_counts,
+    job_batches,
+    stale_batches,
+    stale_rows,
+)
 from annotations.selectors.capacity import CapacityRow, capacity_board
 from annotations.selectors.deliveries import delivery_link_token, job_deliveries
 from annotations.selectors.jobs import job_with_progress, jobs_with_progress
@@ -554,16 +560,17 @@ class StaleListApi(ConsoleListApi):
     queryset = Batch.objects.none()
 
 
-    def get_queryset(self) -> list[dict]:
+    def get_queryset(self) -> QuerySet[Batch]:
         chosen = self.filters()
-        return [{"batch": batch, "reason": reason} for batch, reason in stale_batches(
-            now=timezone.now(), job_id=chosen["job"], search=chosen["search"].strip())]
+        self.now = timezone.now()
+        return stale_batches(now=self.now, job_id=chosen["job"], search=chosen["search"].strip())
 
-    def paginate_queryset(self, queryset: list[dict]) -> list[dict] | None:
+    def paginate_queryset(self, queryset: QuerySet[Batch]) -> list[dict] | None:
         page = super().paginate_queryset(queryset)
-        if page is not None:
-            _with_task_counts([row["batch"] for row in page])
-        return page
+        if page is None:
+            return None
+        return [{"batch": batch, "reason": reason}
+                for batch, reason in stale_rows(_with_task_counts(list(page)), now=self.now)]
 
 
 # --- review ---

@@ -236,6 +236,11 @@ class Annotation(models.Model):
             # The review queue, oldest or newest first: the live annotations waiting, in the order it pages them.
             models.Index(fields=["ls_created_at", "id"], name="annotation_review_queue",
                          condition=models.Q(review_state="pending", deleted=False, was_cancelled=False)),
+            # A contractor's latest measured annotations, newest first, lead time included: the sample of their
+            # pace (selectors/capacity.py's MedianLeadTime) read from the index alone, without a sort.
+            models.Index(models.F("contractor"), models.F("ls_created_at").desc(nulls_last=True),
+                         models.F("id").desc(), name="annotation_pace_sample", include=["lead_time"],
+                         condition=models.Q(deleted=False, lead_time__isnull=False)),
         ]
 
     def __str__(self) -> str:

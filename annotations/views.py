@@ -44,7 +44,7 @@ from annotations.models import (
     PhotoAgreement,
     SyncState,
 )
-from annotations.selectors.batches import open_published_batches, stale_batches
+from annotations.selectors.batches import open_published_batches, stale_batches, stale_rows
 from annotations.selectors.capacity import capacity_board, crew_hours
 from annotations.selectors.deliveries import delivery_by_token, delivery_file, delivery_link_token
 from annotations.selectors.evidence import annotation_overlay
@@ -365,7 +365,7 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job, "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "q": q,
         "receiving": receiving, "open_batches": offered, "more_open": len(open_batches),
         # The same options in every row's select: rendered once, not once per row.
-        "batch_options": format_html_join("", '<option value="{}">#{}</option>', ((b.pk, b.number) for b in offered)),
+        "batch_options": format_html_join("", '<option value="{}">#{}</option>', offered),
         "order": order, "orders": [(key, label) for key, (label, _) in CAPACITY_ORDERS.items()],
         "hours_chart": hours_chart,
     })
@@ -410,9 +410,10 @@ def stale(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Batch #{batch.number} reclaimed and offered again; partial work is kept.")
         return redirect("console:stale")
     filters = StaleFilterForm(request.GET)
-    rows = stale_batches(now=timezone.now(), **filters.criteria())
-    return render(request, "annotations/stale.html", {
-        "page": Paginator(rows, BOARD_PAGE).get_page(request.GET.get("page")), "filters": filters})
+    now = timezone.now()
+    page = Paginator(stale_batches(now=now, **filters.criteria()), BOARD_PAGE).get_page(request.GET.get("page"))
+    page.object_list = stale_rows(page.object_list, now=now)
+    return render(request, "annotations/stale.html", {"page": page, "filters": filters})
 
 
 @require_GET

@@ -2,7 +2,7 @@
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
 
 from annotations.batch_life import HELD_STATES, RECLAIMABLE_STATES
 from annotations.models import Annotation, Batch, BatchKind, BatchState, BatchTask, Job
@@ -15,18 +15,27 @@ def batch_task_counts(batch_ids: Iterable[int]) -> dict[int, int]:
     return {row["batch_id"]: row["n"] for row in rows}
 
 
-def held_task_counts(contractor_ids: Iterable[int]) -> dict[int, int]:
-    """Tasks in the batches each contractor holds and has not handed in, across all jobs (hours are hours)."""
-    rows = (BatchTask.objects.filter(batch__assigned_to_id__in=list(contractor_ids), batch__state__in=HELD_STATES)
+def held_task_counts(contractors: Iterable[int] | QuerySet[Contractor]) -> dict[int, int]:
+    """Tasks in the batches each contractor holds and has not handed in, across all jobs (hours are hours).
+    `contractors` is their ids, or a query of them (read as a subquery: cheaper than a thousand ids)."""
+    chosen = contractors.values("pk") if isinstance(contractors, QuerySet) else list(contractors)
+    rows = (BatchTask.objects.filter(batch__assigned_to_id__in=chosen, batch__state__in=HELD_STATES)
             .values("batch__assigned_to_id").annotate(n=Count("id")).values_list("batch__assigned_to_id", "n"))
     return dict(rows)
 
 
+def _holder_annotation() -> Subquery:
+    """One live annotation of the batch's holder in the batch (at OuterRef), NULL when they synced none. A scalar
+    subquery, run per batch through the batch-task and annotation indexes: as an EXISTS, PostgreSQL hashed every
+    annotation of every batch to answer it for a few."""
+    return Subquery(Annotation.objects.filter(batch_task__batch=OuterRef("pk"), contractor=OuterRef("assigned_to"),
+                                              deleted=False).values("pk")[:1])
+
+
 def batches_started_by_holder(batch_ids: Iterable[int]) -> set[int]:
     """Ids of the batches whose holder synced an annotation in them, whatever the batch state says."""
-    return set(Annotation.objects.filter(
-        batch_task__batch__in=list(batch_ids), contractor_id=F("batch_task__batch__assigned_to_id"), deleted=False,
-    ).values_list("batch_task__batch_id", flat=True).distinct())
+    return set(Batch.objects.filter(pk__in=list(batch_ids)).alias(started_by=_holder_annotation())
+               .filter(started_by__isnull=False).values_list("pk", flat=True))
 
 
 def stale_reason(batch: Batch, *, started: bool, now: datetime) -> str | None:
@@ -40,21 +49,32 @@ def stale_reason(batch: Batch, *, started: bool, now: datetime) -> str | None:
     return None
 
 
-def stale_batches(*, now: datetime, job_id: int | None = None, search: str = "") -> list[tuple[Batch, str]]:
-    """Held batches the periodic reclaim would take back now, with the rule each one broke (of one job, of holders
-    whose email or name holds `search`, when given). The rule is checked here on the held batches, which are at most
-    the crew times the open-batch limit, so the page can count and page them."""
-    held = Batch.objects.select_related("job", "assigned_to__user").filter(
-        state__in=RECLAIMABLE_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
+def stale_batches(*, now: datetime, job_id: int | None = None, search: str = "") -> QuerySet[Batch]:
+    """Held batches the periodic reclaim would take back now (of one job, of holders whose email or name holds
+    `search`, when given), by deadline: stale_reason's rule written in SQL, so the page counts and pages them in
+    the database; stale_rows says which rule each batch of a page broke (`started_by` is the holder's annotation
+    that started a batch, None when they synced none)."""
+    start_by = ExpressionWrapper(F("assigned_at") + F("job__start_within_hours") * Value(timedelta(hours=1)),
+                                 output_field=DateTimeField())
+    held = (Batch.objects.select_related("job", "assigned_to__user")
+            .filter(state__in=RECLAIMABLE_STATES, assigned_to__isnull=False, kind=BatchKind.WORK)
+            .alias(start_by=start_by).annotate(started_by=_holder_annotation())
+            .filter(Q(deadline_at__lte=now)
+                    | Q(state=BatchState.ASSIGNED, started_at__isnull=True, start_by__lte=now,
+                        started_by__isnull=True)))
     if job_id:
         held = held.filter(job_id=job_id)
     if search:
         held = held.filter(Q(assigned_to__user__email__icontains=search)
                            | Q(assigned_to__display_name__icontains=search)
                            | Q(assigned_to__legal_name__icontains=search))
-    held = list(held.order_by("deadline_at", "id"))
-    started = batches_started_by_holder([b.pk for b in held])
-    return [(b, reason) for b in held if (reason := stale_reason(b, started=b.pk in started, now=now))]
+    return held.order_by("deadline_at", "id")
+
+
+def stale_rows(batches: Iterable[Batch], *, now: datetime) -> list[tuple[Batch, str]]:
+    """(batch, the rule it broke in words) for batches of stale_batches, e.g. one page of them (each carries
+    `started_by`, the holder's annotation that started it, so no query is made here)."""
+    return [(b, reason) for b in batches if (reason := stale_reason(b, started=b.started_by is not None, now=now))]
 
 
 def contractor_batches(*, contractor: Contractor) -> list[Batch]:
@@ -66,10 +86,10 @@ def contractor_batches(*, contractor: Contractor) -> list[Batch]:
     )
 
 
-def open_published_batches(*, job_id: int) -> list[Batch]:
-    """The job's published batches nobody holds yet, by number (what can be assigned)."""
+def open_published_batches(*, job_id: int) -> list[tuple[int, int]]:
+    """(id, number) of the job's published batches nobody holds yet, by number (what can be assigned)."""
     return list(Batch.objects.filter(job_id=job_id, state=BatchState.OPEN, published_at__isnull=False)
-                .order_by("number"))
+                .order_by("number").values_list("pk", "number"))
 
 
 def unpublished_batch_ids(*, job_id: int) -> list[int]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Min, OuterRef, Subquery, Window
+from django.db.models import Count, F, IntegerField, Min, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
@@ -37,19 +37,15 @@ MEDIAN_OF_SAMPLES = (
 )
 
 
-def hours_per_task_by_contractor(contractor_ids: Iterable[int]) -> dict[int, Decimal]:
-    """Median hours per task of each contractor over their latest LEAD_TIME_SAMPLE non-deleted annotations.
-
-    One query for any number of contractors: a window function numbers each contractor's annotations newest
-    first and the median of each contractor's sample is taken in SQL, as statistics.median takes it (the middle
-    value, or the mean of the two middle ones), so one row per contractor comes back rather than the sample.
-    Contractors without any measured annotation get DEFAULT_HOURS_PER_TASK.
-    """
-    ids = list(contractor_ids)
-    if not ids:
-        return {}
+def _median_lead_times(contractors: QuerySet[Contractor]) -> dict[int, float]:
+    """Each contractor's median lead time (seconds) over their latest LEAD_TIME_SAMPLE measured, non-deleted
+    annotations, as statistics.median takes it (the middle value, or the mean of the two middle ones); contractors
+    without any are absent. One query for any number of contractors: a window function numbers each contractor's
+    annotations newest first (in the order of the annotation_pace_sample index) and the median of each sample is
+    taken in SQL, so one row per contractor comes back rather than the sample. `contractors` is a subquery, not a
+    list of ids: a thousand ids in an IN list cost more to send than the median itself."""
     latest = (
-        Annotation.objects.filter(contractor_id__in=ids, deleted=False, lead_time__isnull=False)
+        Annotation.objects.filter(contractor__in=contractors.values("pk"), deleted=False, lead_time__isnull=False)
         .annotate(rank=Window(RowNumber(), partition_by=F("contractor_id"),
                               order_by=[F("ls_created_at").desc(nulls_last=True), F("id").desc()]))
         .filter(rank__lte=LEAD_TIME_SAMPLE)
@@ -58,9 +54,21 @@ def hours_per_task_by_contractor(contractor_ids: Iterable[int]) -> dict[int, Dec
     sample, params = latest.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(MEDIAN_OF_SAMPLES.format(sample=sample), params)
-        medians = dict(cursor.fetchall())
-    return {cid: Decimal(str(medians[cid])) / SECONDS_PER_HOUR if cid in medians else DEFAULT_HOURS_PER_TASK
-            for cid in ids}
+        return dict(cursor.fetchall())
+
+
+def _per_task(median_seconds: float | None) -> Decimal:
+    return DEFAULT_HOURS_PER_TASK if median_seconds is None else Decimal(str(median_seconds)) / SECONDS_PER_HOUR
+
+
+def hours_per_task_by_contractor(contractor_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Median hours per task of each contractor over their latest LEAD_TIME_SAMPLE non-deleted annotations
+    (_median_lead_times), in one query; DEFAULT_HOURS_PER_TASK for contractors without any measured annotation."""
+    ids = list(contractor_ids)
+    if not ids:
+        return {}
+    medians = _median_lead_times(Contractor.objects.filter(pk__in=ids))
+    return {cid: _per_task(medians.get(cid)) for cid in ids}
 
 
 def estimated_batch_hours(*, contractor: Contractor, batch: Batch) -> Decimal:
@@ -69,8 +77,9 @@ def estimated_batch_hours(*, contractor: Contractor, batch: Batch) -> Decimal:
     return batch.batch_tasks.count() * per_task
 
 
-def _hours_logged_by_contractor(contractor_ids: Iterable[int], *, now: datetime) -> dict[int, Decimal]:
-    minutes = weekly_hours().minutes_logged(contractor_ids, now)
+def _hours_logged_by_contractor(contractors: Iterable[int] | QuerySet[Contractor], *,
+                                now: datetime) -> dict[int, Decimal]:
+    minutes = weekly_hours().minutes_logged(contractors, now)
     return {cid: Decimal(m) / 60 for cid, m in minutes.items()}
 
 
@@ -138,13 +147,13 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
     Ordered as auto-assignment picks: best quality first, then most remaining hours, then id.
     """
     now = now or timezone.now()
+    crew = Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
     held_here = Batch.objects.filter(job=job, assigned_to=OuterRef("pk"), state__in=HELD_STATES)
     agreement_ids = [a.pk for a in current_agreements()]
     accepted_here = AgreementAcceptance.objects.filter(contractor=OuterRef("pk"), agreement_id__in=agreement_ids)
     # Only the columns the rows show: a thousand whole contractor and user rows cost more than every query here.
     contractors = list(
-        Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
-        .annotate(
+        crew.annotate(
             open_batches=Coalesce(Subquery(held_here.order_by().values("assigned_to").annotate(n=Count("id"))
                                            .values("n"), output_field=IntegerField()), 0),
             accepted=Coalesce(Subquery(accepted_here.order_by().values("contractor")
@@ -156,25 +165,26 @@ def capacity_board(job: Job, *, now: datetime | None = None) -> list[CapacityRow
         .values_list("pk", "display_name", "user__email", "qualification_score", "rolling_score", "open_batches",
                      "accepted", named=True)
     )
-    ids = [c.pk for c in contractors]
-    per_task = hours_per_task_by_contractor(ids)
-    held_tasks = held_task_counts(ids)
-    logged = _hours_logged_by_contractor(ids, now=now)
+    # The crew's medians, held tasks and hours are read by subquery rather than by a list of their thousand ids.
+    medians = _median_lead_times(crew)
+    held_tasks = held_task_counts(crew)
+    logged = _hours_logged_by_contractor(crew, now=now)
     cap = weekly_hours().weekly_cap_hours(job, now)
     smallest = (Batch.objects.filter(job=job, kind=BatchKind.WORK, state=BatchState.OPEN, assigned_to__isnull=True,
                                      published_at__isnull=False)
                 .annotate(n=Count("batch_tasks")).aggregate(smallest=Min("n"))["smallest"] or 0)
     rows = []
     for c in contractors:
-        reserved = held_tasks.get(c.pk, 0) * per_task[c.pk]
+        per_task, hours = _per_task(medians.get(c.pk)), logged.get(c.pk, Decimal(0))
+        reserved = held_tasks.get(c.pk, 0) * per_task
         row = CapacityRow(
             contractor_id=c.pk, name=c.display_name or c.user__email,
             agreements_accepted=c.accepted == len(agreement_ids),
             quality=(c.qualification_score if c.rolling_score is None
                      else Decimal(str(round(c.rolling_score, 4)))),
-            cap=cap, logged=logged[c.pk].quantize(HOURS),
-            reserved=reserved.quantize(HOURS), remaining=(cap - logged[c.pk] - reserved),
-            hours_per_task=per_task[c.pk], open_batches=c.open_batches, smallest_open_batch_tasks=smallest,
+            cap=cap, logged=hours.quantize(HOURS),
+            reserved=reserved.quantize(HOURS), remaining=(cap - hours - reserved),
+            hours_per_task=per_task, open_batches=c.open_batches, smallest_open_batch_tasks=smallest,
         )
         can, why_not = receive_verdict(row, job)
         rows.append(replace(row, can_receive=can, why_not=why_not))

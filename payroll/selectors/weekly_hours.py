@@ -3,6 +3,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from annotations.models import Job
 from annotations.selectors.weekly_hours import WeeklyHours
 from payroll.selectors.cap import minutes_logged_by_contractor, remaining_cap_minutes
@@ -11,8 +13,8 @@ from payroll.selectors.weeks import week_start_utc
 from workforce.models import Contractor
 
 
-def _minutes_logged(contractor_ids: Iterable[int], moment: datetime) -> dict[int, int]:
-    return minutes_logged_by_contractor(contractor_ids, week_start=week_start_utc(moment))
+def _minutes_logged(contractors: Iterable[int] | QuerySet[Contractor], moment: datetime) -> dict[int, int]:
+    return minutes_logged_by_contractor(contractors, week_start=week_start_utc(moment))
 
 
 def _cap_minutes_left(contractor: Contractor, job: Job, moment: datetime) -> int:

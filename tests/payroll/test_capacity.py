@@ -9,11 +9,13 @@ from annotations.models import Batch, BatchTask, Job, Task
 from annotations.selectors.capacity import capacity_board
 from annotations.services.assignment import batch_assign, batches_auto_assign
 from common.errors import DomainError
+from payroll.selectors.cap import minutes_logged_by_contractor
+from payroll.selectors.weeks import week_start_utc
 from payroll.services.entries import time_entry_create
 from payroll.services.terms import pay_terms_change
-from tests.factories import job_plain
+from tests.factories import contractor_in_state, job_plain
 from tests.payroll.conftest import NOW, at
-from workforce.models import Contractor, User
+from workforce.models import Contractor, OnboardingState, User
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +57,16 @@ def test_at_the_cap_no_new_batch_by_hand_or_automatically(contractor: Contractor
     assert batches_auto_assign(job=job, actor=staff, now=NOW) == []
     # Next Monday the week starts afresh.
     assert [e.contractor_id for e in batches_auto_assign(job=job, actor=staff, now=at(30, 1))] == [contractor.pk]
+
+
+def test_minutes_logged_read_for_a_query_of_contractors_are_those_read_for_their_ids(
+    contractor: Contractor, batch: Batch,
+) -> None:
+    time_entry_create(contractor=contractor, batch=batch, start=at(24, 9), end=at(24, 11, 30), actor=contractor.user,
+                      now=NOW)
+    idle = contractor_in_state(OnboardingState.ACTIVE)
+    week = week_start_utc(NOW)
+    by_ids = minutes_logged_by_contractor([contractor.pk, idle.pk], week_start=week)
+    assert by_ids == {contractor.pk: 150, idle.pk: 0}
+    crew = Contractor.objects.filter(pk__in=[contractor.pk, idle.pk])
+    assert minutes_logged_by_contractor(crew, week_start=week) == by_ids
