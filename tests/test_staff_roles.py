@@ -271,3 +271,22 @@ def test_staff_role_grant_puts_a_login_in_a_role_and_refuses_a_contractor_or_an_
         call_command("staff_role_grant", "nobody@example.org", "admin")
     with pytest.raises(CommandError):
         call_command("staff_role_grant", user.email, "owner")
+
+
+@pytest.mark.parametrize("role", ["admin", "superuser"])
+def test_django_admin_sends_staff_without_a_second_factor_to_set_one_up(role: str) -> None:
+    client = Client()
+    client.force_login(staff_user(role=role, mfa=False))
+    for path in ["/admin/", "/admin/workforce/", "/admin/workforce/user/", "/admin/password_change/"]:
+        page = client.get(path)
+        assert page.status_code == 302, path
+        assert page["Location"] == f"{reverse('mfa_activate_totp')}?next={path.replace('/', '%2F')}", path
+    # Signing out of the admin stays open.
+    assert client.post("/admin/logout/").status_code == 200
+
+
+def test_django_admin_opens_with_a_second_factor() -> None:
+    client = Client()
+    client.force_login(staff_user(role="superuser"))
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/workforce/user/").status_code == 200
