@@ -290,3 +290,27 @@ def test_django_admin_opens_with_a_second_factor() -> None:
     client.force_login(staff_user(role="superuser"))
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/workforce/user/").status_code == 200
+
+
+NAV_LINKS = {"Console": "/console/", "Applicants": "/staff/applicants/", "Agreements": "/staff/agreements/",
+             "Admin": "/admin/"}
+
+
+@pytest.mark.parametrize(("role", "shown"), [
+    ("operations", {"Console", "Applicants", "Agreements"}),
+    ("reviewer", {"Console"}),
+    ("payroll", {"Console"}),
+    ("admin", {"Console", "Applicants", "Agreements"}),
+    ("superuser", {"Console", "Applicants", "Agreements", "Admin"}),
+    ("none", set()),
+])
+def test_the_nav_shows_each_role_only_the_links_it_can_open(role: str, shown: set[str]) -> None:
+    user = UserFactory(is_staff=True) if role == "none" else staff_user(role=role)
+    client = Client()
+    client.force_login(user)
+    page = client.get("/console/" if shown else "/").content.decode()
+    nav = page[page.index("<nav"):page.index("</nav>")]
+    assert {label for label, url in NAV_LINKS.items() if f'href="{url}"' in nav} == shown
+    for label in shown:  # each link shown opens for them
+        opened = client.get(NAV_LINKS[label])
+        assert opened.status_code == 200, (label, opened.status_code)
