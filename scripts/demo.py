@@ -65,7 +65,8 @@ class Started:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop_all(self) -> None:
-        """End what was started, newest first; quiet, bounded, and deaf to a second Ctrl-C meanwhile."""
+        """End what was started: the processes (SIGTERM, then SIGKILL after GRACE), then the gateway and Label
+        Studio by their scripts; quiet, bounded, and deaf to a second Ctrl-C meanwhile."""
         for stop_signal in STOP_SIGNALS:
             signal.signal(stop_signal, signal.SIG_IGN)  # also when the run ended on its own (an error)
         running = [p for p in [self.step, *self.processes.values()] if p is not None and p.poll() is None]
