@@ -37,3 +37,21 @@ def test_publishing_in_embedded_mode_without_label_studio_answers_503_naming_it_
     assert response.status_code == 503
     assert "Label Studio is not configured" in response.json()["detail"]
     assert not Batch.objects.filter(job=job, published_at__isnull=False).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/payroll/timesheets/%F2%94%B6%A7Q%03/reject/", "/no-such-page/"])
+def test_an_unreadable_multipart_body_to_an_unknown_path_is_a_400_naming_the_body(path: str) -> None:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.cookies[settings.CSRF_COOKIE_NAME] = "a" * 32
+    part_headers_over_the_limit = b"--B\r\nX-Long: " + b"a" * 2000 + b"\r\n\r\nv\r\n--B--\r\n"
+    response = client.generic("POST", path, part_headers_over_the_limit,
+                              content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 400
+    assert response.content.decode().startswith("body: not a readable multipart/form-data body")
+    # The same body to a known page was already a 400 (Django's own answer).
+    assert client.generic("POST", "/accounts/login/", part_headers_over_the_limit,
+                          content_type="multipart/form-data; boundary=B").status_code == 400
