@@ -13,7 +13,9 @@ typed), and a request whose Label Studio session names another user (someone els
 Studio's own sign-in page, a copied cookie) is sent to be signed in again as themselves.
 
 What they may reach: ROUTES, one regex per Label Studio route (tests/annotations/test_gateway.py fails when Label
-Studio's URL map has a route no entry classifies). Staff and the service token pass everything.
+Studio's URL map has a route no entry classifies). The service token and staff whose role works in Label Studio
+(operations: jobs and batches; reviewer: review and gold; admin) pass everything; payroll's role has no business
+there, and staff who must have a second factor (common.roles.second_factor_missing) are refused until they set it up.
 """
 import hashlib
 import re
@@ -30,6 +32,7 @@ from annotations import labelstudio
 from annotations.selectors import gateway as held
 from annotations.selectors.gateway import Holding
 from common.decorators import signed_in_contractor
+from common.roles import OPERATE_JOBS, REVIEW_WORK, second_factor_missing, staff_role_allows
 
 READ = frozenset({"GET", "HEAD", "OPTIONS"})
 # Bumped whenever a batch or a contractor changes state: every cached holding is then stale at once.
@@ -229,8 +232,22 @@ class Asker:
     """Who sent the request, as LabelCrew's session says (cached by the session's key)."""
 
     signed_in: bool
-    staff: bool = False
+    staff: bool = False  # staff whose role works in Label Studio (STAFF_PERMISSIONS), second factor in place
     contractor_id: int | None = None
+    refused: str = ""  # why staff who are not `staff` here are refused
+
+
+# The staff permissions that open Label Studio: running jobs and batches, and reviewing masks and gold.
+STAFF_PERMISSIONS = (OPERATE_JOBS, REVIEW_WORK)
+
+
+def _staff_asker(user: object) -> Asker:
+    if not any(staff_role_allows(user, permission) for permission in STAFF_PERMISSIONS):
+        return Asker(signed_in=True, refused="Your staff role (payroll, or none) does not open Label Studio.")
+    if second_factor_missing(user):
+        return Asker(signed_in=True, refused="Set up your second factor in LabelCrew first (the staff pages ask "
+                                             "for it); Label Studio opens after that.")
+    return Asker(signed_in=True, staff=True)
 
 
 def asker_of(request: HttpRequest) -> Asker:
@@ -245,10 +262,11 @@ def asker_of(request: HttpRequest) -> Asker:
         user = request.user  # loads the session and the user (an inactive or deleted user is anonymous)
         if not user.is_authenticated:
             asker = Asker(signed_in=False)
+        elif user.is_staff:
+            asker = _staff_asker(user)
         else:
-            contractor = None if user.is_staff else signed_in_contractor(user)
-            contractor_id = contractor.pk if contractor is not None else None
-            asker = Asker(signed_in=True, staff=user.is_staff, contractor_id=contractor_id)
+            contractor = signed_in_contractor(user)
+            asker = Asker(signed_in=True, contractor_id=contractor.pk if contractor is not None else None)
         cache.set(key, asker, settings.GATEWAY_DECISION_CACHE_SECONDS)
     return asker
 
@@ -282,6 +300,8 @@ def decide(*, asker: Asker, method: str, uri: str, authorization: str = "", ls_s
                         f"{settings.SITE_URL}{reverse('account_login')}?next={reverse('portal:dashboard')}")
     if asker.staff:
         return PASS
+    if asker.refused:
+        return _refuse(asker.refused)
     if asker.contractor_id is None:
         return _refuse("Only LabelCrew's contractors and staff use Label Studio.")
     if route is None:

@@ -19,6 +19,24 @@ SECOND_FACTOR_NEEDED = ("Staff who can move money (payroll and admin) need a sec
                         "app before opening staff pages.")
 
 
+def _second_factor_setup(request: HttpRequest) -> HttpResponse:
+    messages.warning(request, SECOND_FACTOR_NEEDED)
+    query = urlencode({"next": request.get_full_path()})
+    return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+
+
+def second_factor_first(view: View) -> View:
+    """A page (Django's admin) that staff who can move money open only with a second factor: without one they are
+    sent to set it up, as staff_permission_required does; everyone else reaches the view and its own checks."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and second_factor_missing(request.user):
+            return _second_factor_setup(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def staff_permission_required(permission: str) -> Callable[[View], View]:
     """A staff page needing `permission`: anonymous visitors go to the login page, signed-in users without it get
     403, and payroll or admin staff without a second factor are sent to set one up. The permission is kept on the
@@ -29,9 +47,7 @@ def staff_permission_required(permission: str) -> Callable[[View], View]:
             if not staff_role_allows(request.user, permission):
                 raise PermissionDenied(f"Staff holding {permission} only.")
             if second_factor_missing(request.user):
-                messages.warning(request, SECOND_FACTOR_NEEDED)
-                query = urlencode({"next": request.get_full_path()})
-                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+                return _second_factor_setup(request)
             return view(request, *args, **kwargs)
 
         checked = login_required(wrapper)

@@ -26,6 +26,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class ServiceUnavailable(DomainError):
+    """An outside service the work needs (Label Studio) does not answer now; nothing was changed, try again later."""
+
+    status = 503
+
+
 class CapExceeded(Conflict):
     """A time entry would take the contractor's pay week past the weekly cap."""
 

@@ -13,6 +13,7 @@ TAIL = 3000
 # Each benchmark and a line of the table it prints last: seeing it means the run got through to its ratios.
 BENCHMARKS = {
     "agreement": "agreement + merged mask",
+    "api_fuzz": "server errors found: 0",
     "cap_race": "POST rate / GET list rate:",
     "client_upload": "upload request:",
     "console_load": "slowest LabelCrew p95 / Label Studio task list p95:",

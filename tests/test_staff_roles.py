@@ -272,3 +272,46 @@ def test_staff_role_grant_puts_a_login_in_a_role_and_refuses_a_contractor_or_an_
         call_command("staff_role_grant", "nobody@example.org", "admin")
     with pytest.raises(CommandError):
         call_command("staff_role_grant", user.email, "owner")
+
+
+@pytest.mark.parametrize("role", ["admin", "superuser"])
+def test_django_admin_sends_staff_without_a_second_factor_to_set_one_up(role: str) -> None:
+    client = Client()
+    client.force_login(staff_user(role=role, mfa=False))
+    for path in ["/admin/", "/admin/workforce/", "/admin/workforce/user/", "/admin/password_change/"]:
+        page = client.get(path)
+        assert page.status_code == 302, path
+        assert page["Location"] == f"{reverse('mfa_activate_totp')}?next={path.replace('/', '%2F')}", path
+    # Signing out of the admin stays open.
+    assert client.post("/admin/logout/").status_code == 200
+
+
+def test_django_admin_opens_with_a_second_factor() -> None:
+    client = Client()
+    client.force_login(staff_user(role="superuser"))
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/workforce/user/").status_code == 200
+
+
+NAV_LINKS = {"Console": "/console/", "Applicants": "/staff/applicants/", "Agreements": "/staff/agreements/",
+             "Admin": "/admin/"}
+
+
+@pytest.mark.parametrize(("role", "shown"), [
+    ("operations", {"Console", "Applicants", "Agreements"}),
+    ("reviewer", {"Console"}),
+    ("payroll", {"Console"}),
+    ("admin", {"Console", "Applicants", "Agreements"}),
+    ("superuser", {"Console", "Applicants", "Agreements", "Admin"}),
+    ("none", set()),
+])
+def test_the_nav_shows_each_role_only_the_links_it_can_open(role: str, shown: set[str]) -> None:
+    user = UserFactory(is_staff=True) if role == "none" else staff_user(role=role)
+    client = Client()
+    client.force_login(user)
+    page = client.get("/console/" if shown else "/").content.decode()
+    nav = page[page.index("<nav"):page.index("</nav>")]
+    assert {label for label, url in NAV_LINKS.items() if f'href="{url}"' in nav} == shown
+    for label in shown:  # each link shown opens for them
+        opened = client.get(NAV_LINKS[label])
+        assert opened.status_code == 200, (label, opened.status_code)

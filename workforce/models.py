@@ -234,6 +234,26 @@ class PayoutChange(models.Model):
         return f"{self.old_method}:{self.old_email} -> {self.new_method}:{self.new_email}"
 
 
+class DeviceSignIn(models.Model):
+    """A contractor signed in from this device: the fingerprint is sha256 of LabelCrew's own long-lived device cookie
+    (random, set at the first sign-in from a browser) and the browser's user agent (workforce.services.devices).
+    Another account's sign-in with the same fingerprint holds that account for staff review."""
+
+    contractor = models.ForeignKey(Contractor, on_delete=models.CASCADE, related_name="device_sign_ins")
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    sign_ins = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["first_seen_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["contractor", "fingerprint"], name="one_row_per_device")]
+
+    def __str__(self) -> str:
+        return f"contractor {self.contractor_id} on {self.fingerprint[:12]}"
+
+
 class NotificationKind(models.TextChoices):
     BATCH_ASSIGNED = "batch_assigned", "Batch assigned"
     REWORK = "rework", "Rework requested"

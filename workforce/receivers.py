@@ -2,13 +2,15 @@
 from typing import Any
 
 from allauth.account.signals import email_confirmed, user_signed_up
+from allauth.account.signals import user_logged_in as signed_in_through_allauth
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from workforce.middleware import remember_language
 from workforce.models import Contractor
+from workforce.services.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, device_sign_in_record, device_token
 from workforce.services.profile import contractor_ui_language_set
 from workforce.services.registration import contractor_email_verified, contractor_register
 
@@ -38,3 +40,18 @@ def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwa
     language = Contractor.objects.filter(user=user).values_list("ui_language", flat=True).first()
     if language:
         remember_language(request, language)
+
+
+@receiver(signed_in_through_allauth)
+def on_signed_in_through_allauth(sender: Any, request: HttpRequest | None, user: Any,
+                                 response: HttpResponse | None = None, **kwargs: Any) -> None:
+    """A contractor's sign-in (allauth's, which carries the response) is recorded under the device's fingerprint;
+    a browser without the device cookie gets one."""
+    contractor = Contractor.objects.filter(user=user, anonymized_at__isnull=True).first()
+    if request is None or contractor is None:
+        return
+    token, new = device_token(request.COOKIES.get(DEVICE_COOKIE))
+    device_sign_in_record(contractor=contractor, token=token, user_agent=request.headers.get("User-Agent", ""))
+    if new and response is not None:
+        response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                            secure=request.is_secure())

@@ -29,11 +29,14 @@ LEAD_TIME_SAMPLE = 50
 SECONDS_PER_HOUR = Decimal(3600)
 HOURS = Decimal("0.01")
 # Each contractor's median lead time over the rows of {sample} (contractor_id, lead_time), as statistics.median takes
-# it. The ORM cannot group over a windowed subquery, so this is written around the SQL the ORM compiled for it.
+# it: the mean of the middle row (odd count) or the two middle rows (even count). The ORM cannot group over a windowed
+# subquery, so this is written around the SQL the ORM compiled for it; window functions rather than PostgreSQL's
+# arrays, so the embedded SQLite runs it too.
 MEDIAN_OF_SAMPLES = (
-    "SELECT contractor_id, CASE WHEN n %% 2 = 1 THEN v[n / 2 + 1] ELSE (v[n / 2] + v[n / 2 + 1]) / 2 END "
-    "FROM (SELECT contractor_id, array_agg(lead_time ORDER BY lead_time) AS v, count(*) AS n "
-    "FROM ({sample}) AS sample GROUP BY contractor_id) AS sorted"
+    "SELECT contractor_id, AVG(lead_time) FROM (SELECT contractor_id, lead_time, "
+    "ROW_NUMBER() OVER (PARTITION BY contractor_id ORDER BY lead_time) AS i, "
+    "COUNT(*) OVER (PARTITION BY contractor_id) AS n FROM ({sample}) AS sample) AS ranked "
+    "WHERE i IN ((n + 1) / 2, (n + 2) / 2) GROUP BY contractor_id"
 )
 
 

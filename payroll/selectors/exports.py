@@ -226,6 +226,9 @@ def _week_timesheets(scope: Scope) -> QuerySet[Timesheet]:
             .order_by("contractor_id"))
 
 
+RATE_CENTS = Decimal("0.01")  # payroll.models.TimeEntry.hourly_rate has decimal_places=2
+
+
 def timesheet_rows(scope: Scope, totals: ExportTotals) -> Iterator[list[Cell]]:
     """Every timesheet of the scope in contractor order, in TIMESHEET_COLUMNS order, counted into `totals`.
 
@@ -237,7 +240,9 @@ def timesheet_rows(scope: Scope, totals: ExportTotals) -> Iterator[list[Cell]]:
         minutes = r["work"] + r["adjusted"]
         amount = amount_of(r["money"])
         evidence = Evidence(r["annotation_count"], r["active_seconds"])
-        rate: Cell = r["rate"] if r["rates"] == 1 else ("mixed" if r["rates"] else None)
+        # Min() of a rate comes back from SQLite as Decimal("2") (Django quantizes only plain columns there), so the
+        # cell is put back to the rate column's cents: the same "2.00" on PostgreSQL and on the embedded SQLite.
+        rate: Cell = r["rate"].quantize(RATE_CENTS) if r["rates"] == 1 else ("mixed" if r["rates"] else None)
         yield [
             r["contractor_id"], r["contractor__legal_name"] or r["contractor__display_name"],
             r["contractor__user__email"], r["contractor__country"], r["contractor__payout_method"],

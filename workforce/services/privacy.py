@@ -9,6 +9,7 @@ from workforce import onboarding
 from workforce.models import (
     AgreementAcceptance,
     Contractor,
+    DeviceSignIn,
     OnboardingState,
 )
 from workforce.privacy import export_sections
@@ -44,6 +45,11 @@ def contractor_data_export(*, contractor: Contractor) -> dict[str, Any]:
              "accepted_at": a.accepted_at.isoformat(), "ip_address": a.ip_address, "user_agent": a.user_agent}
             for a in contractor.acceptances.select_related("agreement").order_by("accepted_at")
         ],
+        "device_sign_ins": [
+            {"device": d.fingerprint, "user_agent": d.user_agent, "first_seen_at": d.first_seen_at.isoformat(),
+             "last_seen_at": d.last_seen_at.isoformat(), "sign_ins": d.sign_ins}
+            for d in contractor.device_sign_ins.all()
+        ],
         "state_history": [
             {"from": t.from_state, "to": t.to_state, "reason": t.reason, "at": t.created_at.isoformat()}
             for t in contractor.transitions.all()
@@ -75,3 +81,4 @@ def contractor_delete(*, contractor: Contractor) -> None:
         payout_email="", date_of_birth=None, deletion_requested_at=now, anonymized_at=now,
     )
     AgreementAcceptance.objects.filter(contractor=contractor).update(ip_address=None, user_agent="")
+    DeviceSignIn.objects.filter(contractor=contractor).delete()

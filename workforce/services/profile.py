@@ -71,7 +71,8 @@ def profile_update(
         _payout_change_record(contractor=contractor, old_method=old_method, old_email=old_email,
                               current_password=current_password, ip_address=ip_address)
     if (contractor.payout_email_normalized, contractor.legal_name, contractor.date_of_birth) != old_identity:
-        evidence = link_evidence(contractor)
+        # A shared device was judged at sign-in (workforce.services.devices); a profile change weighs the person.
+        evidence = [link for link in link_evidence(contractor) if link.shares_cap]
         if evidence:
             contractor.link_evidence = ("Possibly a second account of one person: "
                                         + "; ".join(e.reason for e in evidence))[:500]
