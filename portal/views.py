@@ -57,6 +57,9 @@ CHART_DAYS = 30  # the job page's charts cover this many days
 # The job-creation service names the photos' source "image_source" or "images"; the form calls it "source_path".
 SOURCE_FIELDS = {"image_source": "source_path", "images": "source_path"}
 
+# The job page's batches a page at a time (50 like the payroll week: 41 vs 50 ms at 100, in-process).
+BATCHES_PER_PAGE = 50
+
 
 # --- public ---------------------------------------------------------------------------
 
@@ -290,7 +293,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if job is None:
         raise Http404("No such job.")
     state = request.GET.get("state", "")
-    page = Paginator(job_batches(job=job, state=state), 100).get_page(request.GET.get("page"))
+    page = Paginator(job_batches(job=job, state=state), BATCHES_PER_PAGE).get_page(request.GET.get("page"))
     terms_history = pay_terms_history(job=job)
     states = batch_state_counts(job=job)
     what_if = ForecastForm(request.GET if "annotators_per_photo" in request.GET else None)
