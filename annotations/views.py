@@ -97,7 +97,7 @@ CAPACITY_ORDERS = {
     "open": ("Fewest open batches", lambda r: (r.open_batches, r.name)),
     "name": ("Name", lambda r: (r.name.casefold(), r.contractor_id)),
 }
-BOARD_PAGE = 100  # rows of the capacity and quality boards and of stale work per page
+BOARD_PAGE = 50  # rows of the capacity and quality boards and of stale work per page
 ASSIGN_CHOICES = 25  # open batches offered in each capacity row's select (the lowest numbers first)
 
 
