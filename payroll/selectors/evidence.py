@@ -55,15 +55,23 @@ def evidence_by_week(*, contractor: Contractor, week_starts: Iterable[datetime])
     return {r["week"]: Evidence(r["n"], r["seconds"] or 0.0) for r in rows}
 
 
+def timesheet_flag(*, minutes: int, evidence: Evidence | None, factor: Decimal) -> str:
+    """Which flag the hours raise, as a key: "" (none), "none" (work with no annotation) or "over" (more than
+    `factor` times Label Studio's active time). The rule alone, for counting many timesheets."""
+    if minutes <= 0:
+        return ""
+    if evidence is None or evidence.annotation_count == 0:
+        return "none"
+    return "over" if Decimal(minutes) * 60 > factor * Decimal(str(evidence.active_seconds)) else ""
+
+
 def timesheet_flags(*, minutes: int, evidence: Evidence | None, factor: Decimal | None = None) -> list[str]:
     """Why a reviewer should look twice: hours with no annotation, or hours well above Label Studio's time; in the
     active language (the contractor's on /pay/, English on staff pages, exports and the API by default)."""
-    if minutes <= 0:
-        return []
     factor = settings.PAYROLL_FLAG_FACTOR if factor is None else factor
-    evidence = evidence or Evidence(0, 0.0)
-    if evidence.annotation_count == 0:
+    flag = timesheet_flag(minutes=minutes, evidence=evidence, factor=factor)
+    if flag == "none":
         return [gettext("no annotations")]
-    if Decimal(minutes) * 60 > factor * Decimal(str(evidence.active_seconds)):
+    if flag == "over":
         return [gettext("logged more than %(factor)sx Label Studio time") % {"factor": factor}]
     return []

@@ -30,7 +30,13 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 
 from payroll.models import PayRun, Statement, TimeEntry, Timesheet, TimesheetState
 from payroll.selectors.amounts import amount_of, minutes_as_hmm, minutes_as_hours
-from payroll.selectors.evidence import Evidence, evidence_annotations, evidence_by_contractor, timesheet_flags
+from payroll.selectors.evidence import (
+    Evidence,
+    evidence_annotations,
+    evidence_by_contractor,
+    timesheet_flag,
+    timesheet_flags,
+)
 from payroll.selectors.timesheets import WeekTotals, totals_by_timesheet
 from payroll.selectors.weeks import WEEK
 
@@ -169,16 +175,18 @@ def approvable_in_bulk(*, week_start: datetime, state: str | None = None, flagge
 def approvable_count(*, week_start: datetime, state: str | None = None, flagged_only: bool = False,
                      search: str = "") -> int:
     """How many timesheets approvable_in_bulk holds, for the week page's select-all: the submitted ones the filter
-    matches (one query) that timesheet_flags finds clean against the week's evidence of every contractor (one
-    grouped query over the week's annotations), instead of two correlated subqueries per timesheet. Bulk approval
-    itself runs approvable_in_bulk's SQL and refuses when the count it finds differs from the one shown."""
+    matches (one query) that timesheet_flag (timesheet_flags' rule, without the message) finds clean against the
+    week's evidence of every contractor (one grouped query over the week's annotations), instead of two correlated
+    subqueries per timesheet. Bulk approval itself runs approvable_in_bulk's SQL and refuses when the count it
+    finds differs from the one shown."""
     if (state and state != TimesheetState.SUBMITTED) or flagged_only:
         return 0
     submitted = (week_timesheets(week_start=week_start, state=TimesheetState.SUBMITTED, search=search)
                  .order_by().values_list("contractor_id", "work_minutes"))
     evidence = evidence_by_contractor(None, week_start=week_start)
+    factor = settings.PAYROLL_FLAG_FACTOR
     return sum(1 for contractor_id, minutes in submitted
-               if not timesheet_flags(minutes=minutes, evidence=evidence.get(contractor_id)))
+               if not timesheet_flag(minutes=minutes, evidence=evidence.get(contractor_id), factor=factor))
 
 
 @dataclass(frozen=True)
