@@ -15,21 +15,13 @@ from common.errors import DomainError
 from payroll.models import TimeEntry
 from payroll.services.entries import time_entry_create
 from tests.factories import batch_assigned, contractor_in_state
+from tests.payroll.conftest import at
 from tests.payroll.test_views import client_for
 from workforce.models import Contractor, OnboardingState
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_w46")]
 ENTRIES = "/api/v1/payroll/me/time-entries/"
-ASSIGNED = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)  # Tuesday of W45, the week before the clock's (in_w46)
-
-
-def utc(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
-
-
-@pytest.fixture
-def contractor() -> Contractor:
-    return contractor_in_state(OnboardingState.ACTIVE)
+ASSIGNED = at(3, 9)  # Tuesday of W45, the week before the clock's (in_w46)
 
 
 @pytest.fixture
@@ -68,50 +60,50 @@ def test_logging_into_a_past_year_is_refused_by_the_api_and_the_page(contractor:
 def test_an_entry_before_the_assignment_is_refused_naming_when_it_was_assigned(contractor: Contractor,
                                                                               batch: Batch) -> None:
     with pytest.raises(DomainError, match=r"start: this is before you held batch #1 \(assigned 2026-11-03 09:00 UTC"):
-        log(contractor, batch, utc(3, 7), utc(3, 9))
+        log(contractor, batch, at(3, 7), at(3, 9))
     assert not TimeEntry.objects.exists()
 
 
 def test_an_entry_inside_the_grace_is_accepted_and_one_beyond_it_is_refused(contractor: Contractor,
                                                                             batch: Batch) -> None:
-    handed_in(batch, contractor, utc(4, 12))
+    handed_in(batch, contractor, at(4, 12))
     with pytest.raises(DomainError, match=r"end: this is after you held batch #1 \(handed in 2026-11-04 12:00 UTC"):
-        log(contractor, batch, utc(4, 11), utc(4, 12, 31))
-    [inside] = log(contractor, batch, utc(4, 11), utc(4, 12, 30))  # 30 minutes' grace after the hand-in
+        log(contractor, batch, at(4, 11), at(4, 12, 31))
+    [inside] = log(contractor, batch, at(4, 11), at(4, 12, 30))  # 30 minutes' grace after the hand-in
     assert inside.minutes == 90
     with pytest.raises(DomainError, match=r"start: this is after you held batch #1 \(handed in"):
-        log(contractor, batch, utc(4, 14), utc(4, 15))
+        log(contractor, batch, at(4, 14), at(4, 15))
     assert TimeEntry.objects.count() == 1
 
 
 def test_the_grace_is_a_setting(contractor: Contractor, batch: Batch) -> None:
-    handed_in(batch, contractor, utc(4, 12))
+    handed_in(batch, contractor, at(4, 12))
     with override_settings(TIME_ENTRY_GRACE_MINUTES=0), pytest.raises(DomainError, match="end: this is after"):
-        log(contractor, batch, utc(4, 11), utc(4, 12, 1))
+        log(contractor, batch, at(4, 11), at(4, 12, 1))
     with override_settings(TIME_ENTRY_GRACE_MINUTES=120):
-        assert log(contractor, batch, utc(4, 11), utc(4, 13, 30))[0].minutes == 150
+        assert log(contractor, batch, at(4, 11), at(4, 13, 30))[0].minutes == 150
 
 
 def test_after_a_reclaim_the_former_holder_cannot_log_later_time(contractor: Contractor, batch: Batch) -> None:
-    with time_machine.travel(utc(5, 8), tick=False):
+    with time_machine.travel(at(5, 8), tick=False):
         batch_reclaim(batch=batch, actor=None, reason="not started")
-    assert log(contractor, batch, utc(5, 7), utc(5, 8))[0].minutes == 60  # while held: still theirs to log
+    assert log(contractor, batch, at(5, 7), at(5, 8))[0].minutes == 60  # while held: still theirs to log
     with pytest.raises(DomainError, match=r"taken back 2026-11-05 08:00 UTC"):
-        log(contractor, batch, utc(5, 9), utc(5, 10))
+        log(contractor, batch, at(5, 9), at(5, 10))
 
 
 def test_an_entry_in_the_previous_week_while_held_is_accepted_and_two_weeks_back_is_refused(
         contractor: Contractor) -> None:
-    early = batch_assigned(contractor, since=utc(1, 0) - timedelta(days=7))
-    [previous] = log(contractor, early, utc(3, 9), utc(3, 10))  # W45: the clock is in W46
+    early = batch_assigned(contractor, since=at(1, 0) - timedelta(days=7))
+    [previous] = log(contractor, early, at(3, 9), at(3, 10))  # W45: the clock is in W46
     assert previous.minutes == 60
     with pytest.raises(DomainError, match=r"start: time can be logged only in this pay week or the previous one, "
                                           r"from 2026-W45"):
-        log(contractor, early, utc(1, 9) - timedelta(days=1), utc(1, 10) - timedelta(days=1))  # W44
+        log(contractor, early, at(1, 9) - timedelta(days=1), at(1, 10) - timedelta(days=1))  # W44
     assert TimeEntry.objects.count() == 1
 
 
 def test_another_contractors_batch_gives_no_time(contractor: Contractor, batch: Batch) -> None:
     other = contractor_in_state(OnboardingState.ACTIVE)
     with pytest.raises(DomainError, match="batch: you can only log time on a batch assigned to you"):
-        log(other, batch, utc(4, 9), utc(4, 10))
+        log(other, batch, at(4, 9), at(4, 10))
