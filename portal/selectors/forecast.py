@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Sum
-from django.db.models.functions import Least
-
 from annotations.selectors.jobs import photos_left, seconds_per_photo
-from payroll.models import Timesheet
+from payroll.selectors.cap import minutes_logged_by_contractor
 from payroll.selectors.terms import pay_terms_at
 from payroll.selectors.weeks import week_start_utc
 from workforce.models import Contractor, OnboardingState
@@ -75,13 +72,11 @@ def job_forecast(*, job: object, now: datetime, extra_contractors: int = 0,
     week_start = week_start_utc(now)
     cap_minutes = int(terms.weekly_cap_hours * 60)
     crew = Contractor.objects.filter(state=OnboardingState.ACTIVE, anonymized_at__isnull=True)
-    # What the cap leaves the crew this week: the whole cap each, less what each logged (up to the cap); two
-    # aggregates, whatever the crew's size.
-    used = (Timesheet.objects.filter(contractor__in=crew, week_start=week_start)
-            .aggregate(minutes=Sum(Least("work_minutes", cap_minutes)))["minutes"] or 0)
-    contractors = crew.count()
-    left_minutes = contractors * cap_minutes - used + extra_contractors * cap_minutes
-    contractors += extra_contractors
+    # Payroll's reading of the week's minutes, the crew passed as a subquery (one query, no list of their ids).
+    logged = minutes_logged_by_contractor(crew, week_start=week_start)
+    left_minutes = sum(max(cap_minutes - minutes, 0) for minutes in logged.values())
+    left_minutes += extra_contractors * cap_minutes
+    contractors = len(logged) + extra_contractors
     # job_with_progress's job carries the count (from its stored progress row); any other job is counted here.
     left = getattr(job, "n_left", None)
     return forecast(photos_left=photos_left(job) if left is None else left,
