@@ -309,10 +309,13 @@ def home(request: HttpRequest) -> HttpResponse:
     found = review.week_timesheets(week_start=week_start, state=state or None, flagged=True if flagged else None,
                                    search=search, sort=sort)
     page = Paginator(found, ROWS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = review.timesheet_rows(list(page.object_list), week_start=week_start)
+    # The week's evidence of every contractor, read once for the page's rows and the select-all count.
+    evidence = evidence_by_contractor(None, week_start=week_start)
+    rows = review.timesheet_rows(list(page.object_list), week_start=week_start, evidence=evidence)
     totals = review.state_totals(week_start=week_start)
     waiting = next(t for t in totals if t.state == TimesheetState.SUBMITTED)
-    matching = review.approvable_count(week_start=week_start, state=state, flagged_only=flagged, search=search)
+    matching = review.approvable_count(week_start=week_start, state=state, flagged_only=flagged, search=search,
+                                       evidence=evidence)
     keep = {"week": week_name(week_start), "state": state, "flagged": "on" if flagged else "", "q": search}
     return render(request, "payroll/console/home.html", {
         "filters": filters, "week": week_name(week_start), "week_start": week_start, "week_end": week_start + WEEK,

@@ -80,11 +80,15 @@ def rates_by_timesheet(timesheet_ids: Iterable[int]) -> dict[int, list[Decimal]]
     return rates
 
 
-def timesheet_rows(timesheets: list[Timesheet], *, week_start: datetime) -> list[TimesheetRow]:
+def timesheet_rows(timesheets: list[Timesheet], *, week_start: datetime,
+                   evidence: dict[int, Evidence] | None = None) -> list[TimesheetRow]:
+    """The timesheets as a reviewer sees them; `evidence`, when the caller has read the week's (of every
+    contractor, evidence_by_contractor(None)), is not read again."""
     ids = [t.pk for t in timesheets]
     totals = totals_by_timesheet(ids)
     rates = rates_by_timesheet(ids)
-    evidence = evidence_by_contractor([t.contractor_id for t in timesheets], week_start=week_start)
+    if evidence is None:
+        evidence = evidence_by_contractor([t.contractor_id for t in timesheets], week_start=week_start)
     rows = []
     for t in timesheets:
         found = evidence.get(t.contractor_id, Evidence(0, 0.0))
@@ -173,17 +177,18 @@ def approvable_in_bulk(*, week_start: datetime, state: str | None = None, flagge
 
 
 def approvable_count(*, week_start: datetime, state: str | None = None, flagged_only: bool = False,
-                     search: str = "") -> int:
+                     search: str = "", evidence: dict[int, Evidence] | None = None) -> int:
     """How many timesheets approvable_in_bulk holds, for the week page's select-all: the submitted ones the filter
     matches (one query) that timesheet_flag (timesheet_flags' rule, without the message) finds clean against the
     week's evidence of every contractor (one grouped query over the week's annotations), instead of two correlated
     subqueries per timesheet. Bulk approval itself runs approvable_in_bulk's SQL and refuses when the count it
-    finds differs from the one shown."""
+    finds differs from the one shown. `evidence`: the week's of every contractor, when the caller has read it."""
     if (state and state != TimesheetState.SUBMITTED) or flagged_only:
         return 0
     submitted = (week_timesheets(week_start=week_start, state=TimesheetState.SUBMITTED, search=search)
                  .order_by().values_list("contractor_id", "work_minutes"))
-    evidence = evidence_by_contractor(None, week_start=week_start)
+    if evidence is None:
+        evidence = evidence_by_contractor(None, week_start=week_start)
     factor = settings.PAYROLL_FLAG_FACTOR
     return sum(1 for contractor_id, minutes in submitted
                if not timesheet_flag(minutes=minutes, evidence=evidence.get(contractor_id), factor=factor))
