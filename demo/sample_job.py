@@ -15,7 +15,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageDraw, ImageFilter
 
 from annotations.defects import DEFECT_CLASSES, labeling_config
-from annotations.quality.close_up import close_up_jpeg
 from annotations.quality.labelstudio_json import brush_result, result_id
 
 FORMAT = "labelcrew-sample-job/1"
@@ -800,21 +799,3 @@ def _empty_png(width: int, height: int) -> bytes:
 
 def _compact_json(obj: object) -> bytes:
     return (json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n").encode()
-
-
-
-def example_crop(*, sample_dir: Path | str, class_key: str, size: int = 320, quality: int = 85) -> bytes | None:
-    """A JPEG close-up of the largest `class_key` defect in a sample job, or None if it has none.
-
-    The job page shows one per class so applicants see what each defect looks like.
-    """
-    manifest_path = Path(sample_dir) / "manifest.json"
-    if class_key not in _CLASS_KEYS or not manifest_path.is_file():
-        return None
-    manifest = json.loads(manifest_path.read_text())
-    found = [(d["area"], task["image"], d["bbox"]) for task in manifest["tasks"]
-             for d in task["defects"] if d["class"] == class_key]
-    if not found:
-        return None
-    _, image, (x, y, w, h) = max(found)
-    return close_up_jpeg(Path(sample_dir) / image, box=(x, y, x + w, y + h), size=size, quality=quality)

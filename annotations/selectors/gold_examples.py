@@ -20,8 +20,6 @@ CANDIDATES = 8
 class GoldExample:
     photo: Path  # the task's photo on disk
     box: Box  # (top, left, bottom, right) around the largest defect of the class's gold mask on it
-    task_id: int  # for staff and logs only: never in a public URL or page
-    digest: str  # names the close-up: changes when the photo or the box does
 
 
 def _painting(label: str) -> list[dict]:
@@ -77,8 +75,7 @@ def gold_example(*, job: Job, class_key: str) -> GoldExample | None:
     if not measured:
         return None
     (_, box), task = max(measured, key=lambda item: item[0][0])
-    return GoldExample(photo=settings.VAR_DIR / task.image_path, box=box, task_id=task.pk,
-                       digest=f"{task.image_sha256[:16]}-{'-'.join(map(str, box))}")
+    return GoldExample(photo=settings.VAR_DIR / task.image_path, box=box)
 
 
 def classes_with_examples(job: Job) -> set[str]:
