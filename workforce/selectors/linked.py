@@ -90,3 +90,11 @@ def link_evidence(contractor: Contractor) -> list[LinkEvidence]:
         evidence.append(LinkEvidence(other, f"contractor #{other.pk} ({other.user.email}): " + " and ".join(reasons)))
     evidence.extend(LinkEvidence(link.other, link.reason, shares_cap=False) for link in device_links(contractor))
     return evidence
+
+
+def held_evidence(reasons: list[str], *, before: str = "") -> str:
+    """What a held account's page shows staff: the reasons after what it showed `before` (or after the opening
+    words when nothing), cut to the field's length."""
+    joined = "; ".join(reasons)
+    text = f"{before}; {joined}" if before else f"Possibly a second account of one person: {joined}"
+    return text[:Contractor._meta.get_field("link_evidence").max_length]

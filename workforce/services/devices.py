@@ -18,13 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from workforce.models import Contractor, DeviceSignIn, OnboardingState
-from workforce.selectors.linked import device_links
+from workforce.selectors.linked import device_links, held_evidence
 
 DEVICE_COOKIE = "labelcrew_device"
 DEVICE_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 USER_AGENT_LENGTH = 300
-EVIDENCE_LENGTH = 500
 
 
 def device_token(cookie: str | None) -> tuple[str, bool]:
@@ -57,10 +56,7 @@ def device_sign_in_record(*, contractor: Contractor, token: str, user_agent: str
     if others:
         locked = Contractor.objects.select_for_update().get(pk=contractor.pk)
         if locked.state not in (OnboardingState.REJECTED, OnboardingState.OFFBOARDED):
-            evidence = "; ".join(link.reason for link in others)
-            held = f"{locked.link_evidence}; {evidence}" if locked.link_evidence else (
-                f"Possibly a second account of one person: {evidence}")
-            locked.link_evidence = held[:EVIDENCE_LENGTH]
+            locked.link_evidence = held_evidence([link.reason for link in others], before=locked.link_evidence)
             locked.save(update_fields=["link_evidence", "updated_at"])
             contractor.link_evidence = locked.link_evidence
     return row

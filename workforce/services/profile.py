@@ -23,7 +23,7 @@ from workforce.models import (
     User,
     normalize_payout_address,
 )
-from workforce.selectors.linked import link_evidence
+from workforce.selectors.linked import held_evidence, link_evidence
 from workforce.selectors.profile import PROFILE_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -74,8 +74,7 @@ def profile_update(
         # A shared device was judged at sign-in (workforce.services.devices); a profile change weighs the person.
         evidence = [link for link in link_evidence(contractor) if link.shares_cap]
         if evidence:
-            contractor.link_evidence = ("Possibly a second account of one person: "
-                                        + "; ".join(e.reason for e in evidence))[:500]
+            contractor.link_evidence = held_evidence([e.reason for e in evidence])
     contractor.save(update_fields=[*PROFILE_FIELDS, "payout_email_normalized", "payout_held_until",
                                    "link_evidence", "updated_at"])
     onboarding.advance(contractor)
