@@ -347,6 +347,7 @@ def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[
         ("console: big job, done, page 5", f"/console/jobs/{job_id}/?state=done&page=5"),
         ("console: capacity board", f"/console/jobs/{job_id}/capacity/"),
         ("console: capacity, search", f"/console/jobs/{job_id}/capacity/?q=ana"),
+        ("console: capacity, by hours left, page 2", f"/console/jobs/{job_id}/capacity/?order=remaining&page=2"),
         ("console: quality board", "/console/quality/"),
         ("console: review queue", "/console/review/"),
         ("console: review, search", "/console/review/?q=ana&order=newest"),
@@ -354,6 +355,8 @@ def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[
         ("console: applicants", "/staff/applicants/"),
         ("console: applicants, search", "/staff/applicants/?search=ana&sort=score"),
         ("console: payroll week", f"/console/payroll/?week={week}"),
+        ("console: payroll week, search", f"/console/payroll/?week={week}&q=ana&sort=-hours"),
+        ("console: payroll week, page 2", f"/console/payroll/?week={week}&page=2"),
         ("api: contractors", "/api/v1/contractors/"),
         ("api: quality board", "/api/v1/quality/contractors/"),
         ("api: week's timesheets", f"/api/v1/payroll/weeks/{week}/timesheets/"),
@@ -365,5 +368,7 @@ def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[
         ("api: console stale work", "/api/v1/console/batches/stale/"),
     ]
     mine = [("contractor: dashboard", "/dashboard/"), ("contractor: pay", "/pay/"),
-            ("contractor: quality", "/quality/")]
+            ("contractor: quality", "/quality/"), ("contractor: profile", "/profile/"),
+            ("contractor: notifications", "/notifications/"), ("contractor: privacy", "/privacy/"),
+            ("contractor: open jobs", "/jobs/")]
     return staff, mine

@@ -58,5 +58,8 @@ def test_every_page_costs_the_same_queries_with_100_and_1000_contractors_pages_a
                  "console: payroll week"):
         assert "Page 1 of " in large[name][2], name
         assert "Page 1 of 1\n" not in large[name][2], name
+    # Pages further on, in a chosen order or state, are real pages (get_page would show the last for one too far).
+    assert "Page 2 of " in large["console: capacity, by hours left, page 2"][2]
+    assert "Page 2 of " in large["console: payroll week, page 2"][2]
     for name in ("api: contractors", "api: quality board", "api: week's timesheets", "api: console capacity board"):
         assert '"next":"http' in large[name][2].replace(" ", ""), name
