@@ -1,11 +1,10 @@
 """Benchmark of the weekly timesheet export: SQL queries, wall time and peak memory for 100 and 10,000 contractors.
 
-The XLSX export (payroll.selectors.exports.xlsx_write: openpyxl's write-only mode, tuned, one style per column
-kind copied onto each typed cell) is measured against the CSV of the same run, and its time and ratio to the CSV
-are printed last (the target is at most 3x). Where XlsxWriter is installed (it is not a requirement), the same
-workbook (scope block, typed cells, widths, autofilter, totals rows) written by XlsxWriter's constant-memory mode
-is measured beside it, the alternative it was chosen over; otherwise a line says it is skipped. Each without and
-with the sheet of every entry (~10 entries per contractor, so ten times the rows of the CSV).
+The XLSX export (payroll.selectors.exports.xlsx_write: XlsxWriter's constant-memory mode, number formats per
+column) is measured against the CSV of the same run, and its time and ratio to the CSV are printed last (the target
+is at most 3x). Beside it, the same workbook (scope block, typed cells, widths, autofilter, totals rows) written by
+openpyxl's write-only mode, tuned: the writer it replaced, kept measured so the choice can be checked again. Each
+without and with the sheet of every entry (~10 entries per contractor, so ten times the rows of the CSV).
 
 Each size gets its own pay week of contractors with ~10 entries and ~5 Label Studio annotations each,
 inserted once with bulk_create (a later run reuses them). Every measurement runs in a fresh child
@@ -30,7 +29,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -133,57 +132,79 @@ def _week_of(n: int) -> datetime:
 # --- child: one measurement ------------------------------------------------------------------------
 
 
-def _xlsxwriter_available() -> bool:
-    try:
-        import xlsxwriter  # noqa: F401 - only whether it is there
-    except ImportError:
-        return False
-    return True
+def _openpyxl_write(week_start: datetime, path: str, *, entries: bool) -> None:
+    """The export's workbook written with openpyxl's write-only mode, tuned (each column kind's style made once and
+    copied onto each typed cell; text and integers as plain values): the writer the export used before XlsxWriter,
+    measured beside it. openpyxl is a test requirement (the tests read the export back with it)."""
+    from copy import copy
 
-
-def _xlsxwriter_write(week_start: datetime, path: str, *, entries: bool) -> None:
-    """The export's workbook written with XlsxWriter's constant-memory mode: the alternative measured against the
-    export's openpyxl writer (XlsxWriter is not a requirement; this runs only where it is installed)."""
-    import xlsxwriter
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     from common.csv_stream import neutralized
     from payroll.selectors import exports
 
-    scope = exports.export_scope(week_start)
-    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                      "strings_to_numbers": False, "remove_timezone": True})
-    plain = {kind: book.add_format({"num_format": f}) for kind, f in exports.NUMBER_FORMATS.items()} | {"text": None}
-    bold = {kind: book.add_format({"bold": True, "num_format": f}) for kind, f in exports.NUMBER_FORMATS.items()}
-    bold["text"] = book.add_format({"bold": True})
+    def made(sheet: object, kind: str, *, bold: bool) -> object:
+        cell = WriteOnlyCell(sheet)
+        if kind in exports.NUMBER_FORMATS:
+            cell.number_format = exports.NUMBER_FORMATS[kind]
+        if bold:
+            cell.font = Font(bold=True)
+        return cell._style
 
-    def sheet_of(title: str, columns: tuple) -> object:
-        sheet = book.add_worksheet(title)
-        for i, column in enumerate(columns):
-            sheet.set_column(i, i, column.width, plain[column.kind])
+    def styled(sheet: object, value: object, style: object) -> object:
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        cell = WriteOnlyCell(sheet, value=value)
+        cell._style = copy(style)
+        return cell
+
+    def sheet_of(title: str, columns: tuple, header_row: int) -> object:
+        sheet = book.create_sheet(title)
+        for i, column in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = column.width
+        sheet.freeze_panes = f"A{header_row + 1}"
         return sheet
 
-    def table(sheet: object, top: int, columns: tuple, rows: object) -> int:
-        sheet.write_row(top, 0, [c.name for c in columns], bold["text"])
-        sheet.freeze_panes(top + 1, 0)
-        row = top
-        for row, cells in enumerate(rows, start=top + 1):
-            sheet.write_row(row, 0, neutralized(cells))
-        sheet.autofilter(top, 0, row, len(columns) - 1)
-        return row + 1
+    def table(sheet: object, header_row: int, columns: tuple, rows: object) -> None:
+        sheet.append([styled(sheet, c.name, bold["text"]) for c in columns])
+        formats = [plain[c.kind] for c in columns]
+        last = header_row
+        for last, values in enumerate(rows, start=header_row + 1):  # noqa: B007 - bounds the autofilter
+            cells = []
+            for value, style in zip(neutralized(values), formats, strict=True):
+                if isinstance(value, str):
+                    cells.append(ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value))
+                elif value is None or type(value) is int:
+                    cells.append(value)
+                else:
+                    cells.append(styled(sheet, value, style))
+            sheet.append(cells)
+        sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{last}"
 
-    sheet = sheet_of("Timesheets", exports.TIMESHEET_SHEET)
-    for row, (name, value) in enumerate(scope.rows()):
-        sheet.write_string(row, 0, name, bold["text"])
-        sheet.write(row, 1, value, plain["moment" if isinstance(value, datetime) else "text"])
+    scope = exports.export_scope(week_start)
+    book = Workbook(write_only=True)
+    header_row = len(scope.rows()) + 2
+    sheet = sheet_of("Timesheets", exports.TIMESHEET_SHEET, header_row)
+    kinds = (*exports.NUMBER_FORMATS, "text")
+    plain = {kind: made(sheet, kind, bold=False) for kind in kinds}
+    bold = {kind: made(sheet, kind, bold=True) for kind in kinds}
+    for name, value in scope.rows():
+        sheet.append([styled(sheet, name, bold["text"]),
+                      styled(sheet, value, plain["moment" if isinstance(value, datetime) else "text"])])
+    sheet.append([])
     totals = exports.ExportTotals(scope)
     with exports._read_to_the_end():
-        below = table(sheet, len(scope.rows()) + 1, exports.TIMESHEET_SHEET, exports.timesheet_rows(scope, totals))
-        for row, cells in enumerate(totals.rows(), start=below):
-            for col, (column, value) in enumerate(zip(exports.TIMESHEET_SHEET, cells, strict=True)):
-                sheet.write(row, col, value, bold[column.kind])
+        table(sheet, header_row, exports.TIMESHEET_SHEET, exports.timesheet_rows(scope, totals))
+        for cells in totals.rows():
+            sheet.append([None if value is None else styled(sheet, value, bold[column.kind])
+                          for column, value in zip(exports.TIMESHEET_SHEET, cells, strict=True)])
         if entries:
-            table(sheet_of("Entries", exports.ENTRY_SHEET), 0, exports.ENTRY_SHEET, exports.entry_rows(scope))
-    book.close()
+            table(sheet_of("Entries", exports.ENTRY_SHEET, 1), 1, exports.ENTRY_SHEET, exports.entry_rows(scope))
+    book.save(path)
 
 
 def _task(kind: str, week_start: datetime, rows: int, scratch: Path) -> Callable[[], None]:
@@ -198,8 +219,8 @@ def _task(kind: str, week_start: datetime, rows: int, scratch: Path) -> Callable
     def export_xlsx(entries: bool) -> Callable[[], None]:
         return lambda: exports.xlsx_write(week_start, str(scratch), entries=entries)
 
-    def export_xlsxwriter(entries: bool) -> Callable[[], None]:
-        return lambda: _xlsxwriter_write(week_start, str(scratch), entries=entries)
+    def export_openpyxl(entries: bool) -> Callable[[], None]:
+        return lambda: _openpyxl_write(week_start, str(scratch), entries=entries)
 
     def floor_db() -> None:
         for _ in (TimeEntry.objects.filter(timesheet__week_start=week_start)
@@ -215,7 +236,7 @@ def _task(kind: str, week_start: datetime, rows: int, scratch: Path) -> Callable
             csv.writer(sink).writerows(table)
 
     return {"csv": export_csv, "xlsx": export_xlsx(False), "xlsx+entries": export_xlsx(True),
-            "xlsxwriter": export_xlsxwriter(False), "xlsxwriter+entries": export_xlsxwriter(True),
+            "openpyxl": export_openpyxl(False), "openpyxl+entries": export_openpyxl(True),
             "floor-db": floor_db, "floor-csv": floor_csv}[kind]
 
 
@@ -293,9 +314,6 @@ def measure(*, sizes: list[int], repeat: int) -> None:
     from payroll.models import TimeEntry
     from payroll.selectors.weeks import week_name
 
-    xlsxwriter = _xlsxwriter_available()
-    if not xlsxwriter:
-        print("XlsxWriter is not installed (it is not a requirement): measuring the export's openpyxl writer only.")
     print(f"{'contractors':>11} {'entries':>8} {'what':<34} {'queries':>7} {'time':>8} {'vs DB floor':>11} "
           f"{'vs CSV floor':>12} {'vs CSV':>7} {'heap peak':>10} {'RSS peak':>9} {'RSS growth':>10}")
     summaries = []
@@ -307,11 +325,9 @@ def measure(*, sizes: list[int], repeat: int) -> None:
         floor_csv = _measure("floor-csv", week, n, repeat)
         export_csv = _measure("csv", week, n, repeat)
         kinds = [("floor-db", "reference: stream entries"), ("floor-csv", "reference: csv from list"),
-                 ("csv", "export CSV -> /dev/null"), ("xlsx", "XLSX, openpyxl write-only (in use)"),
-                 ("xlsxwriter", "XLSX, XlsxWriter constant-memory"), ("xlsx+entries", "XLSX + entries, openpyxl"),
-                 ("xlsxwriter+entries", "XLSX + entries, XlsxWriter")]
-        if not xlsxwriter:
-            kinds = [(kind, label) for kind, label in kinds if not kind.startswith("xlsxwriter")]
+                 ("csv", "export CSV -> /dev/null"), ("xlsx", "XLSX, XlsxWriter (in use)"),
+                 ("openpyxl", "XLSX, openpyxl write-only, tuned"), ("xlsx+entries", "XLSX + entries, XlsxWriter"),
+                 ("openpyxl+entries", "XLSX + entries, openpyxl")]
         measured = {"floor-db": floor_db, "floor-csv": floor_csv, "csv": export_csv}
         for kind, label in kinds:
             m = measured.get(kind) or _measure(kind, week, n, repeat)
@@ -321,7 +337,7 @@ def measure(*, sizes: list[int], repeat: int) -> None:
                   f"{m['seconds'] / floor_db['seconds']:>10.1f}x {m['seconds'] / floor_csv['seconds']:>11.1f}x "
                   f"{m['seconds'] / export_csv['seconds']:>6.1f}x "
                   f"{m['heap_mib']:>8.1f}Mi {m['rss_mib']:>7.0f}Mi {m['rss_growth_mib']:>8.1f}Mi{extra}")
-        summaries.append(f"{n} contractors: XLSX (openpyxl, in use) {measured['xlsx']['seconds']:.2f} s, "
+        summaries.append(f"{n} contractors: XLSX (XlsxWriter, in use) {measured['xlsx']['seconds']:.2f} s, "
                          f"{measured['xlsx']['seconds'] / export_csv['seconds']:.1f}x the CSV "
                          f"({export_csv['seconds']:.2f} s; target at most 3x)")
     print("queries: SQL statements sent, i.e. BEGIN, SET LOCAL, one streamed SELECT per sheet, COMMIT. time: best of "

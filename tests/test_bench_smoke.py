@@ -18,7 +18,7 @@ BENCHMARKS = {
     "client_upload": "upload request:",
     "console_load": "slowest LabelCrew p95 / Label Studio task list p95:",
     "delivery": "delivery with overlap 3 / overlap 1:",
-    "export_timesheets": "XLSX (openpyxl, in use)",
+    "export_timesheets": "XLSX (XlsxWriter, in use)",
     "gateway": "gateway / direct (task API p95):",
     "gold_import": "PNG ZIP import again",
     "import_preannotations": "import / decode floor:",
