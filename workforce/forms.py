@@ -9,6 +9,7 @@ from django_countries import countries
 
 from common.forms import AccessibleForm
 from common.validators import validate_printable
+from common.widgets import LongSelect, LongSelectMultiple
 from workforce import validation
 from workforce.models import AgreementKind, OnboardingState, PayoutMethod
 from workforce.services.decisions import STAFF_ACTIONS
@@ -41,14 +42,15 @@ class ProfileForm(AccessibleForm):
                                  help_text=_("As on your ID. It is used for tax forms and payouts. Any script."))
     display_name = forms.CharField(max_length=100, validators=[validate_printable], label=_("Display name"),
                                    help_text=_("The name reviewers and staff see."))
-    country = forms.ChoiceField(choices=[("", _("Choose…")), *countries], label=_("Country where you live"))
+    country = forms.ChoiceField(choices=[("", _("Choose…")), *countries], label=_("Country where you live"),
+                                widget=LongSelect)
     timezone = forms.ChoiceField(choices=[("", _("Choose…")), *TIMEZONE_CHOICES], label=_("Time zone"),
                                  help_text=_("The time zone of your clock. If it is empty, your browser suggests it."),
-                                 widget=forms.Select(attrs={"data-suggest": "timezone"}))
+                                 widget=LongSelect(attrs={"data-suggest": "timezone"}))
     languages = forms.MultipleChoiceField(
         choices=language_choices, label=_("Languages"),
         help_text=_("Languages you read well. You can choose more than one."),
-        widget=forms.SelectMultiple(attrs={"size": 8, "data-filter": "languages"}))
+        widget=LongSelectMultiple(attrs={"size": 8, "data-filter": "languages"}))
     hours_available_per_week = forms.IntegerField(min_value=1, max_value=20, label=_("Hours available per week"),
                                                   help_text=_("Between 1 and 20 (the weekly limit)."))
     payout_method = forms.ChoiceField(choices=PayoutMethod.choices, label=_("Payout method"))
@@ -78,7 +80,7 @@ class TaxDeclarationForm(AccessibleForm):
     tax_legal_name = forms.CharField(label=_("Legal name for tax purposes"), max_length=validation.NAME_MAX_LENGTH,
                                      validators=[validate_printable])
     country_of_residence = forms.ChoiceField(choices=[("", _("Choose…")), *countries],
-                                             label=_("Country of tax residence"))
+                                             label=_("Country of tax residence"), widget=LongSelect)
     signature = forms.CharField(max_length=validation.NAME_MAX_LENGTH, validators=[validate_printable],
                                 label=_("Signature"), help_text=_("Type your legal name again to sign."))
     certified = forms.BooleanField(label=_("I certify under penalty of perjury that the information above is true."))
@@ -96,7 +98,7 @@ class AgreementAcceptForm(AccessibleForm):
 
 class ApplicantFilterForm(forms.Form):
     state = forms.ChoiceField(choices=[("", "Any state"), *OnboardingState.choices], required=False)
-    country = forms.ChoiceField(choices=[("", "Any country"), *countries], required=False)
+    country = forms.ChoiceField(choices=[("", "Any country"), *countries], required=False, widget=LongSelect)
     min_hours = forms.IntegerField(min_value=1, max_value=20, required=False, label="Hours at least")
     max_hours = forms.IntegerField(min_value=1, max_value=20, required=False, label="Hours at most")
     min_score = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, required=False, label="Score at least")
