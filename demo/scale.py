@@ -340,7 +340,8 @@ def _statistics_refresh() -> None:
 def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The pages the data set is measured on (bench/console_load.py) and held to constant queries on (the tests):
     (name, path) of the staff pages and API lists, then of a contractor's own pages. `job_id` is the big job's,
-    `week` the pay week shown (e.g. "2026-W48")."""
+    `week` the pay week shown (e.g. "2026-W48"); the pay run shown is the data set's (one statement per contractor)."""
+    pay_run = PayRun.objects.order_by("-id").values_list("pk", flat=True).first()
     staff = [
         ("console: jobs", "/console/"),
         ("console: big job", f"/console/jobs/{job_id}/"),
@@ -357,6 +358,8 @@ def scale_pages(*, job_id: int, week: str) -> tuple[list[tuple[str, str]], list[
         ("console: payroll week", f"/console/payroll/?week={week}"),
         ("console: payroll week, search", f"/console/payroll/?week={week}&q=ana&sort=-hours"),
         ("console: payroll week, page 2", f"/console/payroll/?week={week}&page=2"),
+        ("console: pay run", f"/console/payroll/pay-runs/{pay_run}/"),
+        ("console: pay run, search", f"/console/payroll/pay-runs/{pay_run}/?q=ana"),
         ("api: contractors", "/api/v1/contractors/"),
         ("api: quality board", "/api/v1/quality/contractors/"),
         ("api: week's timesheets", f"/api/v1/payroll/weeks/{week}/timesheets/"),

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -463,7 +464,9 @@ class PayRunSerializer(serializers.Serializer):
     payable = serializers.DecimalField(max_digits=12, decimal_places=2)
     carried_out = serializers.DecimalField(max_digits=12, decimal_places=2)
     by_method = PayoutTotalSerializer(many=True)
-    statements = StatementSerializer(many=True)
+    statements = serializers.IntegerField(source="count", help_text="How many statements the run made.")
+    statements_url = serializers.SerializerMethodField(
+        help_text="The run's statements, 50 a page, searchable by the contractor's name or email (?q=).")
     held = serializers.SerializerMethodField(help_text="Approved timesheets of the week this run did not pay, and "
                                                        "why (a recent payout change, an account under review, "
                                                        "accounts paid to one mailbox past one cap).")
@@ -473,6 +476,11 @@ class PayRunSerializer(serializers.Serializer):
 
     def get_held(self, summary: review.PayRunSummary) -> list[str]:
         return held_pay_notes(week_start=summary.run.week_start)
+
+    def get_statements_url(self, summary: review.PayRunSummary) -> str:
+        path = reverse("payroll-api:staff-pay-run-statements", kwargs={"pk": summary.run.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
 
 class PayTermsSerializer(serializers.Serializer):
@@ -621,7 +629,8 @@ class PayRunCreateApi(APIView):
                                       minimum_payout=data.get("minimum_payout"))
         if run is None:
             return Response({"detail": NOTHING_TO_PAY, "held": held_pay_notes(week_start=data["week"])})
-        return Response(PayRunSerializer(review.pay_run_summary(run)).data, status=status.HTTP_201_CREATED)
+        return Response(PayRunSerializer(review.pay_run_summary(run), context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class PayRunDetailApi(APIView):
@@ -630,7 +639,24 @@ class PayRunDetailApi(APIView):
     @extend_schema(responses=PayRunSerializer)
     def get(self, request: Request, pk: int) -> Response:
         run = get_object_or_404(PayRun.objects.select_related("created_by"), pk=pk)
-        return Response(PayRunSerializer(review.pay_run_summary(run)).data)
+        return Response(PayRunSerializer(review.pay_run_summary(run), context={"request": request}).data)
+
+
+class PayRunStatementsApi(generics.ListAPIView):
+    """A pay run's statements in contractor order, a page at a time; `q` finds contractors by name or email."""
+
+    permission_classes = [staff_permission(RUN_PAYROLL)]
+    queryset = Statement.objects.none()  # the model, for the schema; the rows are read in get_queryset()
+    serializer_class = StatementSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Part of the contractor's name or email.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Statement]:
+        run = get_object_or_404(PayRun, pk=self.kwargs["pk"])
+        return review.pay_run_statements(run, search=self.request.query_params.get("q", "").strip()[:100])
 
 
 class JobPayTermsApi(APIView):

@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern] = [
     path("adjustments/", api.AdjustmentCreateApi.as_view(), name="staff-adjustments"),
     path("pay-runs/", api.PayRunCreateApi.as_view(), name="staff-pay-runs"),
     path("pay-runs/<int:pk>/", api.PayRunDetailApi.as_view(), name="staff-pay-run"),
+    path("pay-runs/<int:pk>/statements/", api.PayRunStatementsApi.as_view(), name="staff-pay-run-statements"),
     path("jobs/<int:pk>/terms/", api.JobPayTermsApi.as_view(), name="staff-job-terms"),
     path("weeks/<str:week>/export", api.TimesheetExportApi.as_view(), name="export"),
 ]

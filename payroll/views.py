@@ -474,10 +474,13 @@ def timesheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_permission_required(RUN_PAYROLL)
 def pay_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(PayRun.objects.select_related("created_by"), pk=pk)
+    q = request.GET.get("q", "").strip()[:100]
     summary = review.pay_run_summary(run)
+    # The totals are the whole run's; the table shows a page of its statements, those matching `q` when given.
+    page = Paginator(review.pay_run_statements(run, search=q), ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "payroll/console/pay_run.html", {
-        "summary": summary, "run": run, "week": week_name(run.week_start),
-        "lines": [(s, minutes_as_hmm(s.minutes), minutes_as_hours(s.minutes)) for s in summary.statements],
+        "summary": summary, "run": run, "week": week_name(run.week_start), "page": page, "q": q,
+        "lines": [(s, minutes_as_hmm(s.minutes), minutes_as_hours(s.minutes)) for s in page.object_list],
         "in_no_file": list(payouts.statements_in_no_file(pay_run=run)),
     })
 

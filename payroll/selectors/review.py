@@ -259,7 +259,8 @@ class PayoutTotal:
 @dataclass(frozen=True)
 class PayRunSummary:
     run: PayRun
-    statements: list[Statement]
+    statements: QuerySet[Statement]  # every statement of the run, by contractor: page it to show it
+    count: int
     by_method: list[PayoutTotal]
     earned: Decimal
     carried_in: Decimal
@@ -267,19 +268,26 @@ class PayRunSummary:
     carried_out: Decimal
 
 
+def pay_run_statements(run: PayRun, *, search: str = "") -> QuerySet[Statement]:
+    """A pay run's statements in contractor order, those whose contractor's names or email hold `search` when
+    given, with what a row shows joined."""
+    statements = run.statements.select_related("contractor__user", "timesheet").order_by("contractor_id", "id")
+    if search:
+        statements = statements.filter(Q(contractor__display_name__icontains=search)
+                                       | Q(contractor__legal_name__icontains=search)
+                                       | Q(contractor__user__email__icontains=search))
+    return statements
+
+
 def pay_run_summary(run: PayRun) -> PayRunSummary:
-    """A pay run's statements with what it pays per payout method and overall (sums of the cents on the
-    statements, so a payout file's total matches them exactly)."""
-    statements = list(run.statements.select_related("contractor__user", "timesheet").order_by("contractor_id", "id"))
-    counts: dict[str, int] = defaultdict(int)
-    payable: dict[str, Decimal] = defaultdict(Decimal)
-    for s in statements:
-        counts[s.payout_method] += 1
-        payable[s.payout_method] += s.payable
+    """A pay run with what it pays per payout method and overall: sums of the cents on its statements, in SQL, so
+    a payout file's total matches them exactly and a run of any size costs two queries; its statements are
+    pay_run_statements, to be paged."""
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=2))
+    by_method = list(run.statements.order_by("payout_method").values("payout_method")
+                     .annotate(n=Count("id"), total=Coalesce(Sum("payable"), zero)))
+    overall = run.statements.order_by().aggregate(**{
+        name: Coalesce(Sum(name), zero) for name in ("earned", "carried_in", "payable", "carried_out")})
     return PayRunSummary(
-        run, statements, [PayoutTotal(m or "none", counts[m], payable[m]) for m in sorted(counts)],
-        earned=sum((s.earned for s in statements), Decimal(0)),
-        carried_in=sum((s.carried_in for s in statements), Decimal(0)),
-        payable=sum((s.payable for s in statements), Decimal(0)),
-        carried_out=sum((s.carried_out for s in statements), Decimal(0)),
-    )
+        run, pay_run_statements(run), sum(m["n"] for m in by_method),
+        [PayoutTotal(m["payout_method"] or "none", m["n"], m["total"]) for m in by_method], **overall)

@@ -45,6 +45,7 @@ def _endpoints(timesheet: Timesheet, run: PayRun, job: Job) -> list[tuple[str, s
         ("get", f"{API}/weeks/{week}/timesheets/"), ("get", f"{API}/timesheets/{timesheet.pk}/"),
         ("post", f"{API}/timesheets/{timesheet.pk}/approve/"), ("post", f"{API}/timesheets/{timesheet.pk}/reject/"),
         ("post", f"{API}/adjustments/"), ("post", f"{API}/pay-runs/"), ("get", f"{API}/pay-runs/{run.pk}/"),
+        ("get", f"{API}/pay-runs/{run.pk}/statements/"),
         ("get", f"{API}/jobs/{job.pk}/terms/"), ("post", f"{API}/jobs/{job.pk}/terms/"),
     ]
 
@@ -238,8 +239,16 @@ def test_pay_run_pays_once_and_a_second_run_says_nothing_to_pay(staff: User, sta
     assert (run["earned"], run["payable"], run["carried_out"]) == ("5.97", "5.97", "0.00")
     assert run["by_method"] == [{"method": "paypal", "statements": 1, "payable": "3.97"},
                                 {"method": "wise", "statements": 1, "payable": "2.00"}]
-    assert [(s["contractor"], s["minutes"], s["hours"], s["payable"], s["payout_method"]) for s in run["statements"]] \
+    assert run["statements"] == 2
+    assert run["statements_url"] == f"http://testserver{API}/pay-runs/{run['id']}/statements/"
+    listed = staff_api.get(run["statements_url"]).json()
+    assert listed["count"] == 2
+    assert [(s["contractor"], s["minutes"], s["hours"], s["payable"], s["payout_method"])
+            for s in listed["results"]] \
         == [(paypal.contractor_id, 119, "1.98", "3.97", "paypal"), (wise.contractor_id, 60, "1.00", "2.00", "wise")]
+    found = staff_api.get(run["statements_url"], {"q": wise.contractor.user.email.upper()}).json()
+    assert [s["contractor"] for s in found["results"]] == [wise.contractor_id]
+    assert staff_api.get(f"{API}/pay-runs/999999/statements/").status_code == 404
     again = staff_api.post(f"{API}/pay-runs/", {"week": week, "minimum_payout": "0"}, format="json")
     assert again.status_code == 200
     assert again.json() == {"detail": "Nothing to pay: no approved timesheet of the week is waiting for payment.",
@@ -305,6 +314,7 @@ def test_the_openapi_schema_documents_the_staff_payroll_endpoints(staff_api: API
                          "/api/v1/payroll/timesheets/{id}/reject/": {"post"},
                          "/api/v1/payroll/adjustments/": {"post"}, "/api/v1/payroll/pay-runs/": {"post"},
                          "/api/v1/payroll/pay-runs/{id}/": {"get"},
+                         "/api/v1/payroll/pay-runs/{id}/statements/": {"get"},
                          "/api/v1/payroll/jobs/{id}/terms/": {"get", "post"}}.items():
         assert set(paths[url]) >= methods, url
     assert set(paths["/api/v1/payroll/pay-runs/"]["post"]["responses"]) == {"200", "201"}

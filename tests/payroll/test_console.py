@@ -314,6 +314,33 @@ def test_pay_run_then_rerun_says_nothing_to_pay_and_makes_no_second_statement(
     assert f'href="/console/payroll/pay-runs/{run.pk}/"' in page(staff_client, "/console/payroll/", week=week)
 
 
+def test_pay_run_page_pages_and_searches_its_statements_and_keeps_the_whole_runs_totals(
+    staff: User, staff_client: Client, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from payroll import views
+
+    monkeypatch.setattr(views, "ROWS_PER_PAGE", 2)  # three statements make two pages
+    timesheets = [worked_week(minutes=60, payout_email=f"payee{i}@example.org") for i in range(3)]
+    for timesheet in timesheets:
+        timesheet_decide(timesheet=timesheet, approve=True, actor=staff)
+    staff_client.post("/console/payroll/pay-runs/", {"week": week_name(timesheets[0].week_start),
+                                                     "minimum_payout": "0"})
+    url = f"/console/payroll/pay-runs/{PayRun.objects.get().pk}/"
+    emails = [t.contractor.user.email for t in sorted(timesheets, key=lambda t: t.contractor_id)]
+    first, second = page(staff_client, url), page(staff_client, url, page="2")
+    for html in (first, second):
+        assert "3 statement(s)" in html
+        assert 'data-testid="total-payable">6.00<' in html
+    assert "Page 1 of 2" in first
+    assert [e in first for e in emails] == [True, True, False]
+    assert [e in second for e in emails] == [False, False, True]
+    found = page(staff_client, url, q=emails[2])
+    assert "1 of 3 statement(s) match" in found
+    assert [e in found for e in emails] == [False, False, True]
+    assert 'data-testid="total-payable">6.00<' in found  # the run's total, not the match's
+    assert "No statement matches." in page(staff_client, url, q="nobody-at-all")
+
+
 def test_pay_run_below_the_minimum_carries_the_amount(staff: User, staff_client: Client) -> None:
     timesheet = worked_week(minutes=60)
     timesheet_decide(timesheet=timesheet, approve=True, actor=staff)

@@ -55,7 +55,7 @@ def test_every_page_costs_the_same_queries_with_100_and_1000_contractors_pages_a
     assert not too_big, f"pages over {MAX_BYTES} bytes at 1,000 contractors: {too_big}"
     # The lists of contractors page at 1,000: the pager says there is more than one page.
     for name in ("console: capacity board", "console: quality board", "console: applicants",
-                 "console: payroll week"):
+                 "console: payroll week", "console: pay run"):
         assert "Page 1 of " in large[name][2], name
         assert "Page 1 of 1\n" not in large[name][2], name
     # Pages further on, in a chosen order or state, are real pages (get_page would show the last for one too far).
