@@ -50,6 +50,25 @@ def _processes_marked(marker: str) -> list[str]:
     return found
 
 
+def _deaf_to_stop_signals(demo: "Demo") -> list[str]:
+    """What the demo started (the processes carrying its marker but the script itself, which holds its stop signals
+    for a moment around each start) whose main thread blocks SIGINT or SIGTERM: a blocked mask survives exec, so
+    such a child would be stoppable only by SIGKILL."""
+    deaf = []
+    for line in _processes_marked(demo.marker):
+        pid = line.split(":", 1)[0]
+        if pid == str(demo.process.pid):
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        blocked = int(next(x for x in status.splitlines() if x.startswith("SigBlk:")).split()[1], 16)
+        if blocked & (1 << (signal.SIGINT - 1) | 1 << (signal.SIGTERM - 1)):
+            deaf.append(line)
+    return deaf
+
+
 @pytest.fixture
 def demo_database() -> Iterator[str]:
     """A database of the demo's own beside the test run's, dropped afterwards."""
@@ -125,6 +144,8 @@ def test_demo_stopped_during_setup_leaves_nothing_running_and_prints_no_tracebac
     # SIGTERM while the database migrates: Label Studio and the gateway are up, manage.py migrate is running.
     demo = Demo(var, demo_database)
     demo.wait_for_line("migrating the database", timeout=300)
+    assert _processes_marked(demo.marker)  # Label Studio, the gateway, migrate
+    assert _deaf_to_stop_signals(demo) == []
     _check_stopped_cleanly(demo, *demo.stop(signal.SIGTERM), signal.SIGTERM)
     # The steps' own output went to the log, not the terminal.
     assert "[labelstudio] ready at" in (var / "log" / "demo.log").read_text()
