@@ -114,31 +114,35 @@ def test_the_job_page_shows_each_bar_with_the_counts_of_the_work_done(
 @pytest.mark.django_db
 def test_the_charts_tables_hold_the_photos_and_hours_of_each_day(
         staff_client: Client, job: Job, staff: User) -> None:  # noqa: F811
-    ana, bo = contractor_in_state(OnboardingState.ACTIVE), contractor_in_state(OnboardingState.ACTIVE)
-    with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):  # held before the time logged on them
-        first = batch_assign(batch=job.batches.get(number=1), contractor=ana, actor=staff)
-        second = batch_assign(batch=job.batches.get(number=2), contractor=bo, actor=staff)
-    _annotate(first, ana, days_ago=2)
-    _annotate(second, bo, days_ago=0)
-    now = timezone.now().replace(second=0, microsecond=0)
-    time_entry_create(contractor=ana, batch=first, start=now - timedelta(days=2, minutes=90),
-                      end=now - timedelta(days=2), actor=ana.user)
-    time_entry_create(contractor=bo, batch=second, start=now - timedelta(minutes=50), end=now - timedelta(minutes=5),
-                      actor=bo.user)
-    time_entry_create(contractor=ana, batch=first, start=now - timedelta(minutes=30), end=now, actor=ana.user)
+    # At noon (UTC) of today: an entry ending "two days ago" at 00:20 would start the day before, so the test
+    # failed between midnight and 01:30.
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon, tick=True):
+        ana, bo = contractor_in_state(OnboardingState.ACTIVE), contractor_in_state(OnboardingState.ACTIVE)
+        with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):  # held before the time logged on them
+            first = batch_assign(batch=job.batches.get(number=1), contractor=ana, actor=staff)
+            second = batch_assign(batch=job.batches.get(number=2), contractor=bo, actor=staff)
+        _annotate(first, ana, days_ago=2)
+        _annotate(second, bo, days_ago=0)
+        now = timezone.now().replace(second=0, microsecond=0)
+        time_entry_create(contractor=ana, batch=first, start=now - timedelta(days=2, minutes=90),
+                          end=now - timedelta(days=2), actor=ana.user)
+        time_entry_create(contractor=bo, batch=second, start=now - timedelta(minutes=50),
+                          end=now - timedelta(minutes=5), actor=bo.user)
+        time_entry_create(contractor=ana, batch=first, start=now - timedelta(minutes=30), end=now, actor=ana.user)
 
-    html = staff_client.get(f"/console/jobs/{job.pk}/").content.decode()
-    photos = chart_rows(html, "Photos per day")
-    hours = chart_rows(html, "Hours per day")
-    today, two_days_ago = f"{timezone.now():%Y-%m-%d}", f"{timezone.now() - timedelta(days=2):%Y-%m-%d}"
-    assert len(photos) == len(hours) == 30
-    assert photos[two_days_ago] == str(first.batch_tasks.count())
-    assert photos[today] == str(second.batch_tasks.count())
-    assert sum(int(n) for n in photos.values()) == Annotation.objects.filter(batch_task__batch__job=job).count()
-    assert hours[two_days_ago] == "1.50"
-    assert hours[today] == "1.25"  # 45 + 30 minutes
-    assert {v for day, v in hours.items() if day not in (today, two_days_ago)} == {"0"}
-    assert html.count('role="img"') == 2
+        html = staff_client.get(f"/console/jobs/{job.pk}/").content.decode()
+        photos = chart_rows(html, "Photos per day")
+        hours = chart_rows(html, "Hours per day")
+        today, two_days_ago = f"{timezone.now():%Y-%m-%d}", f"{timezone.now() - timedelta(days=2):%Y-%m-%d}"
+        assert len(photos) == len(hours) == 30
+        assert photos[two_days_ago] == str(first.batch_tasks.count())
+        assert photos[today] == str(second.batch_tasks.count())
+        assert sum(int(n) for n in photos.values()) == Annotation.objects.filter(batch_task__batch__job=job).count()
+        assert hours[two_days_ago] == "1.50"
+        assert hours[today] == "1.25"  # 45 + 30 minutes
+        assert {v for day, v in hours.items() if day not in (today, two_days_ago)} == {"0"}
+        assert html.count('role="img"') == 2
 
 
 @pytest.mark.django_db
