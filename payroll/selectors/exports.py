@@ -305,22 +305,16 @@ XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_
                 "strings_to_numbers": False, "remove_timezone": True}
 
 
-@dataclass
 class _Book:
     """A workbook and its formats, one per column kind, plain and bold (headers, scope names and totals)."""
 
-    book: xlsxwriter.Workbook
-    plain: dict[str, Format | None] = field(default_factory=dict)
-    bold: dict[str, Format] = field(default_factory=dict)
-
-    @classmethod
-    def opened(cls, fileobj: IO[bytes] | str) -> "_Book":
-        made = cls(xlsxwriter.Workbook(fileobj, XLSX_OPTIONS))
-        made.plain = {kind: made.book.add_format({"num_format": f}) for kind, f in NUMBER_FORMATS.items()}
-        made.plain["text"] = None
-        made.bold = {kind: made.book.add_format({"bold": True, "num_format": f}) for kind, f in NUMBER_FORMATS.items()}
-        made.bold["text"] = made.book.add_format({"bold": True})
-        return made
+    def __init__(self, fileobj: IO[bytes] | str) -> None:
+        self.book = xlsxwriter.Workbook(fileobj, XLSX_OPTIONS)
+        number = NUMBER_FORMATS.items()
+        self.plain: dict[str, Format | None] = {kind: self.book.add_format({"num_format": f}) for kind, f in number}
+        self.plain["text"] = None  # text cells take no format
+        self.bold = {kind: self.book.add_format({"bold": True, "num_format": f}) for kind, f in number}
+        self.bold["text"] = self.book.add_format({"bold": True})
 
     def sheet(self, title: str, columns: tuple[Column, ...]) -> Worksheet:
         """A sheet with its columns' widths and number formats."""
@@ -347,7 +341,7 @@ def xlsx_write(week_start: datetime, fileobj: IO[bytes] | str, *, states: Iterab
     cells, column widths, a frozen header and an autofilter; with `entries`, sheet "Entries" with every time entry
     of them. A bad `states` is refused before anything is written."""
     scope = export_scope(week_start, states=states, now=now)
-    book = _Book.opened(fileobj)
+    book = _Book(fileobj)
     sheet = book.sheet("Timesheets", TIMESHEET_SHEET)
     for row, (name, value) in enumerate(scope.rows()):
         sheet.write_string(row, 0, name, book.bold["text"])

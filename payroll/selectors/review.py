@@ -259,8 +259,7 @@ class PayoutTotal:
 @dataclass(frozen=True)
 class PayRunSummary:
     run: PayRun
-    statements: QuerySet[Statement]  # every statement of the run, by contractor: page it to show it
-    count: int
+    count: int  # its statements; pay_run_statements reads them, to be paged
     by_method: list[PayoutTotal]
     earned: Decimal
     carried_in: Decimal
@@ -281,13 +280,13 @@ def pay_run_statements(run: PayRun, *, search: str = "") -> QuerySet[Statement]:
 
 def pay_run_summary(run: PayRun) -> PayRunSummary:
     """A pay run with what it pays per payout method and overall: sums of the cents on its statements, in SQL, so
-    a payout file's total matches them exactly and a run of any size costs two queries; its statements are
-    pay_run_statements, to be paged."""
+    a payout file's total matches them exactly and a run of any size costs two queries (its statements themselves
+    come from pay_run_statements, a page at a time)."""
     zero = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=2))
     by_method = list(run.statements.order_by("payout_method").values("payout_method")
                      .annotate(n=Count("id"), total=Coalesce(Sum("payable"), zero)))
     overall = run.statements.order_by().aggregate(**{
         name: Coalesce(Sum(name), zero) for name in ("earned", "carried_in", "payable", "carried_out")})
     return PayRunSummary(
-        run, pay_run_statements(run), sum(m["n"] for m in by_method),
+        run, sum(m["n"] for m in by_method),
         [PayoutTotal(m["payout_method"] or "none", m["n"], m["total"]) for m in by_method], **overall)
